@@ -1,0 +1,1 @@
+"""The Streamlit app, filled in by issue #4."""

@@ -1,0 +1,1 @@
+"""Clinic records: the data layer (SQLAlchemy), filled in by issue #3."""

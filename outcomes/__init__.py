@@ -1,0 +1,40 @@
+"""Infusion Outcomes: scoring and outcome metrics for ketamine infusion clinics.
+
+Pure functions over dataclasses and DataFrames: no database, no user interface. The public API
+is specified in ``shared/clinical/scoring-spec.md`` §7::
+
+    from outcomes import score, score_frame, trajectory, reliable_change
+
+This is clinical decision support, not a diagnosis.
+"""
+
+from outcomes.errors import OutcomesError, OutcomeWarning, ScoringError, UnknownInstrumentError
+from outcomes.instruments import INSTRUMENTS, Instrument, get_instrument, instrument_ids
+from outcomes.rules import DEFAULT_RULES, InstrumentRules, Rules
+from outcomes.scoring import PRORATED, Score, score, score_frame
+from outcomes.trajectory import Change, Trajectory, reliable_change, trajectory
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_RULES",
+    "INSTRUMENTS",
+    "PRORATED",
+    "Change",
+    "Instrument",
+    "InstrumentRules",
+    "OutcomeWarning",
+    "OutcomesError",
+    "Rules",
+    "Score",
+    "ScoringError",
+    "Trajectory",
+    "UnknownInstrumentError",
+    "__version__",
+    "get_instrument",
+    "instrument_ids",
+    "reliable_change",
+    "score",
+    "score_frame",
+    "trajectory",
+]
