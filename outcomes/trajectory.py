@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Literal
 
@@ -37,7 +37,8 @@ class Trajectory:
     Attributes
     ----------
     baseline_total : int or None
-        Total of the last valid assessment on or before the index date.
+        Total of the last valid assessment on or before the index date; known even when
+        there is no follow-up yet (the other fields are then null, as spec §3 says).
     response_date : date or None
         First post-baseline assessment with a >= 50% reduction from baseline.
     remission_date : date or None
@@ -169,9 +170,12 @@ def trajectory(
 
     pre = [a for a in valid if a[0] <= index_date]
     post = [a for a in valid if a[0] > index_date]
-    if not pre or not post:
+    if not pre:
         return _NO_OUTCOME
     baseline_total = pre[-1][1]
+    if not post:
+        # The outcome fields of spec §3 are all null, but the baseline itself is known.
+        return replace(_NO_OUTCOME, baseline_total=baseline_total)
     min_drop = all_rules.response_min_drop
 
     response_date = next(
