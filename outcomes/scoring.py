@@ -105,6 +105,17 @@ def _masked_parts(series: pd.Series) -> tuple[np.ndarray, BoolArray] | None:
     return None
 
 
+def _all_in_range(values: np.ndarray, low: int, high: int) -> bool:
+    """Whether every stored value (masked cells included) lies in ``low..high``."""
+    if not len(values):
+        return True
+    if low == 0 and values.dtype.kind == "i":
+        # Negative numbers read as unsigned are huge: one max() checks both ends.
+        unsigned = values.view(np.dtype(f"u{values.dtype.itemsize}"))
+        return bool(unsigned.max() <= high)
+    return bool(values.min() >= low and values.max() <= high)
+
+
 def _out_of_range(values: np.ndarray, low: int, high: int) -> BoolArray:
     if low == 0 and values.dtype.kind == "i":
         # One unsigned comparison finds negatives and values above the range alike.
@@ -169,8 +180,13 @@ def _read_item(column: pd.Series | None, n: int, low: int, high: int) -> _ItemCo
             values, missing = parts
         else:
             values, missing = column.to_numpy(), np.zeros(n, dtype=bool)
-        unusable = _out_of_range(values, low, high)
-        unusable |= missing
+        if _all_in_range(values, low, high):
+            # The usual case: one read-only reduction proves the whole column in range, so
+            # only missing cells are unusable (the mask is shared, never written to).
+            unusable = missing
+        else:
+            unusable = _out_of_range(values, low, high)
+            unusable |= missing
         if values.dtype != np.int64:
             values = values.astype(np.int64)
         return _ItemColumn(values, missing, unusable)
@@ -211,27 +227,37 @@ def _score_arrays(instrument: Instrument, frame: pd.DataFrame, rules: Instrument
         for key in instrument.scored_item_keys
     }
 
-    # A row holds a wrong answer exactly when it has more unusable than missing answers:
-    # counting in int8 is much cheaper than building a per-item "invalid" array.
-    n_unusable = np.zeros(n, dtype=np.int8)
-    n_missing = np.zeros(n, dtype=np.int8)
-    for column in items.values():
-        # Viewing bools as int8 keeps numpy on its fast same-type loop.
-        n_unusable += column.unusable.view(np.int8)
-        n_missing += column.missing.view(np.int8)
-    invalid_answer = n_unusable > n_missing
-
+    # One dense pass per item column: add every value, and count unusable and missing
+    # answers in int8 (bools viewed as int8 keep numpy on its fast same-type loop).
+    # A row holds a wrong answer exactly when it has more unusable than missing answers.
     total = np.zeros(n, dtype=np.int64)
-    missing_domains = np.zeros(n, dtype=np.int8)
+    n_unusable = np.zeros(n, dtype=np.int8)
+    # When every unusable cell is a missing one (columns proven in range), no row can hold
+    # a wrong answer and the missing cells need no count of their own.
+    wrong_possible = any(c.unusable is not c.missing for c in items.values())
+    n_missing = np.zeros(n, dtype=np.int8) if wrong_possible else n_unusable
+    single = {domain.items[0] for domain in instrument.domains if len(domain.items) == 1}
+    for key, column in items.items():
+        if key in single:
+            total += column.values
+        n_unusable += column.unusable.view(np.int8)
+        if wrong_possible:
+            n_missing += column.missing.view(np.int8)
+    invalid_answer = n_unusable > n_missing if wrong_possible else np.zeros(n, dtype=bool)
+
+    # Take back what unusable cells added; only those few cells are visited.
+    for key in single:
+        column = items[key]
+        gaps = np.flatnonzero(column.unusable)
+        total[gaps] -= column.values[gaps]
+    if single == set(items):
+        missing_domains = n_unusable.copy()
+    else:
+        missing_domains = np.zeros(n, dtype=np.int8)
+        for key in single:
+            missing_domains += items[key].unusable.view(np.int8)
     for domain in instrument.domains:
         if len(domain.items) == 1:
-            column = items[domain.items[0]]
-            # Add everything, then take back the few unusable cells: one dense pass, not a
-            # masked one.
-            total += column.values
-            unusable_rows = np.flatnonzero(column.unusable)
-            total[unusable_rows] -= column.values[unusable_rows]
-            missing_domains += column.unusable.view(np.int8)
             continue
         best = np.full(n, -1, dtype=np.int64)
         for key in domain.items:
@@ -239,7 +265,7 @@ def _score_arrays(instrument: Instrument, frame: pd.DataFrame, rules: Instrument
             np.maximum(best, column.values, out=best, where=column.answered)
         present = best >= 0
         np.add(total, best, out=total, where=present)
-        np.add(missing_domains, ~present, out=missing_domains)
+        missing_domains += (~present).view(np.int8)
 
     requirement_unmet: list[tuple[int, str, BoolArray]] = []
     unmet_any = np.zeros(n, dtype=bool)
@@ -283,10 +309,11 @@ def _score_arrays(instrument: Instrument, frame: pd.DataFrame, rules: Instrument
         # A lookup table from every possible total (plus one slot for "invalid") to its band
         # is several times faster than a binary search per row.
         max_total = instrument.max_total or 0
-        table = np.full(max_total + 2, -1, dtype=np.int8)
+        table = np.full(max_total + 1, -1, dtype=np.int8)
         for code, band in enumerate(instrument.bands):
             table[band.lower : band.upper + 1] = code
-        severity_codes = table[np.where(valid, total, max_total + 1)]
+        severity_codes = np.take(table, total, mode="clip")
+        severity_codes[np.flatnonzero(~valid)] = -1
     elif instrument.risk_levels:
         # Ordered least to most serious for the categorical; matched most serious first.
         severity_labels = tuple(level.level for level in reversed(instrument.risk_levels))

@@ -99,3 +99,14 @@ def test_cssrs_frame_has_no_total_and_a_risk_level() -> None:
     assert result["severity"].astype(object).tolist() == ["moderate", "none"]
     assert result["cssrs_moderate_risk"].tolist() == [True, False]
     assert list(result["severity"].cat.categories) == ["none", "low", "moderate", "high"]
+
+
+def test_values_hidden_under_a_mask_are_missing_whatever_they_hold() -> None:
+    """A nullable column may keep any number in a masked (NA) slot; it is not an answer."""
+    hidden = pd.arrays.IntegerArray(np.array([9, -5, 2]), np.array([True, True, False]))
+    frame = pd.DataFrame({f"gad7_{i}": pd.array([1, 1, 1], dtype="Int64") for i in range(2, 8)})
+    frame["gad7_1"] = hidden
+    result = score_frame("gad7", frame, errors=True)
+    assert result["valid"].tolist() == [True, True, True]  # one missing item: prorated
+    assert result["prorated"].tolist() == [True, True, False]
+    assert result["total"].tolist() == [7, 7, 8]
