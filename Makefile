@@ -20,7 +20,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict outcomes
+	$(BIN)/mypy --strict outcomes data
 	$(BIN)/lint-imports
 
 test: lint

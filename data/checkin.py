@@ -1,0 +1,195 @@
+"""Store a questionnaire: answers, score, safety alerts and audit event in one transaction.
+
+The one function here is what the patient's check-in page, the clinician's MADRS form and
+the importers all call. It never commits: the caller's transaction holds all of it, so a
+crash leaves either everything or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from data import audit
+from data.access import Actor, ensure_can_write_patient
+from data.clinic import SCORING_VERSION, clinic_config
+from data.errors import InvalidInput
+from data.models import Assessment, SafetyAlert, utcnow
+from outcomes import Score, get_instrument, score
+from outcomes.instruments import Instrument
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    """What was stored (or found stored already, for a repeated submission)."""
+
+    assessment_id: int
+    score: Score
+    alert_ids: tuple[int, ...]
+    duplicate: bool
+
+
+def safety_alert_kinds(instrument: Instrument, flags: tuple[str, ...]) -> tuple[str, ...]:
+    """The flags of a score that are safety events: a self-harm item or a C-SSRS risk level."""
+    safety = {s.flag for s in instrument.safety_items}
+    safety |= {r.flag for r in instrument.risk_levels if r.flag is not None}
+    return tuple(flag for flag in flags if flag in safety)
+
+
+def _clean_answers(instrument: Instrument, answers: Mapping[str, object]) -> dict[str, object]:
+    # Keep only the instrument's own items; scoring has already refused bad values.
+    return {key: answers.get(key) for key in instrument.item_keys if answers.get(key) is not None}
+
+
+def _existing(session: Session, clinic_id: int, key: str) -> Assessment | None:
+    return session.scalar(
+        select(Assessment).where(
+            Assessment.clinic_id == clinic_id, Assessment.idempotency_key == key
+        )
+    )
+
+
+def _result_of(session: Session, stored: Assessment) -> CheckinResult:
+    alert_ids = session.scalars(
+        select(SafetyAlert.id)
+        .where(SafetyAlert.assessment_id == stored.id)
+        .order_by(SafetyAlert.id)
+    ).all()
+    return CheckinResult(
+        assessment_id=stored.id,
+        score=Score(
+            total=stored.total,
+            severity=stored.severity,
+            flags=tuple(stored.flags),
+            valid=stored.valid,
+        ),
+        alert_ids=tuple(alert_ids),
+        duplicate=True,
+    )
+
+
+def submit_checkin(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    instrument: str,
+    answers: Mapping[str, object],
+    idempotency_key: str | None = None,
+    administered_at: dt.datetime | None = None,
+    source: str | None = None,
+) -> CheckinResult:
+    """Score and store one administration of ``instrument`` for a patient.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's session; this function never commits.
+    actor : Actor
+        The patient (their own check-in), or a clinician or the system of the same clinic.
+    patient_id : int
+        Whose answers these are.
+    instrument : str
+        Instrument id; clinician-rated instruments (MADRS, C-SSRS) need a clinician.
+    answers : Mapping[str, object]
+        Item key to answer, as the form gave them.
+    idempotency_key : str, optional
+        The form's own id: a second submission with the same key stores nothing more and
+        returns the first one's result (``duplicate=True``).
+    administered_at : datetime, optional
+        When the questionnaire was answered (time-zone aware); now by default.
+    source : str, optional
+        ``"patient"``, ``"clinician"`` or ``"import"``; by default from the actor's role.
+
+    Returns
+    -------
+    CheckinResult
+
+    Raises
+    ------
+    AccessDenied
+        The actor may not record answers for this patient.
+    InvalidInput
+        The answers are not a valid record: the readable reasons from :func:`outcomes.score`
+        are in ``problems`` and nothing is written. ``flags`` still carries any safety flag,
+        so the page can show crisis help at once.
+
+    Notes
+    -----
+    A positive self-harm item (or a C-SSRS risk level) always creates a safety alert, in the
+    same transaction as the answers.
+    """
+    definition = get_instrument(instrument)
+    ensure_can_write_patient(
+        session,
+        actor=actor,
+        patient_id=patient_id,
+        clinician_only=definition.rater == "clinician",
+    )
+    if idempotency_key is not None:
+        stored = _existing(session, actor.clinic_id, idempotency_key)
+        if stored is not None:
+            if stored.patient_id != patient_id:
+                raise InvalidInput(["this form was already used for another record"])
+            return _result_of(session, stored)
+    when = administered_at or utcnow()
+    if when.tzinfo is None:
+        raise InvalidInput(["the time of the check-in needs a time zone"])
+    if when > utcnow() + dt.timedelta(minutes=5):
+        raise InvalidInput(["the check-in time is in the future"])
+    config = clinic_config(session, actor.clinic_id)
+    result = score(definition, answers, rules=config.rules)
+    if not result.valid:
+        raise InvalidInput(result.errors, flags=result.flags)
+
+    assessment = Assessment(
+        clinic_id=actor.clinic_id,
+        patient_id=patient_id,
+        instrument=definition.id,
+        administered_at=when,
+        source=source or ("patient" if actor.role == "patient" else "clinician"),
+        answers=_clean_answers(definition, answers),
+        total=result.total,
+        severity=result.severity,
+        flags=list(result.flags),
+        valid=True,
+        scoring_version=SCORING_VERSION,
+        idempotency_key=idempotency_key,
+        entered_by_id=actor.user_id,
+    )
+    try:
+        # A savepoint: if a concurrent submission of the same form won the race, only this
+        # insert is undone and the caller's transaction carries on.
+        with session.begin_nested():
+            session.add(assessment)
+            session.flush()
+    except IntegrityError:
+        stored = _existing(session, actor.clinic_id, idempotency_key) if idempotency_key else None
+        if stored is None:
+            raise
+        return _result_of(session, stored)
+
+    alerts = [
+        SafetyAlert(
+            clinic_id=actor.clinic_id,
+            patient_id=patient_id,
+            assessment_id=assessment.id,
+            kind=kind,
+            created_at=utcnow(),
+        )
+        for kind in safety_alert_kinds(definition, result.flags)
+    ]
+    session.add_all(alerts)
+    session.flush()
+    audit.record(session, actor=actor, action=f"submit_{definition.id}", patient_id=patient_id)
+    return CheckinResult(
+        assessment_id=assessment.id,
+        score=result,
+        alert_ids=tuple(alert.id for alert in alerts),
+        duplicate=False,
+    )

@@ -1,0 +1,258 @@
+"""The clinic's records as SQLAlchemy 2.0 tables.
+
+Every row belongs to a clinic (``clinic_id``), so that access can always be decided by
+clinic. Item answers are the source of truth of an assessment; its total, severity, flags
+and validity are derived by :mod:`outcomes`, stored for fast queries, and stamped with the
+scoring version so that ``outcomes rescore`` can recompute them after a rule change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints make Alembic migrations reproducible on every database.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+ROLES = ("patient", "clinician", "administrator")
+ROUTES = ("iv", "im", "intranasal_esketamine", "sublingual_oral")
+ROUTE_LABELS = {
+    "iv": "IV",
+    "im": "IM",
+    "intranasal_esketamine": "intranasal esketamine",
+    "sublingual_oral": "sublingual/oral",
+}
+SIDE_EFFECTS = (
+    "nausea",
+    "dizziness",
+    "headache",
+    "hallucinations",
+    "confusion",
+    "elevated_blood_pressure",
+    "irregular_heart_rate",
+)
+SOURCES = ("patient", "clinician", "import")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A moment in time, stored in UTC and always read back time-zone aware.
+
+    SQLite keeps no time zone, so without this a value would come back naive there and
+    aware on PostgreSQL; naive input is refused rather than guessed.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a time without a time zone cannot be stored; give it in UTC")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JsonType,
+        list[str]: JsonType,
+        dt.datetime: UTCDateTime(),
+    }
+
+
+class Clinic(Base):
+    __tablename__ = "clinic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # A demo clinic holds synthetic records only; the app labels it so everywhere.
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ClinicSettings(Base):
+    __tablename__ = "clinic_settings"
+
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), primary_key=True)
+    checkin_instruments: Mapped[list[str]] = mapped_column(default=lambda: ["phq9", "gad7"])
+    checkin_cadence_days: Mapped[int] = mapped_column(Integer, default=7)
+    crisis_text: Mapped[str | None] = mapped_column(Text, default=None)
+    # Overrides of outcomes.rules.Rules, e.g. {"gad7": {"max_missing": 2}}.
+    rule_overrides: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class User(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Sessions signed in before this moment are over ("sign out everywhere").
+    sessions_valid_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Patient(Base):
+    __tablename__ = "patient"
+    __table_args__ = (UniqueConstraint("clinic_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    external_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    assigned_clinician_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TreatmentCourse(Base):
+    __tablename__ = "treatment_course"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    indication: Mapped[str] = mapped_column(String(200))
+    protocol: Mapped[str] = mapped_column(String(200))
+    started_on: Mapped[dt.date] = mapped_column(Date)
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Infusion(Base):
+    __tablename__ = "infusion"
+    __table_args__ = (Index("ix_infusion_patient_time", "patient_id", "administered_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_course.id"))
+    administered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    route: Mapped[str] = mapped_column(String(40))
+    dose_mg_per_kg: Mapped[float | None] = mapped_column(Float)
+    dose_mg: Mapped[float | None] = mapped_column(Float)
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    systolic_before: Mapped[int | None] = mapped_column(Integer)
+    diastolic_before: Mapped[int | None] = mapped_column(Integer)
+    heart_rate_before: Mapped[int | None] = mapped_column(Integer)
+    systolic_40min: Mapped[int | None] = mapped_column(Integer)
+    diastolic_40min: Mapped[int | None] = mapped_column(Integer)
+    heart_rate_40min: Mapped[int | None] = mapped_column(Integer)
+    systolic_discharge: Mapped[int | None] = mapped_column(Integer)
+    diastolic_discharge: Mapped[int | None] = mapped_column(Integer)
+    heart_rate_discharge: Mapped[int | None] = mapped_column(Integer)
+    spo2_min: Mapped[int | None] = mapped_column(Integer)
+    dissociation_cadss6: Mapped[int | None] = mapped_column(Integer)
+    # Modified Observer's Assessment of Alertness/Sedation (MOAA/S), 5 = awake.
+    sedation_moaas: Mapped[int | None] = mapped_column(Integer)
+    side_effects: Mapped[list[str]] = mapped_column(default=list)
+    side_effects_note: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Assessment(Base):
+    __tablename__ = "assessment"
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "idempotency_key"),
+        Index(
+            "ix_assessment_patient_instrument_time", "patient_id", "instrument", "administered_at"
+        ),
+        Index("ix_assessment_clinic_instrument_time", "clinic_id", "instrument", "administered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    instrument: Mapped[str] = mapped_column(String(40))
+    administered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(20))
+    # The source of truth: item key -> answer (None when unanswered).
+    answers: Mapped[dict[str, Any]] = mapped_column()
+    total: Mapped[int | None] = mapped_column(Integer)
+    severity: Mapped[str | None] = mapped_column(String(40))
+    flags: Mapped[list[str]] = mapped_column(default=list)
+    valid: Mapped[bool] = mapped_column(Boolean)
+    scoring_version: Mapped[str] = mapped_column(String(40))
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SafetyAlert(Base):
+    __tablename__ = "safety_alert"
+    __table_args__ = (Index("ix_safety_alert_clinic_open", "clinic_id", "acknowledged_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"))
+    kind: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_clinic_at", "clinic_id", "at"),
+        Index("ix_audit_event_patient_at", "patient_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    actor_name: Mapped[str] = mapped_column(String(150))
+    action: Mapped[str] = mapped_column(String(80))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

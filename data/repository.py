@@ -1,0 +1,345 @@
+"""Every read of patient data, scoped to who is asking and recorded in the audit trail.
+
+Functions are keyword-only and take the acting user (``actor``); they decide access
+themselves (:mod:`data.access`), add an audit event to the caller's session, and never
+commit. Reads of one patient are indexed on ``(patient_id, ...)``: their cost grows with the
+patient's own history, not with the clinic's size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Executable, select
+from sqlalchemy.orm import Session, aliased
+
+from data import audit
+from data.access import Actor, ensure_can_view_patient, ensure_can_write_patient, ensure_role
+from data.errors import AccessDenied, InvalidInput
+from data.models import (
+    Assessment,
+    Infusion,
+    Patient,
+    SafetyAlert,
+    TreatmentCourse,
+    User,
+    utcnow,
+)
+
+ASSESSMENT_COLUMNS = (
+    "assessment_id",
+    "patient_id",
+    "instrument",
+    "administered_at",
+    "source",
+    "total",
+    "severity",
+    "valid",
+    "flags",
+    "answers",
+)
+INFUSION_COLUMNS = (
+    "infusion_id",
+    "patient_id",
+    "administered_at",
+    "route",
+    "dose_mg_per_kg",
+    "dose_mg",
+    "duration_minutes",
+    "systolic_before",
+    "diastolic_before",
+    "heart_rate_before",
+    "systolic_40min",
+    "diastolic_40min",
+    "heart_rate_40min",
+    "systolic_discharge",
+    "diastolic_discharge",
+    "heart_rate_discharge",
+    "spo2_min",
+    "dissociation_cadss6",
+    "sedation_moaas",
+    "side_effects",
+    "side_effects_note",
+)
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """Who a patient is, for the header of their page."""
+
+    patient_id: int
+    external_id: str
+    name: str
+    date_of_birth: dt.date | None
+    assigned_clinician: str | None
+    protocol: str | None
+
+
+def _frame(session: Session, query: Executable, columns: tuple[str, ...]) -> pd.DataFrame:
+    rows = session.execute(query).all()
+    return pd.DataFrame.from_records(rows, columns=list(columns))
+
+
+def _with_nullable_ints(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    for column in columns:
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def patient_record(session: Session, *, actor: Actor, patient_id: int) -> PatientRecord:
+    """The patient's identity and care team (the patient themself or their clinic's staff)."""
+    patient = ensure_can_view_patient(session, actor=actor, patient_id=patient_id)
+    clinician = (
+        session.get(User, patient.assigned_clinician_id) if patient.assigned_clinician_id else None
+    )
+    protocol = session.scalar(
+        select(TreatmentCourse.protocol)
+        .where(TreatmentCourse.patient_id == patient.id)
+        .order_by(TreatmentCourse.started_on.desc())
+        .limit(1)
+    )
+    audit.record(session, actor=actor, action="view_patient", patient_id=patient.id)
+    return PatientRecord(
+        patient_id=patient.id,
+        external_id=patient.external_id,
+        name=patient.name,
+        date_of_birth=patient.date_of_birth,
+        assigned_clinician=clinician.display_name if clinician else None,
+        protocol=protocol,
+    )
+
+
+def patient_assessments(
+    session: Session, *, actor: Actor, patient_id: int, instrument: str | None = None
+) -> pd.DataFrame:
+    """The patient's questionnaires, oldest first (columns: :data:`ASSESSMENT_COLUMNS`)."""
+    ensure_can_view_patient(session, actor=actor, patient_id=patient_id)
+    query = select(
+        Assessment.id,
+        Assessment.patient_id,
+        Assessment.instrument,
+        Assessment.administered_at,
+        Assessment.source,
+        Assessment.total,
+        Assessment.severity,
+        Assessment.valid,
+        Assessment.flags,
+        Assessment.answers,
+    ).where(Assessment.patient_id == patient_id)
+    if instrument is not None:
+        query = query.where(Assessment.instrument == instrument)
+    query = query.order_by(Assessment.instrument, Assessment.administered_at)
+    frame = _frame(session, query, ASSESSMENT_COLUMNS)
+    audit.record(session, actor=actor, action="view_assessments", patient_id=patient_id)
+    return _with_nullable_ints(frame, "total").sort_values("administered_at", kind="stable")
+
+
+def patient_infusions(session: Session, *, actor: Actor, patient_id: int) -> pd.DataFrame:
+    """The patient's infusions, oldest first (columns: :data:`INFUSION_COLUMNS`)."""
+    ensure_can_view_patient(session, actor=actor, patient_id=patient_id)
+    query = (
+        select(
+            Infusion.id,
+            *(getattr(Infusion, name) for name in INFUSION_COLUMNS[1:]),
+        )
+        .where(Infusion.patient_id == patient_id)
+        .order_by(Infusion.administered_at)
+    )
+    frame = _frame(session, query, INFUSION_COLUMNS)
+    audit.record(session, actor=actor, action="view_infusions", patient_id=patient_id)
+    return _with_nullable_ints(
+        frame,
+        *(c for c in INFUSION_COLUMNS[6:19] if c not in ("dose_mg_per_kg", "dose_mg")),
+    )
+
+
+def patient_alerts(session: Session, *, actor: Actor, patient_id: int) -> pd.DataFrame:
+    """The patient's safety alerts, newest first (care team only)."""
+    ensure_can_write_patient(session, actor=actor, patient_id=patient_id, clinician_only=True)
+    acknowledger = aliased(User)
+    query = (
+        select(
+            SafetyAlert.id,
+            SafetyAlert.kind,
+            SafetyAlert.created_at,
+            SafetyAlert.acknowledged_at,
+            acknowledger.display_name,
+            SafetyAlert.note,
+        )
+        .outerjoin(acknowledger, acknowledger.id == SafetyAlert.acknowledged_by_id)
+        .where(SafetyAlert.patient_id == patient_id)
+        .order_by(SafetyAlert.created_at.desc())
+    )
+    frame = _frame(
+        session,
+        query,
+        ("alert_id", "kind", "created_at", "acknowledged_at", "acknowledged_by", "note"),
+    )
+    audit.record(session, actor=actor, action="view_alerts", patient_id=patient_id)
+    return frame
+
+
+def clinic_patients(session: Session, *, actor: Actor) -> pd.DataFrame:
+    """The clinic's patients with their care team (clinicians; for the worklist)."""
+    ensure_role(session, actor, "clinician", "system")
+    clinician = aliased(User)
+    query = (
+        select(
+            Patient.id,
+            Patient.external_id,
+            Patient.name,
+            clinician.display_name,
+            Patient.created_at,
+        )
+        .outerjoin(clinician, clinician.id == Patient.assigned_clinician_id)
+        .where(Patient.clinic_id == actor.clinic_id)
+        .order_by(Patient.name)
+    )
+    frame = _frame(
+        session,
+        query,
+        ("patient_id", "external_id", "name", "assigned_clinician", "created_at"),
+    )
+    audit.record(session, actor=actor, action="view_patient_list")
+    return frame
+
+
+def open_alerts(session: Session, *, actor: Actor) -> pd.DataFrame:
+    """Unacknowledged safety alerts of the clinic, oldest first (clinicians)."""
+    ensure_role(session, actor, "clinician", "system")
+    query = (
+        select(
+            SafetyAlert.id,
+            SafetyAlert.patient_id,
+            Patient.name,
+            SafetyAlert.kind,
+            SafetyAlert.created_at,
+            Assessment.instrument,
+            Assessment.total,
+        )
+        .join(Patient, Patient.id == SafetyAlert.patient_id)
+        .join(Assessment, Assessment.id == SafetyAlert.assessment_id)
+        .where(SafetyAlert.clinic_id == actor.clinic_id, SafetyAlert.acknowledged_at.is_(None))
+        .order_by(SafetyAlert.created_at)
+    )
+    frame = _frame(
+        session,
+        query,
+        ("alert_id", "patient_id", "name", "kind", "created_at", "instrument", "total"),
+    )
+    audit.record(session, actor=actor, action="view_open_alerts")
+    return _with_nullable_ints(frame, "total")
+
+
+def acknowledge_alert(session: Session, *, actor: Actor, alert_id: int, note: str) -> None:
+    """Mark a safety alert seen, with what was done; records who and when."""
+    alert = session.get(SafetyAlert, alert_id) if isinstance(alert_id, int) else None
+    if alert is None or alert.clinic_id != actor.clinic_id:
+        raise AccessDenied("no such alert in your clinic")
+    ensure_can_write_patient(session, actor=actor, patient_id=alert.patient_id, clinician_only=True)
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput(["say what was done (for example: called the patient, safety plan)"])
+    if alert.acknowledged_at is not None:
+        raise InvalidInput(["this alert was already acknowledged"])
+    alert.acknowledged_by_id = actor.user_id
+    alert.acknowledged_at = utcnow()
+    alert.note = note
+    audit.record(session, actor=actor, action="acknowledge_alert", patient_id=alert.patient_id)
+
+
+def create_patient(
+    session: Session,
+    *,
+    actor: Actor,
+    external_id: str,
+    name: str,
+    date_of_birth: dt.date | None = None,
+    assigned_clinician_id: int | None = None,
+) -> int:
+    """Register a patient in the actor's clinic (clinicians and the system)."""
+    ensure_role(session, actor, "clinician", "system")
+    problems = []
+    external_id = (external_id or "").strip()
+    if not external_id:
+        problems.append("the clinic's patient id (MRN) is needed")
+    elif session.scalar(
+        select(Patient.id).where(
+            Patient.clinic_id == actor.clinic_id, Patient.external_id == external_id
+        )
+    ):
+        problems.append(f"a patient with id {external_id!r} already exists")
+    if not (name or "").strip():
+        problems.append("the patient's name is needed")
+    if date_of_birth is not None and date_of_birth > dt.date.today():
+        problems.append("the date of birth is in the future")
+    if assigned_clinician_id is not None:
+        clinician = session.get(User, assigned_clinician_id)
+        if (
+            clinician is None
+            or clinician.clinic_id != actor.clinic_id
+            or clinician.role != "clinician"
+        ):
+            problems.append("the assigned clinician is not a clinician of this clinic")
+    if problems:
+        raise InvalidInput(problems)
+    patient = Patient(
+        clinic_id=actor.clinic_id,
+        external_id=external_id,
+        name=name.strip(),
+        date_of_birth=date_of_birth,
+        assigned_clinician_id=assigned_clinician_id,
+    )
+    session.add(patient)
+    session.flush()
+    audit.record(session, actor=actor, action="create_patient", patient_id=patient.id)
+    return patient.id
+
+
+def cohort_assessments(session: Session, *, actor: Actor, instrument: str) -> pd.DataFrame:
+    """Valid totals of every patient of the clinic for one instrument, for aggregates.
+
+    No names, no answers: ``patient_id`` (an internal number), ``administered_at``, ``total``.
+    Clinicians (worklist) and administrators (outcomes) may read it.
+    """
+    ensure_role(session, actor, "clinician", "administrator", "system")
+    query = (
+        select(Assessment.patient_id, Assessment.administered_at, Assessment.total)
+        .where(
+            Assessment.clinic_id == actor.clinic_id,
+            Assessment.instrument == instrument,
+            Assessment.valid.is_(True),
+        )
+        .order_by(Assessment.patient_id, Assessment.administered_at)
+    )
+    frame = _frame(session, query, ("patient_id", "administered_at", "total"))
+    audit.record(session, actor=actor, action=f"view_cohort_{instrument}")
+    return _with_nullable_ints(frame, "total")
+
+
+def cohort_infusions(session: Session, *, actor: Actor) -> pd.DataFrame:
+    """Infusion dates and routes of every patient of the clinic, with protocol and clinician.
+
+    Columns: ``patient_id``, ``administered_at``, ``route``, ``protocol``, ``clinician_id``.
+    """
+    ensure_role(session, actor, "clinician", "administrator", "system")
+    query = (
+        select(
+            Infusion.patient_id,
+            Infusion.administered_at,
+            Infusion.route,
+            TreatmentCourse.protocol,
+            Patient.assigned_clinician_id,
+        )
+        .join(Patient, Patient.id == Infusion.patient_id)
+        .outerjoin(TreatmentCourse, TreatmentCourse.id == Infusion.course_id)
+        .where(Infusion.clinic_id == actor.clinic_id)
+        .order_by(Infusion.patient_id, Infusion.administered_at)
+    )
+    frame = _frame(
+        session, query, ("patient_id", "administered_at", "route", "protocol", "clinician_id")
+    )
+    audit.record(session, actor=actor, action="view_cohort_infusions")
+    return _with_nullable_ints(frame, "clinician_id")

@@ -1,0 +1,30 @@
+"""Settings read from the environment (``OUTCOMES_*``) with pydantic-settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path(__file__).resolve().parent
+DEFAULT_DATABASE = DATA_DIR / "outcomes.db"
+
+
+class Settings(BaseSettings):
+    """Where the records live and how long a signed-in session may idle.
+
+    ``OUTCOMES_DATABASE_URL`` chooses the database: an embedded SQLite file under ``data/``
+    by default (git-ignored), or a PostgreSQL server, e.g.
+    ``postgresql+psycopg://outcomes@db.clinic.example/outcomes``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="OUTCOMES_", extra="ignore")
+
+    database_url: str = f"sqlite:///{DEFAULT_DATABASE}"
+    session_idle_minutes: int = 30
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
