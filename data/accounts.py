@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data import audit
-from data.access import Actor, Role, ensure_role
+from data.access import Actor, Role, ensure_role, verify_actor
 from data.errors import AccessDenied, InvalidInput, SignInFailed
-from data.models import ROLES, AuditEvent, Patient, User, utcnow
+from data.models import ROLES, AuditEvent, Clinic, Patient, User, utcnow
 
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = dt.timedelta(minutes=15)
@@ -61,8 +61,13 @@ def authenticate(
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         correct = False
     if user is None or not user.active:
+        _record_failure(session, user, username)
         raise SignInFailed()
     if user.locked_until is not None and user.locked_until > now:
+        _record_failure(session, user, username)
+        if not correct:
+            # The same words as any wrong password: a lockout must not confirm the username.
+            raise SignInFailed()
         raise SignInFailed(
             "this account is locked after too many failed sign-ins; try again in 15 minutes "
             "or ask the clinic to reset the password"
@@ -72,6 +77,7 @@ def authenticate(
         if user.failed_logins >= MAX_FAILED_SIGN_INS:
             user.locked_until = now + LOCKOUT
             user.failed_logins = 0
+        _record_failure(session, user, username)
         raise SignInFailed()
     user.failed_logins = 0
     user.locked_until = None
@@ -91,9 +97,27 @@ def authenticate(
     return actor
 
 
+def _record_failure(session: Session, user: User | None, username: str) -> None:
+    """Audit a refused sign-in (the caller commits it even though sign-in raises)."""
+    session.add(
+        AuditEvent(
+            clinic_id=user.clinic_id if user is not None else None,
+            actor_id=user.id if user is not None else None,
+            actor_name=user.username if user is not None else "(unknown username)",
+            action="sign_in_failed",
+            at=utcnow(),
+        )
+    )
+
+
 def session_still_valid(session: Session, *, actor: Actor, signed_in_at: dt.datetime) -> bool:
-    """False once the account is disabled or signed out everywhere after ``signed_in_at``."""
+    """False once the account is disabled, changed or signed out everywhere after
+    ``signed_in_at``, and for any actor that does not match its user row (forged)."""
     if actor.user_id is None:
+        return False
+    try:
+        verify_actor(session, actor)
+    except AccessDenied:
         return False
     user = session.get(User, actor.user_id)
     if user is None or not user.active:
@@ -109,10 +133,14 @@ def create_user(
     password: str,
     role: Role,
     display_name: str,
-    demo: bool = False,
 ) -> int:
-    """Create an account in the actor's clinic (administrators and the system only)."""
+    """Create an account in the actor's clinic (administrators and the system only).
+
+    Passwords need 8 characters, except in the demo clinic (synthetic records only).
+    """
     ensure_role(session, actor, "administrator", "system")
+    clinic = session.get(Clinic, actor.clinic_id)
+    demo = clinic is not None and clinic.is_demo
     problems = []
     username = (username or "").strip()
     if not username or len(username) > 150:
@@ -173,6 +201,7 @@ def reset_password(session: Session, *, actor: Actor, user_id: int, new_password
 
 def sign_out_everywhere(session: Session, *, actor: Actor) -> None:
     """End every session of the actor's own account."""
+    verify_actor(session, actor)
     if actor.user_id is None:
         return
     user = session.get(User, actor.user_id)

@@ -134,7 +134,7 @@ def submit_checkin(
     if idempotency_key is not None:
         stored = _existing(session, actor.clinic_id, idempotency_key)
         if stored is not None:
-            if stored.patient_id != patient_id:
+            if stored.patient_id != patient_id or stored.instrument != definition.id:
                 raise InvalidInput(["this form was already used for another record"])
             return _result_of(session, stored)
     when = administered_at or utcnow()

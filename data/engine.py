@@ -8,6 +8,7 @@ front means a transaction never has to upgrade a read lock, which SQLite cannot 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +18,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 BUSY_TIMEOUT_MS = 15_000
+
+
+class _NoResultRows(logging.Filter):
+    """Drop SQLAlchemy's DEBUG records of result rows and columns: they are patient data."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Row ", "Col "))
+
+
+# SQL parameters never reach a log (hide_parameters below); result rows never either.
+logging.getLogger("sqlalchemy.engine.Engine").addFilter(_NoResultRows())
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -41,12 +53,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(
             url,
             connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            hide_parameters=True,
             **kwargs,
         )
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 @contextmanager

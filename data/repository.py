@@ -9,6 +9,9 @@ patient's own history, not with the clinic's size.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 
 import pandas as pd
@@ -63,6 +66,25 @@ INFUSION_COLUMNS = (
     "side_effects",
     "side_effects_note",
 )
+
+
+# Administrators see aggregates keyed by pseudonyms, never by patient id: otherwise the audit
+# log's patient ids could be joined to per-patient totals. The key lives only in this process,
+# so pseudonyms agree between calls of one server but cannot be turned back into ids.
+_PSEUDONYM_KEY = secrets.token_bytes(32)
+
+
+def _pseudonymise(frame: pd.DataFrame, actor: Actor) -> pd.DataFrame:
+    if actor.role != "administrator" or frame.empty:
+        return frame
+    pseudonyms = {
+        patient_id: int.from_bytes(
+            hmac.new(_PSEUDONYM_KEY, str(patient_id).encode(), hashlib.sha256).digest()[:7],
+            "big",
+        )
+        for patient_id in frame["patient_id"].unique()
+    }
+    return frame.assign(patient_id=frame["patient_id"].map(pseudonyms))
 
 
 @dataclass(frozen=True)
@@ -235,6 +257,7 @@ def open_alerts(session: Session, *, actor: Actor) -> pd.DataFrame:
 
 def acknowledge_alert(session: Session, *, actor: Actor, alert_id: int, note: str) -> None:
     """Mark a safety alert seen, with what was done; records who and when."""
+    ensure_role(session, actor, "clinician", "system")
     alert = session.get(SafetyAlert, alert_id) if isinstance(alert_id, int) else None
     if alert is None or alert.clinic_id != actor.clinic_id:
         raise AccessDenied("no such alert in your clinic")
@@ -301,8 +324,9 @@ def create_patient(
 def cohort_assessments(session: Session, *, actor: Actor, instrument: str) -> pd.DataFrame:
     """Valid totals of every patient of the clinic for one instrument, for aggregates.
 
-    No names, no answers: ``patient_id`` (an internal number), ``administered_at``, ``total``.
-    Clinicians (worklist) and administrators (outcomes) may read it.
+    No names, no answers: ``patient_id``, ``administered_at``, ``total``. Clinicians
+    (worklist) get patient ids; administrators (outcomes) get pseudonyms in their place,
+    the same in :func:`cohort_infusions`, so an aggregate never leads back to a patient.
     """
     ensure_role(session, actor, "clinician", "administrator", "system")
     query = (
@@ -316,7 +340,7 @@ def cohort_assessments(session: Session, *, actor: Actor, instrument: str) -> pd
     )
     frame = _frame(session, query, ("patient_id", "administered_at", "total"))
     audit.record(session, actor=actor, action=f"view_cohort_{instrument}")
-    return _with_nullable_ints(frame, "total")
+    return _pseudonymise(_with_nullable_ints(frame, "total"), actor)
 
 
 def cohort_infusions(session: Session, *, actor: Actor) -> pd.DataFrame:
@@ -342,4 +366,4 @@ def cohort_infusions(session: Session, *, actor: Actor) -> pd.DataFrame:
         session, query, ("patient_id", "administered_at", "route", "protocol", "clinician_id")
     )
     audit.record(session, actor=actor, action="view_cohort_infusions")
-    return _with_nullable_ints(frame, "clinician_id")
+    return _pseudonymise(_with_nullable_ints(frame, "clinician_id"), actor)

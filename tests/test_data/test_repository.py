@@ -1,0 +1,68 @@
+"""Reads for aggregates, and a form key that cannot be reused for another record."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from data.checkin import submit_checkin
+from data.errors import InvalidInput
+from data.infusions import InfusionInput, record_infusion
+from data.models import utcnow
+from data.repository import cohort_assessments, cohort_infusions
+from tests.conftest import World
+
+PHQ9 = {f"phq9_{i}": 1 for i in range(1, 10)}
+
+
+def _history(session: Session, world: World) -> None:
+    for patient in (world.patient_a1, world.patient_a2):
+        submit_checkin(
+            session,
+            actor=patient,
+            patient_id=patient.patient_id or 0,
+            instrument="phq9",
+            answers=PHQ9,
+        )
+        record_infusion(
+            session,
+            actor=world.clinician_a,
+            patient_id=patient.patient_id or 0,
+            infusion=InfusionInput(administered_at=utcnow(), route="iv"),
+        )
+
+
+def test_administrators_get_pseudonyms_not_patient_ids(session: Session, world: World) -> None:
+    _history(session, world)
+    real_ids = {world.patient_a1.patient_id, world.patient_a2.patient_id}
+    staff = cohort_assessments(session, actor=world.clinician_a, instrument="phq9")
+    assert set(staff["patient_id"]) == real_ids
+    admin = cohort_assessments(session, actor=world.admin_a, instrument="phq9")
+    admin_infusions = cohort_infusions(session, actor=world.admin_a)
+    assert len(admin) == 2 and not set(admin["patient_id"]) & real_ids
+    # consistent between the two reads, so aggregates can still join them
+    assert set(admin["patient_id"]) == set(admin_infusions["patient_id"])
+    assert admin["total"].tolist() == staff["total"].tolist()
+
+
+def test_a_form_key_cannot_return_another_instruments_result(
+    session: Session, world: World
+) -> None:
+    madrs = {f"madrs_{i}": 4 for i in range(1, 11)}
+    submit_checkin(
+        session,
+        actor=world.clinician_a,
+        patient_id=world.patient_a1.patient_id or 0,
+        instrument="madrs",
+        answers=madrs,
+        idempotency_key="k1",
+    )
+    with pytest.raises(InvalidInput, match="already used for another record"):
+        submit_checkin(
+            session,
+            actor=world.patient_a1,
+            patient_id=world.patient_a1.patient_id or 0,
+            instrument="phq9",
+            answers=PHQ9,
+            idempotency_key="k1",
+        )
