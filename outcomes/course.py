@@ -32,6 +32,7 @@ PHASES = ("baseline", "induction", "maintenance", "after_course")
 
 COURSE_COLUMNS = (
     "first_infusion_date",
+    "last_infusion_date",
     "infusions",
     "completed_induction",
     "baseline_date",
@@ -195,7 +196,8 @@ def course_outcomes(
     DataFrame
         Indexed by ``patient_id``, with columns (dates are ``datetime.date`` or None):
 
-        ``first_infusion_date``, ``infusions`` (count), ``completed_induction`` (at least
+        ``first_infusion_date``, ``last_infusion_date``, ``infusions`` (count),
+        ``completed_induction`` (at least
         ``induction_infusions`` infusions), ``baseline_date``, ``baseline_total``,
         ``latest_date`` and ``latest_total`` (latest valid assessment), ``response_date``,
         ``days_to_response``, ``infusions_to_response`` (infusions received before the
@@ -258,6 +260,7 @@ def course_outcomes(
             continue
         index_day = int(days_of_infusions[0])
         row["first_infusion_date"] = _as_date(index_day)
+        row["last_infusion_date"] = _as_date(int(days_of_infusions[-1]))
         pre = score_days <= index_day
         if pre.any():
             row["baseline_date"] = _as_date(score_days[pre][-1])

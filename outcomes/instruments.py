@@ -45,6 +45,8 @@ class Item:
     scored: bool = True
     loinc: str | None = None
     text: str | None = None
+    # Answer labels of this item when they differ from the instrument's (PHQ-9 item 10).
+    answer_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,12 @@ PHQ9 = Instrument(
             "functional difficulty",
             scored=False,
             loinc="69722-7",
+            answer_labels=(
+                "Not difficult at all",
+                "Somewhat difficult",
+                "Very difficult",
+                "Extremely difficult",
+            ),
             text=(
                 "If you checked off any problems, how difficult have these problems made it for "
                 "you to do your work, take care of things at home, or get along with other people?"

@@ -12,6 +12,11 @@ Priorities (most urgent first)
 4. ``overdue``: the check-in due date passed more than ``grace_days`` ago.
 5. ``no_baseline``: infused, or waiting to start, without a baseline score.
 
+"Not responding" and "overdue" concern patients *in treatment*: an infusion within the last
+``active_days`` (90 by default, :attr:`outcomes.rules.Rules.after_course_days`). A patient
+who stopped months ago is not overdue for a weekly check-in; one who is losing response is
+shown whatever the date, since that is exactly when a booster is considered.
+
 Within a priority, the longest-waiting patient comes first. A patient appears once per reason.
 """
 
@@ -68,6 +73,7 @@ def worklist(
     patient_ids: pd.Index | None = None,
     cadence_days: int = 7,
     grace_days: int = 2,
+    active_days: int = 90,
 ) -> pd.DataFrame:
     """The clinician's worklist, most urgent first.
 
@@ -86,6 +92,8 @@ def worklist(
         patients without a baseline.
     cadence_days, grace_days : int
         Check-in cadence, and days of lateness tolerated before "overdue".
+    active_days : int
+        A patient is in treatment if their latest infusion is at most this many days old.
 
     Returns
     -------
@@ -122,8 +130,13 @@ def worklist(
                 }
             )
         infusions = int(course["infusions"])
+        latest_infusion = course.get("last_infusion_date")
+        in_treatment = isinstance(latest_infusion, dt.date) and (
+            (today - latest_infusion).days <= active_days
+        )
         if (
-            infusions >= NOT_RESPONDING_AFTER
+            in_treatment
+            and infusions >= NOT_RESPONDING_AFTER
             and course["status"] == "not_yet"
             and pd.isna(course["response_date"])
         ):
@@ -141,7 +154,7 @@ def worklist(
             today=today,
             cadence_days=cadence_days,
         )
-        if first_date is not None and (today - due).days > grace_days:
+        if in_treatment and (today - due).days > grace_days:
             rows.append(
                 {
                     "patient_id": patient_id,

@@ -77,3 +77,28 @@ def test_worklist_orders_alerts_then_losing_response_then_the_rest() -> None:
     assert set(items["reason"]) <= set(REASONS)
     # first infusion 40 days ago, last check-in 20 days ago: due on day 21, 19 days ago
     assert items.loc[3, "since"] == _day(19)
+
+
+def test_patients_who_stopped_long_ago_are_not_overdue_or_not_responding() -> None:
+    infusions = pd.DataFrame(
+        {"patient_id": "stopped", "administered_at": [_day(200 - 2 * i) for i in range(5)]}
+    )
+    scores = pd.DataFrame(
+        {"patient_id": "stopped", "administered_at": [_day(200), _day(150)], "total": [18, 17]}
+    )
+    courses = course_outcomes("phq9", scores, infusions)
+    items = worklist(
+        courses,
+        last_checkin=pd.Series({"stopped": _day(150)}),
+        open_alerts=pd.DataFrame(columns=["patient_id", "kind", "created_at"]),
+        today=TODAY,
+    )
+    assert items.empty
+    recent = worklist(
+        courses,
+        last_checkin=pd.Series({"stopped": _day(150)}),
+        open_alerts=pd.DataFrame(columns=["patient_id", "kind", "created_at"]),
+        today=TODAY,
+        active_days=365,
+    )
+    assert set(recent["reason"]) == {"not_responding", "overdue"}

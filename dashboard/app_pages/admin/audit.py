@@ -1,0 +1,41 @@
+"""Audit log: who looked at or changed which record, and when."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import resources, state
+from data.accounts import audit_log, list_users
+
+actor = state.require_actor()
+st.title("Audit log")
+with resources.session_scope() as session:
+    users = list_users(session, actor=actor)
+
+cols = st.columns(3)
+labels = dict(zip(users["user_id"], users["username"], strict=True))
+user = cols[0].selectbox(
+    "User", [None, *labels], format_func=lambda u: "all" if u is None else labels[u]
+)
+patient = cols[1].number_input("Patient id", min_value=1, value=None, step=1)
+today = dt.date.today()
+days = cols[2].date_input("Between", value=(today - dt.timedelta(days=30), today))
+
+since = until = None
+if isinstance(days, tuple) and len(days) == 2:
+    since = dt.datetime.combine(days[0], dt.time.min, tzinfo=dt.UTC)
+    until = dt.datetime.combine(days[1], dt.time.max, tzinfo=dt.UTC)
+with resources.session_scope() as session:
+    log = audit_log(
+        session,
+        actor=actor,
+        user_id=user,
+        patient_id=None if patient is None else int(patient),
+        since=since,
+        until=until,
+    )
+st.caption(f"{len(log)} events (newest first, up to 1,000).")
+st.dataframe(log, hide_index=True, width="stretch")
+st.download_button("Audit log (CSV)", log.to_csv(index=False), file_name="audit_log.csv")

@@ -1,0 +1,185 @@
+"""Outcomes: the clinic's response, remission, time to response and durability."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, resources, state
+from data.accounts import list_users
+from data.clinic import clinic_config
+from data.repository import cohort_assessments, cohort_infusions
+from outcomes.cohort import mean_score_by_week, response_rates
+from outcomes.course import course_outcomes
+from outcomes.instruments import get_instrument
+from outcomes.privacy import MIN_GROUP, shown_count, suppress_rates
+from outcomes.survival import durability_curve, median_days, time_to_response_curve
+
+# Published community-clinic outcomes for IV ketamine in depression, shown for comparison.
+REFERENCES = {
+    "community response 53.6%": 0.536,
+    "community remission 28.9%": 0.289,
+}
+REFERENCE_SOURCE = (
+    "Reference lines: response 53.6% and remission 28.9% after IV ketamine induction in a "
+    "community-clinic cohort (Oliver PA et al. Clinical effectiveness of intravenous racemic "
+    "ketamine infusions in a large community sample of patients with treatment-resistant "
+    "depression, suicidal ideation, and generalized anxiety symptoms: a retrospective chart "
+    "review. J Clin Psychiatry. 2022;83(6):21m14336)."
+)
+
+actor = state.require_actor()
+with resources.session_scope() as session:
+    config = clinic_config(session, actor.clinic_id)
+    infusions_all = cohort_infusions(session, actor=actor)
+    users = list_users(session, actor=actor)
+
+st.title("Outcomes")
+st.caption("Aggregates only. Any group under 5 patients is shown as “< 5”.")
+
+filters = st.columns(4)
+instrument_id = filters[0].selectbox(
+    "Instrument",
+    ["phq9", "gad7", "qids_sr16", "madrs"],
+    format_func=lambda i: get_instrument(i).name,
+)
+clinicians = users[users["role"] == "clinician"].set_index("user_id")["display_name"]
+clinician = filters[1].selectbox(
+    "Clinician",
+    [None, *clinicians.index],
+    format_func=lambda c: "all" if c is None else clinicians[c],
+)
+protocols = sorted(p for p in infusions_all["protocol"].dropna().unique())
+protocol = filters[2].selectbox("Protocol", [None, *protocols], format_func=lambda p: p or "all")
+today = dt.date.today()
+period = filters[3].date_input(
+    "First infusion between", value=(today - dt.timedelta(days=548), today), max_value=today
+)
+
+with resources.session_scope() as session:
+    scores_all = cohort_assessments(session, actor=actor, instrument=instrument_id)
+
+first = infusions_all.groupby("patient_id")["administered_at"].min()
+keep = first.index
+if isinstance(period, tuple) and len(period) == 2:
+    start, end = (pd.Timestamp(d, tz="UTC") for d in period)
+    keep = first[(first >= start) & (first < end + pd.Timedelta(days=1))].index
+per_patient = infusions_all.groupby("patient_id").agg(
+    protocol=("protocol", "first"), clinician_id=("clinician_id", "first")
+)
+if clinician is not None:
+    keep = keep.intersection(per_patient.index[per_patient["clinician_id"] == clinician])
+if protocol is not None:
+    keep = keep.intersection(per_patient.index[per_patient["protocol"] == protocol])
+infusions = infusions_all[infusions_all["patient_id"].isin(keep)]
+scores = scores_all[scores_all["patient_id"].isin(keep)]
+
+courses = course_outcomes(instrument_id, scores, infusions, rules=config.rules)
+counts = infusions.groupby("patient_id").size()
+n_treated = len(keep)
+st.metric("Patients treated", shown_count(n_treated))
+if n_treated < MIN_GROUP:
+    st.info("Fewer than 5 patients match these filters: widen them to see outcomes.")
+    st.stop()
+
+left, right = st.columns(2)
+with left:
+    funnel = {
+        "infusion 1": int((counts >= 1).sum()),
+        f"infusion {config.rules.induction_infusions}": int(
+            (counts >= config.rules.induction_infusions).sum()
+        ),
+        "maintenance": int((counts > config.rules.induction_infusions).sum()),
+    }
+    st.plotly_chart(charts.funnel_figure(funnel), width="stretch")
+with right:
+    rates = suppress_rates(response_rates(instrument_id, scores, infusions, rules=config.rules))
+    show_refs = st.toggle("Show published reference rates", value=True)
+    st.plotly_chart(
+        charts.rates_figure(rates, references=REFERENCES if show_refs else None),
+        width="stretch",
+    )
+    if show_refs:
+        st.caption(REFERENCE_SOURCE)
+st.dataframe(rates, hide_index=True, width="stretch")
+st.download_button("Rates (CSV)", rates.to_csv(index=False), file_name="rates.csv")
+
+left, right = st.columns(2)
+to_response = time_to_response_curve(courses)
+durability = durability_curve(courses)
+with left:
+    st.plotly_chart(
+        charts.survival_figure(to_response, title="Time to response", y_title="share responded"),
+        width="stretch",
+    )
+    median = median_days(to_response, cumulative=True)
+    st.caption(f"Median time to response: {median:g} days." if median else "Median not reached.")
+    st.download_button(
+        "Time to response (CSV)", to_response.to_csv(index=False), file_name="time_to_response.csv"
+    )
+with right:
+    st.plotly_chart(
+        charts.survival_figure(
+            durability, title="Durability of response", y_title="still responding"
+        ),
+        width="stretch",
+    )
+    median = median_days(durability)
+    st.caption(f"Median durability: {median:g} days." if median else "Median not reached.")
+    st.download_button(
+        "Durability (CSV)", durability.to_csv(index=False), file_name="durability.csv"
+    )
+
+weekly = mean_score_by_week(instrument_id, scores, infusions, rules=config.rules)
+weekly = weekly[weekly["n"] >= MIN_GROUP]
+st.plotly_chart(charts.mean_trajectory_figure(weekly, instrument=instrument_id), width="stretch")
+st.download_button("Mean by week (CSV)", weekly.to_csv(index=False), file_name="weekly.csv")
+
+st.subheader("Check-in completeness")
+followed = courses[courses["first_infusion_date"].notna()]
+expected_weeks = followed["first_infusion_date"].map(
+    lambda d: max(1, min(12, (today - d).days // 7))
+)
+seen = scores.assign(
+    week=lambda f: (
+        (
+            (
+                pd.to_datetime(f["administered_at"]).dt.date
+                - f["patient_id"].map(followed["first_infusion_date"])
+            ).map(lambda d: d.days if isinstance(d, dt.timedelta) else -1)
+            + 6
+        )
+        // 7
+    )
+)
+seen = seen[(seen["week"] >= 1) & (seen["week"] <= 12)]
+received = seen.groupby("patient_id")["week"].nunique().reindex(followed.index, fill_value=0)
+completeness = (received.clip(upper=expected_weeks) / expected_weeks).mean()
+st.metric("Weekly check-ins received (first 12 weeks)", f"{completeness:.0%}")
+
+st.subheader("By clinician and protocol")
+groups = courses.join(per_patient, how="left")
+groups["clinician"] = groups["clinician_id"].map(clinicians)
+table = []
+for key in ("clinician", "protocol"):
+    for name, group in groups.groupby(key):
+        followed_group = group[
+            group["status"].isin(["relapsed", "remitter", "responder", "not_yet"])
+        ]
+        n = len(followed_group)
+        responded = int(followed_group["response_date"].notna().sum())
+        remitted = int(followed_group["remission_date"].notna().sum())
+        table.append(
+            {
+                "by": key,
+                "group": name,
+                "patients": shown_count(n),
+                "responded (ever)": f"{responded / n:.0%}" if n >= MIN_GROUP else "—",
+                "remitted (ever)": f"{remitted / n:.0%}" if n >= MIN_GROUP else "—",
+            }
+        )
+comparison = pd.DataFrame(table)
+st.dataframe(comparison, hide_index=True, width="stretch")
+st.download_button("Comparison (CSV)", comparison.to_csv(index=False), file_name="comparison.csv")

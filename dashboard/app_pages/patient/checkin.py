@@ -1,0 +1,113 @@
+"""Weekly check-in: the clinic's questionnaires, the scores in plain words, crisis help."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import streamlit as st
+
+from dashboard import forms, resources, state
+from dashboard.plain import describe_score
+from data.checkin import submit_checkin
+from data.clinic import clinic_config
+from data.errors import AccessDenied, InvalidInput
+from data.repository import patient_assessments, patient_infusions
+from outcomes.instruments import get_instrument
+from outcomes.worklist import next_checkin_due
+
+FORM_ID = "checkin_form_id"
+
+actor = state.require_actor()
+patient_id = actor.patient_id or 0
+with resources.session_scope() as session:
+    config = clinic_config(session, actor.clinic_id)
+    infusions = patient_infusions(session, actor=actor, patient_id=patient_id)
+    history = patient_assessments(session, actor=actor, patient_id=patient_id)
+
+st.title("Weekly check-in")
+
+
+def crisis_panel() -> None:
+    st.error(f"**You are not alone.** {config.crisis_text}", icon=":material/emergency:")
+
+
+def due_date() -> dt.date:
+    first = infusions["administered_at"].min() if len(infusions) else None
+    last = history["administered_at"].max() if len(history) else None
+    return next_checkin_due(
+        first_infusion=first.date() if first is not None else None,
+        last_checkin=last.date() if last is not None else None,
+        today=dt.date.today(),
+        cadence_days=config.checkin_cadence_days,
+    )
+
+
+result = st.session_state.pop("checkin_result", None)
+if result is not None:
+    if result["safety"]:
+        crisis_panel()
+    st.success("Thank you. Your answers are saved and your care team can see them.")
+    for line in result["lines"]:
+        st.markdown(f"- {line}")
+
+due = due_date()
+if due <= dt.date.today():
+    st.info(f"A check-in is due now (since {due:%A %d %B}).")
+else:
+    st.info(f"Your next check-in is due on **{due:%A %d %B}**.")
+
+form_id = st.session_state.setdefault(FORM_ID, uuid.uuid4().hex)
+instruments = [get_instrument(i) for i in config.checkin_instruments]
+with st.form("checkin"):
+    st.caption("Answer about the last two weeks. Every question needs an answer.")
+    all_answers = {}
+    for instrument in instruments:
+        st.subheader(instrument.name)
+        all_answers[instrument.id] = forms.render(
+            instrument, key_prefix=f"{form_id}:{instrument.id}"
+        )
+    submitted = st.form_submit_button("Submit check-in", type="primary")
+
+if submitted:
+    missing = {i.name: forms.unanswered(i, all_answers[i.id]) for i in instruments}
+    missing = {name: numbers for name, numbers in missing.items() if numbers}
+    if missing:
+        for name, numbers in missing.items():
+            st.warning(f"{name}: please answer question(s) {', '.join(map(str, numbers))}.")
+    else:
+        try:
+            with resources.session_scope(write=True) as session:
+                results = [
+                    (
+                        instrument,
+                        submit_checkin(
+                            session,
+                            actor=actor,
+                            patient_id=patient_id,
+                            instrument=instrument.id,
+                            answers=all_answers[instrument.id],
+                            idempotency_key=f"{form_id}:{instrument.id}",
+                        ),
+                    )
+                    for instrument in instruments
+                ]
+        except InvalidInput as refused:
+            if refused.flags:
+                crisis_panel()
+            st.error("Your answers could not be saved: " + "; ".join(refused.problems))
+        except AccessDenied as denied:
+            st.error(str(denied))
+        except Exception:
+            st.error(
+                "Your check-in could not be saved just now: the clinic's records are "
+                "unreachable. Your answers are still here; please press Submit again in a "
+                "moment."
+            )
+        else:
+            st.session_state["checkin_result"] = {
+                "safety": any(r.alert_ids for _, r in results),
+                "lines": [describe_score(i, r.score) for i, r in results],
+            }
+            del st.session_state[FORM_ID]  # a fresh form (and idempotency key) next time
+            st.rerun()

@@ -1,0 +1,60 @@
+"""Sign in with a username and password (argon2-verified in ``data``)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import resources, state
+from data.accounts import authenticate
+from data.bootstrap import demo_signins
+from data.errors import SignInFailed
+
+st.title("Infusion Outcomes")
+st.caption(
+    "Measurement-based care for ketamine treatment. Clinical decision support, not a diagnosis."
+)
+flash = state.pop_flash()
+if flash:
+    st.info(flash)
+
+with resources.session_scope() as session:
+    demo = demo_signins(session)
+if demo:
+    st.warning(
+        "This is the **demo clinic**: every patient and score here is synthetic. "
+        "Sign in with one of these accounts:"
+    )
+    st.table(
+        {
+            "username": [s.username for s in demo],
+            "password": [s.password for s in demo],
+            "role": [s.role for s in demo],
+            "what to try": [s.what_to_try for s in demo],
+        }
+    )
+
+with st.form("sign_in"):
+    username = st.text_input("Username", key="username", autocomplete="username")
+    password = st.text_input(
+        "Password", key="password", type="password", autocomplete="current-password"
+    )
+    submitted = st.form_submit_button("Sign in", type="primary")
+
+if submitted:
+    try:
+        # A write transaction: failed attempts are counted (and commit) even when refused.
+        with resources.session_scope(write=True) as session:
+            try:
+                actor = authenticate(session, username=username.strip(), password=password)
+            except SignInFailed as failure:
+                refused = failure
+            else:
+                refused = None
+    except Exception:
+        st.error("The clinic's records cannot be reached right now. Please try again shortly.")
+    else:
+        if refused is not None:
+            st.error(str(refused))
+        else:
+            state.sign_in(actor)
+            st.rerun()

@@ -1,0 +1,162 @@
+"""A committed SQLite clinic for AppTest runs of the real pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from data.access import Actor
+from data.checkin import submit_checkin
+from data.engine import make_engine, transaction
+from data.infusions import InfusionInput, record_infusion
+from data.models import Clinic, Patient, User
+from data.schema import upgrade
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py")
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class AppWorld:
+    url: str
+    patient: Actor
+    other_patient: Actor
+    clinician: Actor
+    admin: Actor
+    other_clinician: Actor
+    alert_ids: tuple[int, ...]
+
+
+def _user(session, clinic: int, name: str, role: str, password_hash: str) -> User:  # type: ignore[no-untyped-def]
+    user = User(
+        clinic_id=clinic,
+        username=name,
+        display_name=name.title(),
+        role=role,
+        password_hash=password_hash,
+        failed_logins=0,
+        active=True,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+@pytest.fixture(scope="module")
+def app_world(tmp_path_factory: pytest.TempPathFactory, password_hash_module: str) -> AppWorld:
+    url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'clinic.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    today = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with transaction(engine, write=True) as session:
+        clinics = [Clinic(name="Clinic A"), Clinic(name="Clinic B")]
+        session.add_all(clinics)
+        session.flush()
+        a, b = clinics[0].id, clinics[1].id
+        clinician = _user(session, a, "clinician", "clinician", password_hash_module)
+        admin = _user(session, a, "admin", "administrator", password_hash_module)
+        other_clinician = _user(session, b, "other-clinician", "clinician", password_hash_module)
+        actors = {}
+        for clinic, name, carer in (
+            (a, "patient", clinician),
+            (a, "second", clinician),
+            (b, "elsewhere", other_clinician),
+        ):
+            user = _user(session, clinic, name, "patient", password_hash_module)
+            patient = Patient(
+                clinic_id=clinic,
+                external_id=f"MRN-{name}",
+                name=name.title(),
+                date_of_birth=dt.date(1985, 1, 2),
+                assigned_clinician_id=carer.id,
+                user_id=user.id,
+            )
+            session.add(patient)
+            session.flush()
+            actors[name] = Actor(user.id, clinic, "patient", name, patient_id=patient.id)
+        staff = Actor(clinician.id, a, "clinician", "clinician")
+        alert_ids: list[int] = []
+        for name, start in (("patient", 40), ("second", 30)):
+            pid = actors[name].patient_id or 0
+            for n, offset in enumerate(
+                (start, start - 2, start - 4, start - 7, start - 9, start - 11, start - 25)
+            ):
+                record_infusion(
+                    session,
+                    actor=staff,
+                    patient_id=pid,
+                    infusion=InfusionInput(
+                        administered_at=today - dt.timedelta(days=offset),
+                        route="iv",
+                        dose_mg_per_kg=0.5,
+                        systolic_before=120 + n,
+                        diastolic_before=80,
+                        heart_rate_before=70,
+                        systolic_40min=135,
+                        diastolic_40min=85,
+                        heart_rate_40min=80,
+                        side_effects=("nausea",),
+                    ),
+                )
+            for offset, level in (
+                (start, 3),
+                (start - 7, 2),
+                (start - 14, 1),
+                (start - 21, 1),
+                (start - 28, 0),
+            ):
+                if offset < 0:
+                    continue
+                answers = {f"phq9_{i}": level for i in range(1, 10)} | {"phq9_9": 0}
+                submit_checkin(
+                    session,
+                    actor=actors[name],
+                    patient_id=pid,
+                    instrument="phq9",
+                    answers=answers,
+                    administered_at=today - dt.timedelta(days=offset, hours=1),
+                )
+        risky = submit_checkin(
+            session,
+            actor=actors["second"],
+            patient_id=actors["second"].patient_id or 0,
+            instrument="phq9",
+            answers={f"phq9_{i}": 2 for i in range(1, 10)},
+            administered_at=today - dt.timedelta(hours=3),
+        )
+        alert_ids.extend(risky.alert_ids)
+    engine.dispose()
+    return AppWorld(
+        url,
+        actors["patient"],
+        actors["second"],
+        staff,
+        Actor(admin.id, a, "administrator", "admin"),
+        Actor(other_clinician.id, b, "clinician", "other-clinician"),
+        tuple(alert_ids),
+    )
+
+
+@pytest.fixture(scope="module")
+def password_hash_module() -> str:
+    from data.accounts import hash_password
+
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def app(app_world: AppWorld, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
+    monkeypatch.setenv("OUTCOMES_DATABASE_URL", app_world.url)
+    yield AppTest.from_file(APP, default_timeout=60)
+
+
+def signed_in(app: AppTest, actor: Actor) -> AppTest:
+    app.session_state["actor"] = actor
+    app.session_state["signed_in_at"] = dt.datetime.now(dt.UTC)
+    app.session_state["last_seen"] = dt.datetime.now(dt.UTC)
+    return app

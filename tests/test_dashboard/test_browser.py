@@ -1,0 +1,226 @@
+"""End to end in real headless Chromium (Debian's package, driven by Playwright).
+
+The app runs as a real Streamlit server on 127.0.0.1 against an embedded SQLite database
+seeded with the demo clinic. Each test takes a screenshot into ``docs/screenshots`` for the
+README.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from data.bootstrap import prepare
+    from data.engine import make_engine
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.db'}"
+    engine = make_engine(url)
+    prepare(engine)
+    engine.dispose()
+    port = _free_port()
+    env = {**os.environ, "OUTCOMES_DATABASE_URL": url}
+    os.environ["BROWSER_TEST_DATABASE_URL"] = url
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "dashboard" / "streamlit_app.py"),
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        raise RuntimeError("the Streamlit server did not start within 60 s")
+    yield base
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _page(browser, width: int = 1280, height: int = 900):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    return page
+
+
+def _sign_in(page, base: str, username: str, password: str = "demo") -> None:  # type: ignore[no-untyped-def]
+    page.goto(base)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(800)  # let charts finish drawing
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _answer_checkin(page, *, self_harm: str) -> None:  # type: ignore[no-untyped-def]
+    groups = page.get_by_role("radiogroup")
+    groups.first.wait_for()
+    for index in range(groups.count()):
+        group = groups.nth(index)
+        label = group.get_attribute("aria-label") or ""
+        answer = (
+            self_harm
+            if label.startswith("9. Thoughts that you would be better off dead")
+            else ("Several days" if "difficult" not in label else "Somewhat difficult")
+        )
+        group.get_by_text(answer, exact=True).click()
+    page.get_by_role("button", name="Submit check-in").click()
+
+
+def test_sign_in_page_shows_the_demo_accounts(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = _page(browser)
+    page.goto(server)
+    page.get_by_text("This is the demo clinic", exact=False).wait_for()
+    _shot(page, "sign-in")
+
+
+def test_patient_with_a_self_harm_answer_sees_the_crisis_panel(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = _page(browser)
+    _sign_in(page, server, "demo-patient")
+    page.get_by_role("heading", name="Weekly check-in").wait_for()
+    _shot(page, "patient-checkin")
+    _answer_checkin(page, self_harm="More than half the days")
+    page.get_by_text("Call or text 988", exact=False).first.wait_for()
+    page.get_by_text("Thank you. Your answers are saved", exact=False).wait_for()
+    # eight items "Several days" (1) and item 9 "More than half the days" (2)
+    page.get_by_text("Mood (PHQ-9): 10 out of 27", exact=False).wait_for()
+    _shot(page, "patient-crisis-panel")
+    page.get_by_role("link", name="My progress").click()
+    page.get_by_role("heading", name="My progress").wait_for()
+    _shot(page, "patient-progress")
+
+
+def _demo_patient_name(server_url: str) -> str:
+    from sqlalchemy import select
+
+    from data.engine import make_engine, transaction
+    from data.models import Patient, User
+
+    engine = make_engine(os.environ["BROWSER_TEST_DATABASE_URL"])
+    with transaction(engine) as session:
+        row = session.execute(
+            select(Patient.name, Patient.external_id)
+            .join(User, User.id == Patient.user_id)
+            .where(User.username == "demo-patient")
+        ).one()
+    engine.dispose()
+    return f"{row.name} · {row.external_id}"
+
+
+def test_clinician_acknowledges_the_alert_and_sees_the_new_score(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    """Runs after the patient's check-in above (PHQ-9: eight items 'Several days', item 9
+    'More than half the days': total 10)."""
+    label = _demo_patient_name(server)
+    name = label.split(" · ")[0]
+    page = _page(browser)
+    _sign_in(page, server, "demo-clinician")
+    page.get_by_role("heading", name="Worklist").wait_for()
+    page.get_by_role("heading", name="Safety alerts", exact=False).wait_for()
+    _shot(page, "clinician-worklist")
+    # The innermost bordered block holding the patient's name is that patient's alert card.
+    cards = page.locator("[data-testid='stLayoutWrapper']").filter(has_text=f"{name} — PHQ-9")
+    card = cards.last
+    card.wait_for()
+    assert "PHQ-9 item 9 (thoughts of death or self-harm) positive" in card.inner_text()
+    card.get_by_label("What was done (required)").fill("Called; safety plan reviewed")
+    card.get_by_role("button", name="Acknowledge").click()
+    page.wait_for_timeout(2000)
+    assert cards.count() == 0
+    page.get_by_role("link", name="Patient").click()
+    page.get_by_role("heading", name="Patient", exact=True).wait_for()
+    page.get_by_role("combobox").first.click()
+    page.get_by_role("option", name=label, exact=True).click()
+    page.get_by_role("heading", name=label, exact=True).wait_for()
+    latest = page.locator("[data-testid='stMetric']").filter(has_text="Latest")
+    assert latest.locator("[data-testid='stMetricValue']").inner_text().strip() == "10"
+    page.locator(".js-plotly-plot").first.wait_for()
+    _shot(page, "clinician-patient")
+
+
+def test_administrator_sees_the_outcomes(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = _page(browser)
+    _sign_in(page, server, "demo-admin")
+    page.get_by_role("heading", name="Outcomes").wait_for()
+    page.get_by_text("Time to response").first.wait_for()
+    _shot(page, "admin-outcomes")
+
+
+def test_a_patient_on_a_phone_completes_a_check_in(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = _page(browser, width=390, height=844)
+    _sign_in(page, server, "demo-patient")
+    page.get_by_role("heading", name="Weekly check-in").wait_for()
+    _answer_checkin(page, self_harm="Not at all")
+    page.get_by_text("Thank you. Your answers are saved", exact=False).wait_for()
+    assert page.get_by_text("Call or text 988", exact=False).count() == 0
+    _shot(page, "patient-phone")
