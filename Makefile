@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/outcomes
+	$(BIN)/python -m dashboard.launch
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,53 @@
+"""``make run``: get the database ready, say how to sign in, and start the app."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from data.bootstrap import prepare
+from data.demo import DEMO_SIGN_INS
+from data.engine import make_engine
+from data.settings import Settings
+
+HOST, PORT = "127.0.0.1", 8501
+
+
+def main() -> None:
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    readiness = prepare(engine)
+    engine.dispose()
+    lines = ["", "Infusion Outcomes", f"  database: {engine.url.render_as_string()}"]
+    if readiness.seeded_demo:
+        lines.append("  seeded the demo clinic (synthetic patients only)")
+    if readiness.demo:
+        lines.append("  demo sign-ins (password 'demo'):")
+        lines += [f"    {s.username:<15} {s.role:<14} {s.what_to_try}" for s in DEMO_SIGN_INS]
+    lines += [f"  open http://{HOST}:{PORT}", ""]
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+    app = Path(__file__).resolve().parent / "streamlit_app.py"
+    os.execv(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(app),
+            "--server.address",
+            HOST,
+            "--server.port",
+            str(PORT),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
