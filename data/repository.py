@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Executable, select
+from sqlalchemy import Executable, func, select
 from sqlalchemy.orm import Session, aliased
 
 from data import audit
@@ -225,6 +225,28 @@ def clinic_patients(session: Session, *, actor: Actor) -> pd.DataFrame:
         ("patient_id", "external_id", "name", "assigned_clinician", "created_at"),
     )
     audit.record(session, actor=actor, action="view_patient_list")
+    return frame
+
+
+def find_patients(
+    session: Session, *, actor: Actor, query: str = "", limit: int = 25
+) -> pd.DataFrame:
+    """The clinic's patients whose name or clinic id (MRN) contains ``query`` (clinicians).
+
+    At most ``limit`` rows, by name: the patient view's search, whose cost must not grow with
+    the size of the clinic. An empty query lists the first patients by name.
+    """
+    ensure_role(session, actor, "clinician", "system")
+    wanted = f"%{(query or '').strip().lower()}%"
+    statement = (
+        select(Patient.id, Patient.external_id, Patient.name)
+        .where(Patient.clinic_id == actor.clinic_id)
+        .where(func.lower(Patient.name).like(wanted) | func.lower(Patient.external_id).like(wanted))
+        .order_by(Patient.name, Patient.id)
+        .limit(max(1, min(int(limit), 200)))
+    )
+    frame = _frame(session, statement, ("patient_id", "external_id", "name"))
+    audit.record(session, actor=actor, action="search_patients")
     return frame
 
 

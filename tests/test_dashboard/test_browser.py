@@ -199,6 +199,9 @@ def test_clinician_acknowledges_the_alert_and_sees_the_new_score(server: str, br
     assert cards.count() == 0
     page.get_by_role("link", name="Patient").click()
     page.get_by_role("heading", name="Patient", exact=True).wait_for()
+    page.get_by_role("textbox", name="Find a patient (name or MRN)").fill(name)
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(1000)
     page.get_by_role("combobox").first.click()
     page.get_by_role("option", name=label, exact=True).click()
     page.get_by_role("heading", name=label, exact=True).wait_for()

@@ -340,6 +340,9 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "data.repository.patient_infusions": (Rule(PATIENT_TARGETS, _patient, OWN_OR_CARE_TEAM),),
     "data.repository.patient_alerts": (Rule(PATIENT_TARGETS, _patient, CARE_TEAM),),
     "data.repository.clinic_patients": (Rule(NO_TARGET, _nothing, CLINIC_STAFF),),
+    "data.repository.find_patients": (
+        Rule(NO_TARGET, lambda _, __: {"query": "patient"}, CLINIC_STAFF),
+    ),
     "data.repository.open_alerts": (Rule(NO_TARGET, _nothing, CLINIC_STAFF),),
     "data.repository.acknowledge_alert": (
         Rule(

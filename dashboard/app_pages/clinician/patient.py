@@ -14,7 +14,7 @@ from data.errors import AccessDenied, InvalidInput
 from data.infusions import InfusionInput, record_infusion, side_effect_labels
 from data.models import ROUTE_LABELS, ROUTES, SIDE_EFFECTS
 from data.repository import (
-    clinic_patients,
+    find_patients,
     patient_alerts,
     patient_assessments,
     patient_infusions,
@@ -25,22 +25,28 @@ from outcomes.instruments import get_instrument
 
 actor = state.require_actor()
 with resources.session_scope() as session:
-    patients = clinic_patients(session, actor=actor)
     config = clinic_config(session, actor.clinic_id)
 
 st.title("Patient")
-if patients.empty:
-    st.info("No patients yet.")
-    st.stop()
-ids = [int(p) for p in patients["patient_id"]]
-labels = dict(zip(ids, patients["name"] + " · " + patients["external_id"], strict=True))
 selected = st.session_state.get(state.SELECTED_PATIENT)
-patient_id = st.selectbox(
-    "Patient",
-    ids,
-    index=ids.index(selected) if selected in ids else 0,
-    format_func=lambda p: labels[p],
-)
+query = st.text_input("Find a patient (name or MRN)", key="patient_search")
+if query or selected is None:
+    # A search, not a list of the whole clinic: the page stays fast for any clinic size.
+    with resources.session_scope() as session:
+        matches = find_patients(session, actor=actor, query=query)
+    if matches.empty:
+        st.info("No patient matches that search.")
+        st.stop()
+    ids = [int(p) for p in matches["patient_id"]]
+    labels = dict(zip(ids, matches["name"] + " · " + matches["external_id"], strict=True))
+    patient_id = st.selectbox(
+        "Patient",
+        ids,
+        index=ids.index(selected) if selected in ids else 0,
+        format_func=lambda p: labels[p],
+    )
+else:
+    patient_id = int(selected)
 st.session_state[state.SELECTED_PATIENT] = patient_id
 
 controls = st.columns([2, 2, 3])
