@@ -320,6 +320,18 @@ def _import(text: str) -> Kwargs:
     return lambda _, __: {"source": io.StringIO(text), "create_patients": True}
 
 
+def _fhir_import(_: MatrixWorld, __: Target) -> dict[str, Any]:
+    import datetime as dt
+
+    from outcomes.fhir import patient_bundle
+
+    bundle = patient_bundle(
+        [("phq9", {f"phq9_{i}": 1 for i in range(1, 10)}, dt.datetime(2024, 3, 1, tzinfo=dt.UTC))],
+        subject="Patient/MRN-from-fhir",
+    )
+    return {"source": bundle.model_dump(mode="json", exclude_none=True), "create_patients": True}
+
+
 def _administrations(_: MatrixWorld, __: Target) -> dict[str, Any]:
     from data.csv_io import AdministrationTable
 
@@ -422,6 +434,14 @@ RULES: dict[str, tuple[Rule, ...]] = {
     ),
     "data.csv_io.import_infusions_csv": (Rule(NO_TARGET, _import(INFUSIONS_CSV), CLINIC_STAFF),),
     "data.csv_io.store_administrations": (Rule(NO_TARGET, _administrations, CLINIC_STAFF),),
+    # data.fhir_io: the same rules as the CSV import and export
+    "data.fhir_io.import_fhir_bundle": (Rule(NO_TARGET, _fhir_import, CLINIC_STAFF),),
+    "data.fhir_io.export_fhir_bundle": (
+        Rule(PATIENT_TARGETS, _patient, OWN_OR_CARE_TEAM, "one patient"),
+        Rule(NO_TARGET, lambda _, __: {"patient_id": None}, CLINIC_STAFF, "whole clinic"),
+    ),
+    # data.rescore: recomputing every stored score is the clinic's administration
+    "data.rescore.rescore": (Rule(NO_TARGET, _nothing, ADMINISTRATION),),
     # data.access: the checks themselves, callable by any data module
     "data.access.ensure_can_view_patient": (Rule(PATIENT_TARGETS, _patient, OWN_OR_CARE_TEAM),),
     "data.access.ensure_can_write_patient": (

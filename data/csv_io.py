@@ -1,0 +1,1688 @@
+"""Import past records from CSV files, and export a clinic's records in the same format.
+
+Two kinds of file, one row per event:
+
+* **assessments** — one administration of a questionnaire per row: ``patient_id`` (the
+  clinic's own patient id, :attr:`data.models.Patient.external_id`), ``instrument``
+  (``phq9``, ``gad7``, ... or the instrument's name, ``PHQ-9``), ``administered_at``, then
+  the instrument's item columns by our item keys (``phq9_1`` ... ``phq9_10``); an optional
+  ``total`` column is the sender's total, checked against the recomputed one (a difference
+  is a warning: the answers are the source of truth).
+* **infusions** — one infusion per row: ``patient_id``, ``administered_at``, ``route`` and
+  any of the measurements of :class:`data.infusions.InfusionInput` by their field names;
+  ``side_effects`` is a ``;``-separated list.
+
+``docs/records.md`` describes the columns with examples; the rules that matter to a clinic:
+
+* **All or nothing.** A file with any bad row writes nothing. Every bad row is reported
+  with its number and every reason (:class:`~data.errors.InvalidInput`), so the file can
+  be corrected in one pass. Rows are numbered as a spreadsheet shows them: the header is
+  row 1 and the first record row 2 (blank rows keep their number and are ignored).
+* **Times.** ISO 8601. A date-time without a zone is UTC; a date alone
+  (``2024-03-01``) means 12:00 UTC on that day, which is the same calendar day in every
+  time zone from UTC-11 to UTC+11, so the day a clinic sees never shifts.
+* **Re-importing is safe.** A row whose patient, instrument (for infusions: patient) and
+  time are already stored with the same answers is skipped and counted; with *different*
+  answers it is refused, because a stored record is never silently replaced or doubled.
+  The same key twice within one file is refused too.
+* **Scoring.** Answers are validated and scored with the clinic's own rules
+  (:func:`outcomes.score_frame`, vectorised per instrument); a record that could not be
+  stored by a check-in (out-of-range or non-numeric answer, too many items missing) is
+  refused with scoring's own readable reason.
+* **Safety.** A positive safety item creates a safety alert, as a check-in would. Answers
+  given more than :data:`HISTORICAL_ALERT_AGE` (14 days) before the import are history, not
+  an emergency: their alerts are created already acknowledged, with the note
+  :data:`HISTORICAL_ALERT_NOTE`, so the record shows them but the worklist is not flooded;
+  recent ones stay open for a clinician to act on.
+* **Audit.** One event per patient whose records were imported (``import_assessments``,
+  ``import_infusions``) or exported (``export_assessments``, ``export_infusions``).
+* **Spreadsheet safety.** Exported text cells that a spreadsheet would run as a formula
+  (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) get a leading
+  apostrophe (OWASP, CSV injection); the importer removes exactly that apostrophe again, so
+  an export re-imports unchanged.
+
+References
+----------
+.. [1] OWASP. CSV Injection. https://owasp.org/www-community/attacks/CSV_Injection
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import os
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from itertools import repeat
+from pathlib import Path
+from typing import IO, Any, TypeVar, overload
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.orm import Session
+
+from data import audit
+from data.access import Actor, ensure_can_view_patient, ensure_role
+from data.checkin import safety_alert_kinds
+from data.clinic import SCORING_VERSION, clinic_config
+from data.errors import InvalidInput
+from data.infusions import LABELS as INFUSION_LABELS
+from data.infusions import InfusionInput, problems_with
+from data.models import (
+    ROUTE_LABELS,
+    ROUTES,
+    Assessment,
+    AuditEvent,
+    Infusion,
+    Patient,
+    SafetyAlert,
+    utcnow,
+)
+from outcomes import INSTRUMENTS, PRORATED, get_instrument, score_frame
+from outcomes.instruments import Instrument
+
+__all__ = [
+    "ASSESSMENT_COLUMNS",
+    "FORMULA_TRIGGERS",
+    "HISTORICAL_ALERT_AGE",
+    "HISTORICAL_ALERT_NOTE",
+    "INFUSION_COLUMNS",
+    "ITEM_KEYS",
+    "AdministrationTable",
+    "ExportSummary",
+    "ImportResult",
+    "ProgressCallback",
+    "create_safety_alerts",
+    "ensure_can_export",
+    "export_assessments_csv",
+    "export_infusions_csv",
+    "import_assessments_csv",
+    "import_infusions_csv",
+    "neutralise_formula",
+    "restore_formula",
+    "store_administrations",
+]
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(rows_written, rows_to_write)`` while an import writes."""
+
+ASSESSMENT_COLUMNS = ("patient_id", "instrument", "administered_at")
+"""The columns every assessments file has; item columns and ``total`` follow."""
+REPORTED_TOTAL = "total"
+ITEM_KEYS: tuple[str, ...] = tuple(key for i in INSTRUMENTS for key in i.item_keys)
+"""Every item column an assessments file may have, in registry order."""
+
+INFUSION_VALUES = tuple(
+    f.name for f in fields(InfusionInput) if f.name not in ("administered_at", "route")
+)
+INFUSION_COLUMNS = ("patient_id", "administered_at", "route", *INFUSION_VALUES)
+"""Every column of an infusions file, in export order; only the first three are required."""
+_INFUSION_NUMBERS = tuple(
+    name for name in INFUSION_VALUES if name not in ("side_effects", "side_effects_note")
+)
+_INFUSION_FLOATS = ("dose_mg_per_kg", "dose_mg")
+
+HISTORICAL_ALERT_AGE = dt.timedelta(days=14)
+"""Imported safety answers older than this get an alert that is already acknowledged."""
+HISTORICAL_ALERT_NOTE = "historical answer imported"
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet treat a cell as a formula (OWASP)."""
+
+_WRITE_CHUNK = 20_000
+_IN_CHUNK = 1_000
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+_PATIENT_ID_LENGTH = Patient.__table__.c.external_id.type.length  # type: ignore[attr-defined]
+_DATE_ONLY = r"\s*\d{4}-\d{1,2}-\d{1,2}\s*"
+
+_INSTRUMENT_NAMES: dict[str, str] = {}
+for _definition in INSTRUMENTS:
+    _INSTRUMENT_NAMES[_definition.id] = _definition.id
+    _INSTRUMENT_NAMES[_definition.name.lower()] = _definition.id
+_KNOWN_INSTRUMENTS = ", ".join(i.id for i in INSTRUMENTS) + " (or their names, e.g. PHQ-9)"
+_ROUTE_NAMES = {code: code for code in ROUTES} | {
+    label.lower(): code for code, label in ROUTE_LABELS.items()
+}
+
+_T = TypeVar("_T")
+Source = str | os.PathLike[str] | IO[str]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import stored.
+
+    Attributes
+    ----------
+    kind : str
+        ``"assessments"`` or ``"infusions"``.
+    rows : int
+        Records read from the file (blank rows are not counted).
+    imported : int
+        Records written.
+    skipped : int
+        Records already stored with the same values, left as they were.
+    patients : int
+        Patients with at least one record written (one audit event each).
+    patients_created : int
+        Patients registered by this import (``create_patients=True``).
+    alerts_created : int
+        Safety alerts created for imported answers.
+    alerts_acknowledged : int
+        Of those, alerts created already acknowledged as history (answers older than
+        :data:`HISTORICAL_ALERT_AGE`).
+    warnings : tuple of str
+        Questionable but importable input, e.g. a reported total that differs from the
+        recomputed one. No patient identifiers, only row numbers.
+    """
+
+    kind: str
+    rows: int
+    imported: int
+    skipped: int
+    patients: int
+    patients_created: int = 0
+    alerts_created: int = 0
+    alerts_acknowledged: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """What an export wrote: ``rows`` records of ``patients`` patients."""
+
+    rows: int
+    patients: int
+
+
+@dataclass
+class AdministrationTable:
+    """Questionnaire administrations read from a file, before the clinic's checks.
+
+    The importers of CSV (here) and FHIR (:mod:`data.fhir_io`) both build one and hand it to
+    :func:`store_administrations`. Every Series has the positions ``0 .. n-1`` as index.
+
+    Attributes
+    ----------
+    labels : sequence of str
+        How to name each record in a problem: ``"row 5"``, ``"Bundle entry[2]"``.
+    patient : Series of str
+        The clinic's patient id, as written.
+    instrument : Series of str
+        Instrument id or name, as written.
+    administered_at : Series of datetime64[ns, UTC]
+        NaT where unreadable; ``problems`` then says why.
+    date_only : Series of bool, optional
+        Where the time was a date alone (stored at noon UTC).
+    items : dict of str to Series
+        Item key to answers as numbers (``Int64`` or ``float64``); NA where blank or text.
+    item_text : dict of str to Series
+        Item key to the cells that are not numbers (``""`` elsewhere); only for columns that
+        have such cells, so that scoring can name the text it refuses.
+    reported_total : Series, optional
+        The sender's totals (NA where none given).
+    problems : dict of int to list of str
+        Problems found while reading, by position.
+    warnings : list of str
+        Warnings found while reading.
+    unreadable : list of str
+        Problems of records that could not be read at all (so have no position); reported
+        before the others.
+    """
+
+    labels: Sequence[str]
+    patient: pd.Series
+    instrument: pd.Series
+    administered_at: pd.Series
+    items: dict[str, pd.Series]
+    date_only: pd.Series | None = None
+    item_text: dict[str, pd.Series] = field(default_factory=dict)
+    reported_total: pd.Series | None = None
+    problems: dict[int, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Spreadsheet formula injection
+# --------------------------------------------------------------------------------------------
+
+
+def neutralise_formula(value: str) -> str:
+    """A text cell that no spreadsheet will run as a formula.
+
+    A leading ``=``, ``+``, ``-``, ``@``, tab or carriage return gets an apostrophe in front
+    (OWASP CSV injection guidance). A leading apostrophe is doubled as well, so that
+    :func:`restore_formula` can tell an added apostrophe from one that was in the data.
+
+    References
+    ----------
+    .. [1] OWASP. CSV Injection. https://owasp.org/www-community/attacks/CSV_Injection
+    """
+    if value.startswith((*FORMULA_TRIGGERS, "'")):
+        return "'" + value
+    return value
+
+
+def restore_formula(value: str) -> str:
+    """Undo :func:`neutralise_formula`: drop an apostrophe in front of a trigger character."""
+    if len(value) > 1 and value[0] == "'" and value[1] in "=+-@\t\r'":
+        return value[1:]
+    return value
+
+
+def _restore_formulas(cells: pd.Series) -> pd.Series:
+    return _per_unique(cells, lambda values: values.map(restore_formula))
+
+
+# --------------------------------------------------------------------------------------------
+# Reading a CSV file
+# --------------------------------------------------------------------------------------------
+
+
+def _read_text(source: Source) -> str:
+    try:
+        if isinstance(source, str | os.PathLike):
+            data = Path(source).read_bytes()
+            text = data.decode("utf-8")
+        else:
+            text = source.read()
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            ["the file is not UTF-8 text; save it as 'CSV UTF-8' and import it again"]
+        ) from None
+    # Spreadsheets save UTF-8 with a byte-order mark; it is not part of the first column name.
+    return text.removeprefix("\ufeff")
+
+
+class _RowLabels(Sequence[str]):
+    """``"row N"`` for each record, made only when a problem needs one.
+
+    Rows are numbered as a spreadsheet shows them: the header is row 1, so the record at
+    position ``i`` of the file (from 0, blank rows included) is row ``i + 2``.
+    """
+
+    def __init__(self, positions: npt.NDArray[np.intp]) -> None:
+        self._positions = positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [f"row {p + 2}" for p in self._positions[index]]
+        return f"row {int(self._positions[index]) + 2}"
+
+
+@dataclass(frozen=True)
+class _Csv:
+    header: list[str]
+    cells: pd.DataFrame  # every cell as stripped text, blank rows removed
+    labels: Sequence[str]
+
+
+def _read_csv(
+    source: Source, *, required: Sequence[str], allowed: Iterable[str], what: str
+) -> _Csv:
+    text = _read_text(source)
+    try:
+        header_row = next(csv.reader(io.StringIO(text)), None)
+    except csv.Error as error:
+        raise InvalidInput([f"row 1 (the header) cannot be read: {error}"]) from None
+    if not header_row or not any(name.strip() for name in header_row):
+        raise InvalidInput([f"the file is empty; row 1 must name the columns of {what}"])
+    header = [name.strip().lower() for name in header_row]
+    problems = []
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        problems.append(f"row 1 (the header) names column(s) twice: {', '.join(repeated)}")
+    missing = [name for name in required if name not in header]
+    if missing:
+        problems.append(f"row 1 (the header) lacks the column(s): {', '.join(missing)}")
+    allowed_set = set(allowed)
+    unknown = [name for name in header if name not in allowed_set]
+    if unknown:
+        problems.append(
+            f"row 1 (the header) has unknown column(s): {', '.join(map(repr, unknown))}; "
+            f"a file of {what} has {', '.join(required)} and the columns described in "
+            "docs/records.md (a misspelt item column would silently lose answers)"
+        )
+    if problems:
+        raise InvalidInput(problems)
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            cells = pd.read_csv(
+                io.StringIO(text),
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                index_col=False,
+                header=0,
+                names=header,
+            )
+    except (pd.errors.ParserError, csv.Error, ValueError):
+        raise InvalidInput(_malformed_rows(text, len(header))) from None
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        # pandas drops the fields of a row beyond the header's columns, with only a warning:
+        # refuse rows where that would lose a value (empty trailing fields lose nothing).
+        malformed = _malformed_rows(text, len(header), strict=False)
+        if malformed:
+            raise InvalidInput(malformed)
+    # Rows with fewer fields than the header are read with the rest blank, as spreadsheets
+    # save them; the blank rows are dropped but the others keep their spreadsheet number.
+    for name in header:
+        cells[name] = _per_unique(cells[name], lambda values: values.astype(str).str.strip())
+    blank = (cells == "").all(axis=1).to_numpy(dtype=bool)
+    positions = np.flatnonzero(~blank)
+    cells = cells.iloc[positions].reset_index(drop=True)
+    return _Csv(header=header, cells=cells, labels=_RowLabels(positions))
+
+
+def _malformed_rows(text: str, width: int, *, strict: bool = True) -> list[str]:
+    """Rows with more fields than the header has columns (all of them, by number)."""
+    problems = []
+    try:
+        for number, record in enumerate(csv.reader(io.StringIO(text)), start=1):
+            if len(record) > width and (strict or any(f.strip() for f in record[width:])):
+                problems.append(
+                    f"row {number} has {len(record)} fields but the header names {width} "
+                    "columns; a comma inside a value needs the value in double quotes"
+                )
+    except csv.Error as error:
+        problems.append(f"the file is not valid CSV: {error}")
+    return problems or (["the file is not valid CSV"] if strict else [])
+
+
+def _add(problems: dict[int, list[str]], positions: Iterable[int], message: str) -> None:
+    for position in positions:
+        problems.setdefault(int(position), []).append(message)
+
+
+def _parse_times(
+    raw: pd.Series, problems: dict[int, list[str]], *, column: str
+) -> tuple[pd.Series, pd.Series]:
+    """ISO 8601 text to UTC times (a date alone is noon UTC, a naive time is UTC), and
+    which cells were a date alone."""
+    parsed = pd.to_datetime(raw, format="ISO8601", utc=True, errors="coerce")
+    date_only = raw.str.fullmatch(_DATE_ONLY).astype(bool)
+    parsed = parsed.where(~date_only, parsed + pd.Timedelta(hours=12))
+    # Stored times keep microseconds; compare and store in the same precision.
+    parsed = parsed.dt.floor("us")
+    empty = (raw == "").to_numpy()
+    _add(problems, np.flatnonzero(empty), f"{column} is empty")
+    for position in np.flatnonzero(parsed.isna().to_numpy() & ~empty):
+        problems.setdefault(int(position), []).append(
+            f"{column} {raw.iloc[position]!r} is not a date; write YYYY-MM-DD or "
+            "YYYY-MM-DDTHH:MM[:SS] with an optional zone (Z, +01:00); no zone means UTC"
+        )
+    return parsed, date_only
+
+
+def _per_unique(cells: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``convert`` applied to each distinct cell once: a column of answers holds a handful of
+    distinct texts, so this is ~10x faster than converting 100,000 cells."""
+    codes, uniques = pd.factorize(cells, use_na_sentinel=False)
+    converted = convert(pd.Series(uniques, dtype=object)).to_numpy()
+    return pd.Series(converted[codes], index=cells.index)
+
+
+def _numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numbers of a text column (NA where blank or text), and the text cells (else "")."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype=object)
+    blank = distinct == ""
+    numbers = pd.to_numeric(distinct.mask(blank), errors="coerce").astype("float64")
+    text = distinct.where(numbers.isna() & ~blank, "")
+    values = pd.Series(numbers.to_numpy()[codes], index=raw.index, dtype="float64")
+    texts = pd.Series(text.to_numpy()[codes], index=raw.index, dtype=object)
+    finite = numbers.dropna()
+    whole = np.isfinite(finite) & (np.floor(finite) == finite) & (finite.abs() < 2**53)
+    if whole.all():
+        # Whole numbers read as nullable integers: scoring's fast path, and messages that say
+        # "7", not "7.0".
+        return values.astype("Int64"), texts
+    return values, texts
+
+
+def _assessment_table(source: Source) -> AdministrationTable:
+    read = _read_csv(
+        source,
+        required=ASSESSMENT_COLUMNS,
+        allowed=(*ASSESSMENT_COLUMNS, *ITEM_KEYS, REPORTED_TOTAL),
+        what="assessments",
+    )
+    cells = read.cells
+    problems: dict[int, list[str]] = {}
+    when, date_only = _parse_times(cells["administered_at"], problems, column="administered_at")
+    items: dict[str, pd.Series] = {}
+    item_text: dict[str, pd.Series] = {}
+    for key in ITEM_KEYS:
+        if key in cells.columns:
+            items[key], text = _numbers(cells[key])
+            if (text != "").any():
+                item_text[key] = text
+    reported = None
+    if REPORTED_TOTAL in cells.columns:
+        reported, text = _numbers(cells[REPORTED_TOTAL])
+        for position in np.flatnonzero((text != "").to_numpy()):
+            problems.setdefault(int(position), []).append(
+                f"total {text.iloc[position]!r} is not a number; leave it blank or give the "
+                "total the sender computed"
+            )
+    return AdministrationTable(
+        labels=read.labels,
+        patient=_restore_formulas(cells["patient_id"]),
+        instrument=cells["instrument"],
+        administered_at=when,
+        date_only=date_only,
+        items=items,
+        item_text=item_text,
+        reported_total=reported,
+        problems=problems,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Checks against the clinic, shared by both kinds of file
+# --------------------------------------------------------------------------------------------
+
+
+def _chunks(values: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+@dataclass(frozen=True)
+class _Patients:
+    ids: pd.Series  # internal id per position (float; NaN where unknown, new or unusable)
+    known: dict[str, int]
+    new: list[str]
+
+
+def _resolve_patients(
+    session: Session,
+    actor: Actor,
+    external: pd.Series,
+    problems: dict[int, list[str]],
+    *,
+    create: bool,
+) -> _Patients:
+    """Map the clinic's patient ids to ours; unknown ones are new patients or a problem."""
+    blank = (external == "").to_numpy()
+    _add(problems, np.flatnonzero(blank), "patient_id is empty")
+    too_long = (external.str.len() > _PATIENT_ID_LENGTH).to_numpy()
+    _add(
+        problems,
+        np.flatnonzero(too_long),
+        f"patient_id is longer than {_PATIENT_ID_LENGTH} characters",
+    )
+    wanted = sorted(set(external[~blank & ~too_long]))
+    known: dict[str, int] = {}
+    for chunk in _chunks(wanted, _IN_CHUNK):
+        found = session.execute(
+            select(Patient.external_id, Patient.id).where(
+                Patient.clinic_id == actor.clinic_id, Patient.external_id.in_(chunk)
+            )
+        )
+        known.update(found.all())
+    new = [external_id for external_id in wanted if external_id not in known]
+    if new and not create:
+        # The id is not repeated in the message: row numbers are enough to find it, and
+        # messages may end up in logs.
+        _add(
+            problems,
+            np.flatnonzero(external.isin(new).to_numpy()),
+            "no patient with this patient_id in the clinic; check the id, or import with "
+            "create_patients (outcomes import --create-patients) to register new patients",
+        )
+    return _Patients(ids=external.map(known).astype("float64"), known=known, new=new)
+
+
+def _audit_each(session: Session, actor: Actor, action: str, patient_ids: Iterable[int]) -> None:
+    """One audit event per patient, as :func:`data.audit.record` writes it, in one statement
+    (an import may touch thousands of patients)."""
+    at = utcnow()
+    events = [
+        {
+            "clinic_id": actor.clinic_id,
+            "actor_id": actor.user_id,
+            "actor_name": actor.username,
+            "action": action,
+            "patient_id": patient_id,
+            "at": at,
+        }
+        for patient_id in patient_ids
+    ]
+    if events:
+        session.execute(insert(AuditEvent), events)
+
+
+def _create_patients(session: Session, actor: Actor, external_ids: Sequence[str]) -> dict[str, int]:
+    if not external_ids:
+        return {}
+    # The name is the clinic's id until someone records the real one: an import file carries
+    # no names, and a made-up name would be worse than an obvious placeholder.
+    now = utcnow()
+    created = session.execute(
+        insert(Patient).returning(Patient.external_id, Patient.id, sort_by_parameter_order=True),
+        [
+            {
+                "clinic_id": actor.clinic_id,
+                "external_id": external_id,
+                "name": external_id,
+                "created_at": now,
+            }
+            for external_id in external_ids
+        ],
+    )
+    ids = dict(created.all())
+    _audit_each(session, actor, "create_patient", ids.values())
+    return ids
+
+
+def _first_of_repeats(
+    keys: pd.DataFrame, labels: Sequence[str], problems: dict[int, list[str]], what: str
+) -> None:
+    """Refuse every row whose key repeats an earlier row of the same file."""
+    if keys.empty:
+        return
+    columns = [c for c in keys.columns if c != "position"]
+    first = keys.groupby(columns, sort=False)["position"].transform("first")
+    repeated = keys["position"] != first
+    for position, earlier in zip(keys.loc[repeated, "position"], first[repeated], strict=True):
+        problems.setdefault(int(position), []).append(
+            f"repeats {labels[int(earlier)]} (same {what}); each record may appear once"
+        )
+
+
+def _epoch_us(times: pd.Series) -> npt.NDArray[np.int64]:
+    """Microseconds since 1970 (UTC) of a time-zone aware Series without NaT."""
+    values: npt.NDArray[np.int64] = (
+        times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    ).astype(np.int64)
+    return values
+
+
+def _from_epoch_us(value: int) -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(value))
+
+
+# The earliest time zone (Kiribati, UTC+14) starts a day 14 hours before UTC: noon UTC of a
+# date alone is 26 hours after that day has begun somewhere.
+_DAY_BEGUN_EARLIEST = dt.timedelta(hours=26)
+
+
+def _after_today_everywhere(noon: dt.datetime, now: dt.datetime) -> bool:
+    return noon - _DAY_BEGUN_EARLIEST > now + FUTURE_TOLERANCE
+
+
+def _future(
+    when: pd.Series, date_only: pd.Series | None, now: dt.datetime
+) -> npt.NDArray[np.bool_]:
+    """Times after ``now``. A date alone (stored at noon UTC) is in the future only when that
+    day has not begun anywhere yet: a clinic at UTC+10 importing this morning's paper forms
+    dated today must not be refused because noon UTC is still hours away."""
+    limit = pd.Timestamp(now + FUTURE_TOLERANCE)
+    future: npt.NDArray[np.bool_] = (when > limit).to_numpy(dtype=bool)
+    if date_only is not None:
+        begun = (when - pd.Timedelta(_DAY_BEGUN_EARLIEST) <= limit).to_numpy(dtype=bool)
+        future &= ~(date_only.to_numpy(dtype=bool) & begun)
+    return future
+
+
+def _ordered(problems: Mapping[int, list[str]], labels: Sequence[str]) -> list[str]:
+    return [f"{labels[p]}: {'; '.join(problems[p])}" for p in sorted(problems)]
+
+
+def _refuse_if(
+    problems: Mapping[int, list[str]], labels: Sequence[str], unreadable: Sequence[str] = ()
+) -> None:
+    if problems or unreadable:
+        raise InvalidInput([*unreadable, *_ordered(problems, labels)])
+
+
+def _report(progress: ProgressCallback | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
+
+
+# --------------------------------------------------------------------------------------------
+# Assessments: check, score and store
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The rows of one instrument, scored."""
+
+    instrument: Instrument
+    positions: npt.NDArray[np.intp]
+    scored: pd.DataFrame  # score_frame output, indexed by position
+
+
+def _answers_as_given(
+    table: AdministrationTable, key: str, rows: npt.NDArray[np.intp]
+) -> pd.Series:
+    """One item's cells for scoring's messages: numbers, the text itself, or None."""
+    numbers = table.items[key].iloc[rows]
+    text = table.item_text.get(key)
+    cells: list[object] = []
+    for offset, position in enumerate(rows):
+        given = "" if text is None else str(text.iloc[position])
+        if given:
+            cells.append(given)
+            continue
+        value = numbers.iloc[offset]
+        if pd.isna(value):
+            cells.append(None)
+        else:
+            number = float(value)
+            cells.append(int(number) if number.is_integer() else number)
+    return pd.Series(cells, index=rows, dtype=object)
+
+
+def _filled(
+    table: AdministrationTable, key: str, rows: npt.NDArray[np.intp]
+) -> npt.NDArray[np.bool_]:
+    filled: npt.NDArray[np.bool_] = table.items[key].iloc[rows].notna().to_numpy(dtype=bool)
+    if key in table.item_text:
+        filled |= (table.item_text[key].iloc[rows] != "").to_numpy(dtype=bool)
+    return filled
+
+
+def _score_group(
+    table: AdministrationTable,
+    definition: Instrument,
+    positions: npt.NDArray[np.intp],
+    *,
+    rules: Any,
+    problems: dict[int, list[str]],
+    warnings: list[str],
+) -> _Group:
+    keys = [key for key in definition.item_keys if key in table.items]
+    frame = pd.DataFrame({key: table.items[key].iloc[positions] for key in keys}, index=positions)
+    scored = score_frame(definition, frame, rules=rules, errors=True)
+    errors = scored["errors"].to_numpy(dtype=object)
+    valid = scored["valid"].to_numpy(dtype=bool).copy()
+
+    # A text cell was read as blank above; score those few rows again with the text itself,
+    # so that the reason is scoring's own ("'two' is text, not a number").
+    text_rows = np.zeros(len(positions), dtype=bool)
+    for key in keys:
+        if key in table.item_text:
+            text_rows |= (table.item_text[key].iloc[positions] != "").to_numpy(dtype=bool)
+    if text_rows.any():
+        rows = positions[text_rows]
+        as_given = pd.DataFrame(
+            {key: _answers_as_given(table, key, rows) for key in keys}, index=rows
+        )
+        again = score_frame(definition, as_given, rules=rules, errors=True)
+        errors[text_rows] = again["errors"].to_numpy(dtype=object)
+        valid[text_rows] = False
+    for offset in np.flatnonzero(~valid):
+        problems.setdefault(int(positions[offset]), []).extend(errors[offset])
+
+    low, high = definition.min_value, definition.max_value
+    for item in definition.items:
+        # Unscored items (PHQ-9 item 10) are not read by scoring, but are stored: same range.
+        if item.scored or item.key not in keys:
+            continue
+        numbers = table.items[item.key].iloc[positions].astype("float64").to_numpy()
+        wrong = ~np.isnan(numbers) & (
+            (numbers < low) | (numbers > high) | (np.floor(numbers) != numbers)
+        )
+        for offset in np.flatnonzero(wrong):
+            problems.setdefault(int(positions[offset]), []).append(
+                f"{item.key}: {numbers[offset]:g} is not an answer; answers are whole numbers "
+                f"from {low} to {high}"
+            )
+        if item.key in table.item_text:
+            text = table.item_text[item.key].iloc[positions]
+            for offset in np.flatnonzero((text != "").to_numpy()):
+                problems.setdefault(int(positions[offset]), []).append(
+                    f"{item.key}: {text.iloc[offset]!r} is text, not a number; answers are "
+                    f"whole numbers from {low} to {high}"
+                )
+
+    own = set(definition.item_keys)
+    for key in table.items:
+        if key not in own:
+            _add(
+                problems,
+                positions[_filled(table, key, positions)],
+                f"{key} has an answer, but this row is a {definition.name} record; give each "
+                "administration its own row",
+            )
+
+    if table.reported_total is not None:
+        reported = table.reported_total.iloc[positions].astype("float64").to_numpy()
+        total = scored["total"].astype("float64").to_numpy()
+        differs = ~np.isnan(reported) & valid & ((reported != total) | np.isnan(total))
+        for offset in np.flatnonzero(differs):
+            warnings.append(
+                f"{table.labels[positions[offset]]}: the total in the file differs from the "
+                f"{definition.name} total recomputed from the answers; the recomputed total "
+                "is stored"
+            )
+    return _Group(definition, positions, scored)
+
+
+def _stored_answers(
+    session: Session,
+    actor: Actor,
+    patient_ids: Sequence[int],
+    instruments: Sequence[str],
+    earliest: dt.datetime,
+    latest: dt.datetime,
+) -> pd.DataFrame:
+    rows: list[tuple[int, str, dt.datetime, dict[str, Any]]] = []
+    for chunk in _chunks(patient_ids, _IN_CHUNK):
+        rows.extend(
+            session.execute(
+                select(
+                    Assessment.patient_id,
+                    Assessment.instrument,
+                    Assessment.administered_at,
+                    Assessment.answers,
+                ).where(
+                    Assessment.clinic_id == actor.clinic_id,
+                    Assessment.patient_id.in_(chunk),
+                    Assessment.instrument.in_(instruments),
+                    Assessment.administered_at >= earliest,
+                    Assessment.administered_at <= latest,
+                )
+            )
+        )
+    frame = pd.DataFrame(rows, columns=["patient_id", "instrument", "at", "stored"])
+    frame["at"] = _epoch_us(pd.to_datetime(frame["at"], utc=True)) if rows else np.int64(0)
+    return frame
+
+
+def _answers_of(
+    table: AdministrationTable, definition: Instrument, position: int
+) -> dict[str, int]:
+    answers = {}
+    for key in definition.item_keys:
+        if key in table.items:
+            value = table.items[key].iloc[position]
+            if not pd.isna(value):
+                answers[key] = int(value)
+    return answers
+
+
+def _check_stored(
+    session: Session,
+    actor: Actor,
+    table: AdministrationTable,
+    keys: pd.DataFrame,
+    problems: dict[int, list[str]],
+) -> npt.NDArray[np.bool_]:
+    """Rows already stored: identical ones are skipped (returned), different ones refused."""
+    skip = np.zeros(len(table.labels), dtype=bool)
+    known = keys[keys["patient_id"].notna()]
+    if known.empty:
+        return skip
+    stored = _stored_answers(
+        session,
+        actor,
+        sorted({int(p) for p in known["patient_id"]}),
+        sorted(set(known["instrument"])),
+        _from_epoch_us(int(known["at"].min())),
+        _from_epoch_us(int(known["at"].max())),
+    )
+    if stored.empty:
+        return skip
+    mine = known.assign(patient_id=known["patient_id"].astype(np.int64))
+    matched = mine.merge(stored, on=["patient_id", "instrument", "at"], how="inner")
+    for position, rows in matched.groupby("position"):
+        definition = get_instrument(str(rows["instrument"].iloc[0]))
+        answers = _answers_of(table, definition, int(str(position)))
+        if all(dict(stored_answers) == answers for stored_answers in rows["stored"]):
+            skip[int(str(position))] = True
+        else:
+            problems.setdefault(int(str(position)), []).append(
+                "a record of this patient, instrument and time is already stored with "
+                "different answers; an import never replaces a stored record"
+            )
+    return skip
+
+
+def _json_pieces(table: npt.NDArray[np.object_], index: npt.NDArray[np.int64]) -> list[str]:
+    pieces: list[str] = table[index].tolist()
+    return pieces
+
+
+def _answers_json(
+    table: AdministrationTable, definition: Instrument, positions: npt.NDArray[np.intp]
+) -> list[str]:
+    """The answers of valid rows as JSON objects, built column by column.
+
+    The same text ``json.dumps`` gives for the dict of answered items in item order;
+    building it from a lookup table per column is ~10x faster than a dict and a dumps per
+    row, which is most of the cost of a large import.
+    """
+    low, high = definition.min_value, definition.max_value
+    columns = []
+    for key in definition.item_keys:
+        if key not in table.items:
+            continue
+        values = table.items[key].iloc[positions].astype("float64").to_numpy()
+        index = np.where(np.isnan(values), high - low + 1, values - low).astype(np.int64)
+        lookup = np.array(
+            [f'"{key}": {value}, ' for value in range(low, high + 1)] + [""], dtype=object
+        )
+        columns.append(_json_pieces(lookup, index))
+    if not columns:
+        return ["{}"] * len(positions)
+    return ["{" + "".join(parts)[:-2] + "}" for parts in zip(*columns, strict=True)]
+
+
+def _flags_json(scored: pd.DataFrame, names: Sequence[str]) -> list[str]:
+    columns = []
+    for name in names:
+        raised = scored[name].to_numpy(dtype=bool).astype(np.int64)
+        columns.append(_json_pieces(np.array(["", f'"{name}", '], dtype=object), raised))
+    if not columns:
+        return ["[]"] * len(scored)
+    return ["[" + "".join(parts)[:-2] + "]" for parts in zip(*columns, strict=True)]
+
+
+@dataclass
+class _NewAssessments:
+    """Rows to insert, as values the database takes directly (JSON already as text)."""
+
+    position: list[int] = field(default_factory=list)
+    patient_id: list[int] = field(default_factory=list)
+    instrument: list[str] = field(default_factory=list)
+    at: list[int] = field(default_factory=list)  # microseconds since 1970, UTC
+    answers: list[str] = field(default_factory=list)
+    total: list[int | None] = field(default_factory=list)
+    severity: list[str | None] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    alert_kinds: list[tuple[str, ...]] = field(default_factory=list)
+
+    def extend(self, other: _NewAssessments) -> None:
+        for name in self.__dataclass_fields__:
+            getattr(self, name).extend(getattr(other, name))
+
+    def in_patient_order(self) -> _NewAssessments:
+        # Written patient by patient, the (patient, instrument, time) index grows at a few
+        # places instead of everywhere at once: a quarter faster on SQLite.
+        order = np.lexsort((self.at, self.instrument, self.patient_id)).tolist()
+        ordered = _NewAssessments()
+        for name in self.__dataclass_fields__:
+            setattr(ordered, name, list(map(getattr(self, name).__getitem__, order)))
+        return ordered
+
+
+def _nullable_list(values: pd.Series) -> list[Any]:
+    """Python values with None for NA (what the drivers take)."""
+    listed: list[Any] = values.astype(object).where(values.notna(), None).tolist()  # type: ignore[call-overload]
+    return listed
+
+
+def _new_rows(
+    table: AdministrationTable,
+    group: _Group,
+    patient_ids: npt.NDArray[np.integer[Any]],
+    at: npt.NDArray[np.int64],
+    skip: npt.NDArray[np.bool_],
+) -> _NewAssessments:
+    definition = group.instrument
+    keep = ~skip[group.positions]
+    positions = group.positions[keep]
+    scored = group.scored.iloc[np.flatnonzero(keep)]
+    flag_names = sorted((*definition.flag_names, PRORATED))
+    safety = sorted(safety_alert_kinds(definition, definition.flag_names))
+    raised = {name: scored[name].to_numpy(dtype=bool) for name in safety}
+    any_safety = np.zeros(len(positions), dtype=bool)
+    for values in raised.values():
+        any_safety |= values
+    kinds: list[tuple[str, ...]] = [()] * len(positions)
+    for offset in np.flatnonzero(any_safety):
+        kinds[offset] = tuple(name for name in safety if raised[name][offset])
+    total = scored["total"]
+    severity = scored["severity"].astype(object)
+    return _NewAssessments(
+        position=positions.tolist(),
+        patient_id=patient_ids[positions].tolist(),
+        instrument=[definition.id] * len(positions),
+        at=at[positions].tolist(),
+        answers=_answers_json(table, definition, positions),
+        total=_nullable_list(total),
+        severity=_nullable_list(severity),
+        flags=_flags_json(scored, flag_names),
+        alert_kinds=kinds,
+    )
+
+
+_ASSESSMENT_INSERT_COLUMNS = (
+    "id",
+    "clinic_id",
+    "patient_id",
+    "instrument",
+    "administered_at",
+    "source",
+    "answers",
+    "total",
+    "severity",
+    "flags",
+    "valid",
+    "scoring_version",
+    "entered_by_id",
+    "created_at",
+)
+
+
+def _time_texts(at: Sequence[int], dialect: str) -> list[str]:
+    iso = np.datetime_as_string(np.asarray(at, dtype=np.int64).astype("datetime64[us]"), unit="us")
+    if dialect == "sqlite":
+        # SQLAlchemy's SQLite DateTime stores "YYYY-MM-DD HH:MM:SS.ffffff" (naive UTC here, see
+        # data.models.UTCDateTime); the same text keeps comparisons in SQL exact.
+        texts: list[str] = np.char.replace(iso, "T", " ").tolist()
+    else:
+        texts = np.char.add(iso, "+00:00").tolist()
+    return texts
+
+
+def _new_ids(session: Session, count: int) -> list[int]:
+    """Ids for ``count`` new assessments, known before the bulk write (for their alerts).
+
+    PostgreSQL hands them out from the column's own sequence, so concurrent writers never
+    collide. SQLite has no sequence: the ids follow the largest one, and the write
+    transaction that holds SQLite's lock (``BEGIN IMMEDIATE``, as the command line takes it)
+    keeps anyone else from inserting meanwhile; in a deferred transaction a concurrent
+    writer makes this import fail, never overwrite.
+    """
+    if count == 0:
+        return []
+    if session.connection().dialect.name == "postgresql":
+        sequence = "SELECT nextval(pg_get_serial_sequence('assessment', 'id')) "
+        return list(
+            session.scalars(text(sequence + "FROM generate_series(1, :count)"), {"count": count})
+        )
+    largest = session.scalar(select(func.max(Assessment.id))) or 0
+    return list(range(largest + 1, largest + count + 1))
+
+
+def _insert_assessments(
+    session: Session,
+    actor: Actor,
+    rows: _NewAssessments,
+    ids: Sequence[int],
+    *,
+    now: dt.datetime,
+    progress: ProgressCallback | None,
+) -> None:
+    """Write the rows in bulk through the driver: ``executemany`` on SQLite, ``COPY`` on
+    PostgreSQL (the ORM would spend most of the time converting each value)."""
+    total = len(ids)
+    if not total:
+        return
+    session.flush()
+    connection = session.connection()
+    dialect = connection.dialect.name
+    created = now.astimezone(dt.UTC)
+    created_text = created.strftime(_SQLITE_TIME) if dialect == "sqlite" else created.isoformat()
+    valid: object = 1 if dialect == "sqlite" else True
+    values = list(
+        zip(
+            ids,
+            repeat(actor.clinic_id),
+            rows.patient_id,
+            rows.instrument,
+            _time_texts(rows.at, dialect),
+            repeat("import"),
+            rows.answers,
+            rows.total,
+            rows.severity,
+            rows.flags,
+            repeat(valid),
+            repeat(SCORING_VERSION),
+            repeat(actor.user_id),
+            repeat(created_text),
+        )
+    )
+    columns = ", ".join(_ASSESSMENT_INSERT_COLUMNS)
+    table = Assessment.__tablename__
+    driver = connection.connection.driver_connection
+    if driver is None:  # pragma: no cover - a live connection always has its driver's
+        raise RuntimeError("the database connection is closed")
+    done = 0
+    if dialect == "postgresql":
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for chunk in _chunks(values, _WRITE_CHUNK):
+                for row in chunk:
+                    copy.write_row(row)
+                done += len(chunk)
+                _report(progress, done, total)
+    elif dialect == "sqlite":
+        marks = ", ".join("?" * len(_ASSESSMENT_INSERT_COLUMNS))
+        cursor = driver.cursor()
+        try:
+            for chunk in _chunks(values, _WRITE_CHUNK):
+                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", chunk)
+                done += len(chunk)
+                _report(progress, done, total)
+        finally:
+            cursor.close()
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(f"bulk import is not implemented for {dialect}")
+
+
+def create_safety_alerts(
+    session: Session,
+    *,
+    clinic_id: int,
+    alerts: Sequence[tuple[int, int, dt.datetime, tuple[str, ...]]],
+    now: dt.datetime,
+    historical_after: dt.timedelta,
+) -> tuple[int, int]:
+    """Safety alerts for (assessment id, patient id, answered at, kinds); returns counts.
+
+    An answer older than ``historical_after`` gets its alert acknowledged at once, with the
+    note :data:`HISTORICAL_ALERT_NOTE` and no acknowledging user: nobody reviewed it, and
+    the audit trail records who imported it. Used by the importers and by
+    :func:`data.rescore.rescore` (a rule change that raises a safety flag on a stored answer),
+    after their own access checks: this function decides nothing and acts for nobody.
+    """
+    values = []
+    acknowledged = 0
+    for assessment_id, patient_id, answered_at, kinds in alerts:
+        historical = answered_at < now - historical_after
+        for kind in kinds:
+            acknowledged += historical
+            values.append(
+                {
+                    "clinic_id": clinic_id,
+                    "patient_id": patient_id,
+                    "assessment_id": assessment_id,
+                    "kind": kind,
+                    "created_at": now,
+                    "acknowledged_by_id": None,
+                    "acknowledged_at": now if historical else None,
+                    "note": HISTORICAL_ALERT_NOTE if historical else None,
+                }
+            )
+    if values:
+        session.execute(insert(SafetyAlert), values)
+    return len(values), acknowledged
+
+
+def store_administrations(
+    session: Session,
+    *,
+    actor: Actor,
+    table: AdministrationTable,
+    create_patients: bool = False,
+    progress: ProgressCallback | None = None,
+    now: dt.datetime | None = None,
+    historical_after: dt.timedelta = HISTORICAL_ALERT_AGE,
+) -> ImportResult:
+    """Check administrations against the clinic, score them, and store them all or none.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's session; nothing is committed here.
+    actor : Actor
+        A clinician of the clinic, or the system actor (command line).
+    table : AdministrationTable
+        What the file holds (see :func:`import_assessments_csv`,
+        :func:`data.fhir_io.import_fhir_bundle`).
+    create_patients : bool, default False
+        Register patients whose id the clinic does not know (named by their id) instead of
+        refusing their rows.
+    progress : callable, optional
+        ``progress(rows_written, rows_to_write)``, called as the rows are written.
+    now : datetime, optional
+        The time of the import (time-zone aware); now by default.
+    historical_after : timedelta, default 14 days
+        Safety answers older than this get an alert that is already acknowledged.
+
+    Returns
+    -------
+    ImportResult
+
+    Raises
+    ------
+    InvalidInput
+        Every problem of every record, by label, in file order; nothing is written.
+    AccessDenied
+        The actor may not import records.
+    """
+    ensure_role(session, actor, "clinician", "system")
+    now = now or utcnow()
+    labels = table.labels
+    n = len(labels)
+    problems = {position: list(messages) for position, messages in table.problems.items()}
+    warnings = list(table.warnings)
+    rules = clinic_config(session, actor.clinic_id).rules
+
+    instrument = table.instrument.str.strip().str.lower().map(_INSTRUMENT_NAMES)
+    for position in np.flatnonzero(instrument.isna().to_numpy()):
+        given = table.instrument.iloc[position]
+        problems.setdefault(int(position), []).append(
+            "instrument is empty"
+            if not given
+            else f"unknown instrument {given!r}; known: {_KNOWN_INSTRUMENTS}"
+        )
+    when = table.administered_at
+    future = _future(when, table.date_only, now)
+    _add(problems, np.flatnonzero(future), "administered_at is in the future")
+    patients = _resolve_patients(session, actor, table.patient, problems, create=create_patients)
+
+    groups = [
+        _score_group(
+            table,
+            get_instrument(str(instrument_id)),
+            np.flatnonzero((instrument == instrument_id).to_numpy()),
+            rules=rules,
+            problems=problems,
+            warnings=warnings,
+        )
+        for instrument_id in instrument.dropna().unique()
+    ]
+
+    usable = (
+        instrument.notna() & when.notna() & (table.patient != "") & ~pd.Series(future)
+    ).to_numpy(dtype=bool)
+    positions = np.flatnonzero(usable)
+    keys = pd.DataFrame(
+        {
+            "position": positions,
+            "patient": table.patient.iloc[positions].to_numpy(),
+            "patient_id": patients.ids.iloc[positions].to_numpy(),
+            "instrument": instrument.iloc[positions].to_numpy(),
+            "at": _epoch_us(when.iloc[positions]) if len(positions) else np.zeros(0, np.int64),
+        }
+    )
+    _first_of_repeats(
+        keys[["position", "patient", "instrument", "at"]],
+        labels,
+        problems,
+        "patient, instrument and time",
+    )
+    skip = _check_stored(session, actor, table, keys, problems)
+    _refuse_if(problems, labels, table.unreadable)
+
+    created = _create_patients(session, actor, patients.new)
+    patient_ids = table.patient.map({**patients.known, **created}).to_numpy(dtype=np.int64)
+    at = _epoch_us(when) if n else np.zeros(0, dtype=np.int64)
+    rows = _NewAssessments()
+    for group in groups:
+        rows.extend(_new_rows(table, group, patient_ids, at, skip))
+    rows = rows.in_patient_order()
+    _report(progress, 0, len(rows.position))
+    ids = _new_ids(session, len(rows.position))
+    _insert_assessments(session, actor, rows, ids, now=now, progress=progress)
+    alerts, acknowledged = create_safety_alerts(
+        session,
+        clinic_id=actor.clinic_id,
+        alerts=[
+            (ids[i], rows.patient_id[i], _from_epoch_us(rows.at[i]), kinds)
+            for i, kinds in enumerate(rows.alert_kinds)
+            if kinds
+        ],
+        now=now,
+        historical_after=historical_after,
+    )
+    imported_patients = sorted(set(rows.patient_id))
+    _audit_each(session, actor, "import_assessments", imported_patients)
+    return ImportResult(
+        kind="assessments",
+        rows=n,
+        imported=len(rows.position),
+        skipped=int(skip.sum()),
+        patients=len(imported_patients),
+        patients_created=len(created),
+        alerts_created=alerts,
+        alerts_acknowledged=acknowledged,
+        warnings=tuple(warnings),
+    )
+
+
+def import_assessments_csv(
+    session: Session,
+    *,
+    actor: Actor,
+    source: Source,
+    create_patients: bool = False,
+    progress: ProgressCallback | None = None,
+    now: dt.datetime | None = None,
+    historical_after: dt.timedelta = HISTORICAL_ALERT_AGE,
+) -> ImportResult:
+    """Import past questionnaire administrations from a CSV file, all or nothing.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's session (one transaction); nothing is committed here.
+    actor : Actor
+        A clinician of the clinic, or the system actor (command line).
+    source : path or text stream
+        The CSV file: UTF-8 (a byte-order mark is fine), a header row, one administration
+        per row. Columns: ``patient_id``, ``instrument``, ``administered_at``, item columns
+        by item key, optional ``total`` (checked, never stored).
+    create_patients : bool, default False
+        Register unknown patient ids as new patients instead of refusing their rows.
+    progress : callable, optional
+        ``progress(rows_written, rows_to_write)`` while writing.
+    now : datetime, optional
+        The time of the import; now by default.
+    historical_after : timedelta, default 14 days
+        Safety answers older than this get an alert that is already acknowledged.
+
+    Returns
+    -------
+    ImportResult
+
+    Raises
+    ------
+    InvalidInput
+        If any row is bad: ``problems`` has one entry per bad row, ``"row N: reason; ..."``,
+        numbered as in a spreadsheet (the header is row 1). Problems of the header are
+        reported alone. Nothing is written.
+    AccessDenied
+        If the actor is neither a clinician nor the system.
+
+    Notes
+    -----
+    Validation is vectorised (:func:`outcomes.score_frame` once per instrument) and the
+    write is a bulk insert (``executemany`` on SQLite, ``COPY`` on PostgreSQL): a file of
+    100,000 rows imports in two to three seconds (measurements in ``docs/records.md``).
+    See the module notes for times, duplicates and safety alerts.
+    """
+    ensure_role(session, actor, "clinician", "system")
+    return store_administrations(
+        session,
+        actor=actor,
+        table=_assessment_table(source),
+        create_patients=create_patients,
+        progress=progress,
+        now=now,
+        historical_after=historical_after,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Infusions
+# --------------------------------------------------------------------------------------------
+
+
+def _whole_or_float(value: float) -> int | float:
+    return int(value) if math.isfinite(value) and value.is_integer() else value
+
+
+def _infusion_key(values: Mapping[str, Any]) -> tuple[object, ...]:
+    """Everything recorded about an infusion, normalised for comparison."""
+    numbers = tuple(
+        None if values.get(name) is None else float(values[name]) for name in _INFUSION_NUMBERS
+    )
+    return (
+        values.get("route"),
+        *numbers,
+        tuple(values.get("side_effects") or ()),
+        values.get("side_effects_note") or None,
+    )
+
+
+def _side_effects(cell: str) -> tuple[str, ...]:
+    named = (part.strip().lower().replace(" ", "_") for part in cell.split(";"))
+    return tuple(dict.fromkeys(name for name in named if name))
+
+
+def _infusion_values(
+    cells: pd.DataFrame,
+    when: pd.Series,
+    date_only: pd.Series,
+    problems: dict[int, list[str]],
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """Each row as :class:`InfusionInput` fields, with its plausibility problems recorded."""
+    numbers: dict[str, npt.NDArray[np.float64]] = {}
+    for name in _INFUSION_NUMBERS:
+        if name not in cells.columns:
+            continue
+        column, text = _numbers(cells[name])
+        numbers[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        for cell in np.flatnonzero((text != "").to_numpy()):
+            problems.setdefault(int(cell), []).append(
+                f"{name} ({INFUSION_LABELS[name]}): {text.iloc[cell]!r} is not a number"
+            )
+    routes = cells["route"].str.lower().map(_ROUTE_NAMES).fillna(cells["route"])
+    effects = cells["side_effects"] if "side_effects" in cells.columns else None
+    notes = (
+        _restore_formulas(cells["side_effects_note"])
+        if "side_effects_note" in cells.columns
+        else None
+    )
+    rows: list[dict[str, Any]] = []
+    for position in range(len(cells)):
+        values: dict[str, Any] = {
+            name: None if np.isnan(column[position]) else _whole_or_float(float(column[position]))
+            for name, column in numbers.items()
+        }
+        values["route"] = str(routes.iloc[position])
+        values["side_effects"] = (
+            _side_effects(str(effects.iloc[position])) if effects is not None else ()
+        )
+        values["side_effects_note"] = (
+            (str(notes.iloc[position]) or None) if notes is not None else None
+        )
+        moment = when.iloc[position]
+        # An unreadable time is reported already; a stand-in lets every other value be checked.
+        values["administered_at"] = now if pd.isna(moment) else moment.to_pydatetime()
+        checked = dict(values)
+        if date_only.iloc[position] and not _after_today_everywhere(values["administered_at"], now):
+            # Noon of a day that has begun somewhere is not "in the future" (see _future).
+            checked["administered_at"] = min(values["administered_at"], now)
+        # problems_with is the same check a clinician's form gets, row by row: infusion files
+        # are small (one row per treatment session), so clarity wins over vectorising.
+        reasons = problems_with(InfusionInput(**checked))
+        if reasons:
+            problems.setdefault(position, []).extend(reasons)
+        rows.append(values)
+    return rows
+
+
+def _check_stored_infusions(
+    session: Session,
+    actor: Actor,
+    keys: pd.DataFrame,
+    values: Sequence[Mapping[str, Any]],
+    problems: dict[int, list[str]],
+) -> npt.NDArray[np.bool_]:
+    """Infusions already stored: identical ones are skipped (returned), others refused."""
+    skip = np.zeros(len(values), dtype=bool)
+    known = keys.dropna()
+    if known.empty:
+        return skip
+    stored: dict[tuple[int, int], list[tuple[object, ...]]] = defaultdict(list)
+    earliest = _from_epoch_us(int(known["at"].min()))
+    latest = _from_epoch_us(int(known["at"].max()))
+    for chunk in _chunks(sorted({int(p) for p in known["patient_id"]}), _IN_CHUNK):
+        for infusion in session.scalars(
+            select(Infusion).where(
+                Infusion.clinic_id == actor.clinic_id,
+                Infusion.patient_id.in_(chunk),
+                Infusion.administered_at >= earliest,
+                Infusion.administered_at <= latest,
+            )
+        ):
+            at = int(_epoch_us(pd.Series(pd.to_datetime([infusion.administered_at], utc=True)))[0])
+            fields_ = {name: getattr(infusion, name) for name in INFUSION_COLUMNS[2:]}
+            stored[(infusion.patient_id, at)].append(_infusion_key(fields_))
+    for position, patient_id, at in zip(
+        known["position"], known["patient_id"], known["at"], strict=True
+    ):
+        existing = stored.get((int(patient_id), int(at)))
+        if not existing:
+            continue
+        if all(key == _infusion_key(values[int(position)]) for key in existing):
+            skip[int(position)] = True
+        else:
+            problems.setdefault(int(position), []).append(
+                "an infusion of this patient at this time is already stored with different "
+                "values; an import never replaces a stored record"
+            )
+    return skip
+
+
+def import_infusions_csv(
+    session: Session,
+    *,
+    actor: Actor,
+    source: Source,
+    create_patients: bool = False,
+    progress: ProgressCallback | None = None,
+    now: dt.datetime | None = None,
+) -> ImportResult:
+    """Import past infusions from a CSV file, all or nothing.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's session; nothing is committed here.
+    actor : Actor
+        A clinician of the clinic, or the system actor.
+    source : path or text stream
+        Columns ``patient_id``, ``administered_at``, ``route`` (``iv``, ``im``,
+        ``intranasal_esketamine``, ``sublingual_oral`` or their labels), and any of
+        :data:`INFUSION_COLUMNS`; ``side_effects`` is ``;``-separated
+        (``nausea;dizziness``).
+    create_patients : bool, default False
+        Register unknown patient ids instead of refusing their rows.
+    progress : callable, optional
+        ``progress(rows_written, rows_to_write)`` while writing.
+    now : datetime, optional
+        The time of the import; now by default.
+
+    Returns
+    -------
+    ImportResult
+
+    Raises
+    ------
+    InvalidInput
+        Every bad row with every reason: the plausibility checks of
+        :func:`data.infusions.problems_with` (a blood pressure with a digit missing, a dose
+        in mg typed as mg/kg, ...), unreadable numbers and dates, unknown patients, an
+        infusion repeated in the file, or stored already with different values. Nothing is
+        written.
+    AccessDenied
+        If the actor is neither a clinician nor the system.
+
+    Notes
+    -----
+    An infusion is identified by patient and time: one already stored with the same values
+    is skipped, with different values refused.
+    """
+    ensure_role(session, actor, "clinician", "system")
+    now = now or utcnow()
+    read = _read_csv(
+        source,
+        required=("patient_id", "administered_at", "route"),
+        allowed=INFUSION_COLUMNS,
+        what="infusions",
+    )
+    cells, labels = read.cells, read.labels
+    problems: dict[int, list[str]] = {}
+    when, date_only = _parse_times(cells["administered_at"], problems, column="administered_at")
+    values = _infusion_values(cells, when, date_only, problems, now)
+    patient = _restore_formulas(cells["patient_id"])
+    patients = _resolve_patients(session, actor, patient, problems, create=create_patients)
+
+    positions = np.flatnonzero((when.notna() & (patient != "")).to_numpy(dtype=bool))
+    keys = pd.DataFrame(
+        {
+            "position": positions,
+            "patient": patient.iloc[positions].to_numpy(),
+            "at": _epoch_us(when.iloc[positions]) if len(positions) else np.zeros(0, np.int64),
+        }
+    )
+    _first_of_repeats(keys, labels, problems, "patient and time")
+    skip = _check_stored_infusions(
+        session,
+        actor,
+        keys.assign(patient_id=patients.ids.iloc[positions].to_numpy()).drop(columns="patient"),
+        values,
+        problems,
+    )
+    _refuse_if(problems, labels)
+
+    created = _create_patients(session, actor, patients.new)
+    ids = patient.map({**patients.known, **created})
+    rows: list[dict[str, Any]] = []
+    for position in np.flatnonzero(~skip):
+        row = dict(values[int(position)])
+        for name in _INFUSION_NUMBERS:
+            if name not in _INFUSION_FLOATS and row.get(name) is not None:
+                row[name] = int(row[name])
+        row["side_effects"] = list(row["side_effects"])
+        row["clinic_id"] = actor.clinic_id
+        row["patient_id"] = int(ids.iloc[int(position)])
+        row["recorded_by_id"] = actor.user_id
+        row["created_at"] = now
+        rows.append(row)
+    # Infusions are few; SQLAlchemy's executemany is bulk enough and keeps the JSON column's
+    # own serialisation.
+    _report(progress, 0, len(rows))
+    for done in range(0, len(rows), _WRITE_CHUNK):
+        session.execute(insert(Infusion), rows[done : done + _WRITE_CHUNK])
+        _report(progress, min(done + _WRITE_CHUNK, len(rows)), len(rows))
+    imported_patients = sorted({int(row["patient_id"]) for row in rows})
+    _audit_each(session, actor, "import_infusions", imported_patients)
+    return ImportResult(
+        kind="infusions",
+        rows=len(labels),
+        imported=len(rows),
+        skipped=int(skip.sum()),
+        patients=len(imported_patients),
+        patients_created=len(created),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Export
+# --------------------------------------------------------------------------------------------
+
+
+def ensure_can_export(session: Session, *, actor: Actor, patient_id: int | None) -> None:
+    """Refuse unless ``actor`` may read what is exported.
+
+    One patient: their care team, the system, or the patient themself. The whole clinic:
+    clinicians and the system. Administrators see aggregates only (``DESIGN.md``, Roles).
+    """
+    if patient_id is None:
+        ensure_role(session, actor, "clinician", "system")
+    else:
+        ensure_can_view_patient(session, actor=actor, patient_id=patient_id)
+
+
+def _time_cell(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat()
+
+
+def _number_cell(value: object) -> object:
+    return "" if value is None else value
+
+
+def export_assessments_csv(
+    session: Session, *, actor: Actor, out: IO[str], patient_id: int | None = None
+) -> ExportSummary:
+    """Write a patient's (or the clinic's) questionnaires as an assessments CSV file.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's session.
+    actor : Actor
+        For one patient: their care team, the system, or the patient; for the clinic:
+        clinicians and the system.
+    out : text stream
+        Where the CSV goes (opened with ``newline=""`` if it is a file).
+    patient_id : int, optional
+        Our id of the patient; the whole clinic by default.
+
+    Returns
+    -------
+    ExportSummary
+
+    Notes
+    -----
+    The format is the importer's, so the file imports into another clinic unchanged
+    (``create_patients=True`` for an empty one): ``patient_id`` is the clinic's id,
+    times are ISO 8601 in UTC, item columns of every instrument present, then ``total``
+    (informational; recomputed on import). Text cells are neutralised against formula
+    injection (:func:`neutralise_formula`). One audit event ``export_assessments`` per
+    patient exported.
+    """
+    ensure_can_export(session, actor=actor, patient_id=patient_id)
+    query = (
+        select(
+            Patient.id,
+            Patient.external_id,
+            Assessment.instrument,
+            Assessment.administered_at,
+            Assessment.answers,
+            Assessment.total,
+        )
+        .join(Patient, Patient.id == Assessment.patient_id)
+        .where(Assessment.clinic_id == actor.clinic_id)
+        .order_by(Patient.external_id, Assessment.administered_at, Assessment.instrument)
+    )
+    if patient_id is not None:
+        query = query.where(Assessment.patient_id == patient_id)
+    rows = session.execute(query).all()
+    present = {row[2] for row in rows}
+    keys = [key for i in INSTRUMENTS if i.id in present for key in i.item_keys]
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*ASSESSMENT_COLUMNS, *keys, REPORTED_TOTAL])
+    for _, external_id, instrument, administered_at, answers, total in rows:
+        writer.writerow(
+            [
+                neutralise_formula(external_id),
+                neutralise_formula(instrument),
+                _time_cell(administered_at),
+                *(_number_cell(answers.get(key)) for key in keys),
+                _number_cell(total),
+            ]
+        )
+    exported = sorted({row[0] for row in rows} | ({patient_id} if patient_id else set()))
+    for exported_id in exported:
+        audit.record(session, actor=actor, action="export_assessments", patient_id=exported_id)
+    return ExportSummary(rows=len(rows), patients=len(exported))
+
+
+def export_infusions_csv(
+    session: Session, *, actor: Actor, out: IO[str], patient_id: int | None = None
+) -> ExportSummary:
+    """Write a patient's (or the clinic's) infusions as an infusions CSV file.
+
+    Access, format and audit as :func:`export_assessments_csv` (audit action
+    ``export_infusions``); every column of :data:`INFUSION_COLUMNS`, side effects
+    ``;``-separated.
+    """
+    ensure_can_export(session, actor=actor, patient_id=patient_id)
+    query = (
+        select(Patient.external_id, Infusion)
+        .join(Patient, Patient.id == Infusion.patient_id)
+        .where(Infusion.clinic_id == actor.clinic_id)
+        .order_by(Patient.external_id, Infusion.administered_at)
+    )
+    if patient_id is not None:
+        query = query.where(Infusion.patient_id == patient_id)
+    rows = session.execute(query).all()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(INFUSION_COLUMNS)
+    for external_id, infusion in rows:
+        writer.writerow(
+            [
+                neutralise_formula(external_id),
+                _time_cell(infusion.administered_at),
+                neutralise_formula(infusion.route),
+                *(_number_cell(getattr(infusion, name)) for name in _INFUSION_NUMBERS),
+                neutralise_formula(";".join(infusion.side_effects or ())),
+                neutralise_formula(infusion.side_effects_note or ""),
+            ]
+        )
+    exported = sorted(
+        {infusion.patient_id for _, infusion in rows} | ({patient_id} if patient_id else set())
+    )
+    for exported_id in exported:
+        audit.record(session, actor=actor, action="export_infusions", patient_id=exported_id)
+    return ExportSummary(rows=len(rows), patients=len(exported))

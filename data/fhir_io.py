@@ -1,0 +1,335 @@
+"""Import and export questionnaires as HL7 FHIR R4 Bundles.
+
+Reading and writing the resources is :mod:`outcomes.fhir`'s job (:func:`~outcomes.fhir.
+parse_bundle`, :func:`~outcomes.fhir.patient_bundle`); this module connects them to a clinic's
+records, with the same rules as the CSV importer (:mod:`data.csv_io`):
+
+* **Patients.** A response's ``subject`` is ``Patient/<the clinic's patient id>`` (the
+  ``external_id``; an absolute URL ending in ``/Patient/<id>`` is read the same way). Unknown
+  patients are refused unless ``create_patients=True``. Exports write the same references,
+  so an export imports into another clinic unchanged.
+* **All or nothing.** Any unreadable or invalid response refuses the whole Bundle, and every
+  bad entry is reported by its index (``Bundle entry[3]``, counted from 0 as in the JSON).
+* **What is imported.** ``QuestionnaireResponse`` entries with status ``completed`` or
+  ``amended``. Other statuses (``in-progress``, ``stopped``, ``entered-in-error``) are not a
+  finished questionnaire: they are skipped with a warning instead of blocking the rest.
+  Other resources (total ``Observation`` entries, ``Patient``, ...) are ignored: totals are
+  recomputed from the answers.
+* **Reported totals.** A total in a response that disagrees with the recomputed one is a
+  warning in the result, not an error; the recomputed total is stored.
+* **Times.** ``authored`` with a time carries its zone (FHIR requires one); a date alone means
+  12:00 UTC, as in CSV files.
+
+References
+----------
+.. [1] HL7 FHIR R4 QuestionnaireResponse and Bundle,
+   https://hl7.org/fhir/R4/questionnaireresponse.html, https://hl7.org/fhir/R4/bundle.html
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from itertools import groupby
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from data import audit
+from data.access import Actor, ensure_role
+from data.clinic import clinic_config
+from data.csv_io import (
+    HISTORICAL_ALERT_AGE,
+    ITEM_KEYS,
+    AdministrationTable,
+    ImportResult,
+    ProgressCallback,
+    ensure_can_export,
+    store_administrations,
+)
+from data.errors import InvalidInput
+from data.models import Assessment, Patient
+from outcomes.errors import FhirError
+from outcomes.fhir import ParsedResponse, parse_bundle, parse_questionnaire_response, patient_bundle
+from outcomes.instruments import get_instrument
+from outcomes.rules import Rules
+
+__all__ = ["IMPORTED_STATUSES", "export_fhir_bundle", "import_fhir_bundle", "patient_reference"]
+
+IMPORTED_STATUSES = ("completed", "amended")
+"""QuestionnaireResponse statuses that are imported; the others are skipped with a warning."""
+
+_SUBJECT = re.compile(r"(?:^|/)Patient/([^/]+)$")
+
+
+def patient_reference(external_id: str) -> str:
+    """The FHIR reference of a patient: ``Patient/<the clinic's patient id>``."""
+    return f"Patient/{external_id}"
+
+
+def _load(source: str | os.PathLike[str] | IO[str] | Mapping[str, Any]) -> Mapping[str, Any]:
+    if isinstance(source, Mapping):
+        return source
+    try:
+        if isinstance(source, str | os.PathLike):
+            text = Path(source).read_bytes().decode("utf-8")
+        else:
+            text = source.read()
+        resource = json.loads(text)
+    except UnicodeDecodeError:
+        raise InvalidInput(["the file is not UTF-8 text; a FHIR JSON file must be"]) from None
+    except json.JSONDecodeError as error:
+        raise InvalidInput(
+            [f"the file is not JSON: {error.msg} at line {error.lineno}, column {error.colno}"]
+        ) from None
+    if not isinstance(resource, Mapping):
+        raise InvalidInput(["the file holds JSON, but not a FHIR resource (a JSON object)"])
+    return resource
+
+
+def _response_entries(bundle: Mapping[str, Any]) -> list[tuple[int, Mapping[str, Any]]]:
+    """(index, resource) of each QuestionnaireResponse entry, as parse_bundle reads them."""
+    entries = bundle.get("entry") or []
+    found = []
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        inner = entry.get("resource") if isinstance(entry, Mapping) else None
+        if isinstance(inner, Mapping) and inner.get("resourceType") == "QuestionnaireResponse":
+            found.append((index, inner))
+    return found
+
+
+def _parse(
+    bundle: Mapping[str, Any], rules: Rules
+) -> tuple[list[tuple[int, ParsedResponse]], list[str]]:
+    """Every readable response with its entry index, and why the others cannot be read."""
+    entries = _response_entries(bundle)
+    try:
+        parsed = parse_bundle(bundle, rules=rules)
+    except FhirError as error:
+        # parse_bundle stops at the first unreadable entry; read them one by one so that
+        # every problem of every entry is reported, and the sender fixes the Bundle in one go.
+        readable, unreadable = [], []
+        for index, resource in entries:
+            try:
+                readable.append((index, parse_questionnaire_response(resource, rules=rules)))
+            except FhirError as entry_error:
+                unreadable.append(f"Bundle entry[{index}]: {entry_error}")
+        if not unreadable:  # the Bundle itself is malformed, not one of its entries
+            raise InvalidInput([str(error)]) from None
+        return readable, unreadable
+    return [(index, response) for (index, _), response in zip(entries, parsed, strict=True)], []
+
+
+def _administered_at(response: ParsedResponse) -> dt.datetime | None:
+    if response.authored is not None:
+        return response.authored.astimezone(dt.UTC)
+    if response.authored_date is not None:
+        # A date without a time: noon UTC, the same calendar day in every zone (as in CSV).
+        return dt.datetime.combine(response.authored_date, dt.time(12), tzinfo=dt.UTC)
+    return None
+
+
+def _answers(values: list[int | None]) -> pd.Series:
+    try:
+        return pd.Series(pd.array(values, dtype="Int64"))
+    except (TypeError, ValueError, OverflowError):
+        # An absurd number (beyond 64 bits) still reaches scoring, which refuses it by name.
+        return pd.Series(values, dtype="float64")
+
+
+def _table(
+    responses: Sequence[tuple[int, ParsedResponse]], unreadable: Sequence[str]
+) -> AdministrationTable:
+    labels: list[str] = []
+    patients: list[str] = []
+    times: list[dt.datetime | None] = []
+    problems: dict[int, list[str]] = {}
+    warnings: list[str] = []
+    kept: list[ParsedResponse] = []
+    for index, response in responses:
+        label = f"Bundle entry[{index}]"
+        if response.status not in IMPORTED_STATUSES:
+            warnings.append(
+                f"{label}: status {response.status!r} is not a finished questionnaire; skipped"
+            )
+            continue
+        position = len(kept)
+        kept.append(response)
+        labels.append(label)
+        match = _SUBJECT.search(response.subject or "")
+        patients.append(match.group(1) if match else "")
+        if match is None:
+            problems.setdefault(position, []).append(
+                "subject must reference the patient as Patient/<the clinic's patient id>"
+            )
+        when = _administered_at(response)
+        times.append(when)
+        if when is None:
+            problems.setdefault(position, []).append(
+                "authored is missing; an assessment needs the date it was answered"
+            )
+        if response.total_mismatch:
+            warnings.append(
+                f"{label}: the {get_instrument(response.instrument).name} total reported by "
+                "the sender differs from the total recomputed from the answers; the "
+                "recomputed total is stored"
+            )
+    items = {
+        key: _answers([response.items.get(key) for response in kept])
+        for key in ITEM_KEYS
+        if any(response.items.get(key) is not None for response in kept)
+    }
+    return AdministrationTable(
+        labels=labels,
+        patient=pd.Series(patients, dtype=object),
+        instrument=pd.Series([response.instrument for response in kept], dtype=object),
+        administered_at=pd.to_datetime(pd.Series(times, dtype=object), utc=True),
+        date_only=pd.Series([r.authored is None for r in kept], dtype=bool),
+        items=items,
+        problems=problems,
+        warnings=warnings,
+        unreadable=list(unreadable),
+    )
+
+
+def import_fhir_bundle(
+    session: Session,
+    *,
+    actor: Actor,
+    source: str | os.PathLike[str] | IO[str] | Mapping[str, Any],
+    create_patients: bool = False,
+    progress: ProgressCallback | None = None,
+    now: dt.datetime | None = None,
+    historical_after: dt.timedelta = HISTORICAL_ALERT_AGE,
+) -> ImportResult:
+    """Import the QuestionnaireResponses of a FHIR Bundle, all or nothing.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's session (one transaction); nothing is committed here.
+    actor : Actor
+        A clinician of the clinic, or the system actor (command line).
+    source : path, text stream or mapping
+        A FHIR R4 ``Bundle`` as JSON (any type: ``collection``, ``searchset``, ...), or
+        already parsed.
+    create_patients : bool, default False
+        Register unknown patients (by the id in ``subject``) instead of refusing them.
+    progress : callable, optional
+        ``progress(rows_written, rows_to_write)`` while writing.
+    now : datetime, optional
+        The time of the import; now by default.
+    historical_after : timedelta, default 14 days
+        Safety answers older than this get an alert that is already acknowledged (see
+        :mod:`data.csv_io`).
+
+    Returns
+    -------
+    ImportResult
+        ``warnings`` lists skipped entries and reported totals that differ from the
+        recomputed ones.
+
+    Raises
+    ------
+    InvalidInput
+        Every problem of every entry (``"Bundle entry[3]: ..."``): unreadable resources,
+        unknown patients, invalid answers, repeated or conflicting administrations. Nothing
+        is written.
+    AccessDenied
+        If the actor is neither a clinician nor the system.
+    """
+    ensure_role(session, actor, "clinician", "system")
+    bundle = _load(source)
+    rules = clinic_config(session, actor.clinic_id).rules
+    return store_administrations(
+        session,
+        actor=actor,
+        table=_table(*_parse(bundle, rules)),
+        create_patients=create_patients,
+        progress=progress,
+        now=now,
+        historical_after=historical_after,
+    )
+
+
+def export_fhir_bundle(
+    session: Session, *, actor: Actor, patient_id: int | None = None
+) -> dict[str, Any]:
+    """A patient's (or the clinic's) questionnaires as one FHIR ``collection`` Bundle.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's session.
+    actor : Actor
+        For one patient: their care team, the system, or the patient themself; for the
+        clinic: clinicians and the system.
+    patient_id : int, optional
+        Our id of the patient; the whole clinic by default.
+
+    Returns
+    -------
+    dict
+        The Bundle as JSON-ready data: for each administration a ``QuestionnaireResponse``
+        and, when it has a valid total, a total ``Observation`` (see
+        :func:`outcomes.fhir.patient_bundle`), with subject ``Patient/<the clinic's patient
+        id>``. Totals are computed with the clinic's rules. Infusions are not part of it
+        (export them as CSV).
+
+    Raises
+    ------
+    AccessDenied
+        If the actor may not read these records.
+    InvalidInput
+        If a record cannot be written as FHIR (two administrations of one instrument at
+        the same moment).
+
+    Notes
+    -----
+    One audit event ``export_fhir`` per patient exported.
+    """
+    ensure_can_export(session, actor=actor, patient_id=patient_id)
+    rules = clinic_config(session, actor.clinic_id).rules
+    query = (
+        select(
+            Patient.id,
+            Patient.external_id,
+            Assessment.instrument,
+            Assessment.answers,
+            Assessment.administered_at,
+        )
+        .join(Patient, Patient.id == Assessment.patient_id)
+        .where(Assessment.clinic_id == actor.clinic_id)
+        .order_by(Patient.external_id, Assessment.administered_at, Assessment.instrument)
+    )
+    if patient_id is not None:
+        query = query.where(Assessment.patient_id == patient_id)
+    entries: list[Any] = []
+    exported = {patient_id} if patient_id is not None else set()
+    for (internal_id, external_id), rows in groupby(
+        session.execute(query), key=lambda row: (row[0], row[1])
+    ):
+        subject = patient_reference(external_id)
+        try:
+            bundle = patient_bundle(
+                [(instrument, answers, at) for _, _, instrument, answers, at in rows],
+                subject=subject,
+                rules=rules,
+            )
+        except FhirError as error:
+            # The message names the subject; the operator's terminal gets no patient id.
+            raise InvalidInput([str(error).replace(subject, "a patient")]) from None
+        entries.extend(bundle.model_dump(mode="json", exclude_none=True).get("entry", []))
+        exported.add(internal_id)
+    for exported_id in sorted(exported):
+        audit.record(session, actor=actor, action="export_fhir", patient_id=exported_id)
+    result: dict[str, Any] = {"resourceType": "Bundle", "type": "collection"}
+    if entries:
+        result["entry"] = entries
+    return result

@@ -1,0 +1,757 @@
+"""CSV and FHIR import/export, rescoring and backups, on SQLite and PostgreSQL (issue #3).
+
+Each import test states the clinic-facing rule it checks: all or nothing, every bad row by its
+spreadsheet number, re-imports that never double a record, safety alerts for imported
+answers, audit events per patient, and exports that re-import unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from data.access import Actor
+from data.backup import backup, backup_sqlite, pg_dump_command
+from data.checkin import submit_checkin
+from data.clinic import SCORING_VERSION
+from data.csv_io import (
+    HISTORICAL_ALERT_NOTE,
+    export_assessments_csv,
+    export_infusions_csv,
+    import_assessments_csv,
+    import_infusions_csv,
+    neutralise_formula,
+    restore_formula,
+)
+from data.engine import make_engine, transaction
+from data.errors import AccessDenied, InvalidInput
+from data.fhir_io import export_fhir_bundle, import_fhir_bundle
+from data.infusions import InfusionInput, record_infusion
+from data.models import (
+    Assessment,
+    AuditEvent,
+    Base,
+    Clinic,
+    ClinicSettings,
+    Infusion,
+    Patient,
+    SafetyAlert,
+)
+from data.rescore import rescore
+from data.schema import upgrade
+from outcomes import score
+from tests.conftest import World
+
+NOW = dt.datetime(2025, 6, 1, 9, 0, tzinfo=dt.UTC)
+PHQ9_HEADER = "patient_id,instrument,administered_at," + ",".join(f"phq9_{i}" for i in range(1, 11))
+
+
+def _count(session: Session, model: type[Base], **where: object) -> int:
+    query = select(func.count()).select_from(model)
+    for name, value in where.items():
+        query = query.where(getattr(model, name) == value)
+    return int(session.scalar(query) or 0)
+
+
+def _csv(*lines: str) -> io.StringIO:
+    return io.StringIO("\n".join(lines) + "\n")
+
+
+def _mrn(world: World, patient: Actor) -> str:
+    return f"MRN-{patient.username}"
+
+
+def _stored(session: Session, clinic_id: int) -> list[Assessment]:
+    return list(
+        session.scalars(
+            select(Assessment)
+            .where(Assessment.clinic_id == clinic_id)
+            .order_by(Assessment.administered_at, Assessment.instrument)
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Assessments CSV
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_good_file_is_stored_scored_like_a_check_in_and_rescores_identically(
+    session: Session, world: World
+) -> None:
+    a1, a2 = _mrn(world, world.patient_a1), _mrn(world, world.patient_a2)
+    source = _csv(
+        PHQ9_HEADER + ",gad7_1,gad7_2,gad7_3,gad7_4,gad7_5,gad7_6,gad7_7",
+        # a date alone means noon UTC
+        f"{a1},phq9,2025-01-06,2,2,1,1,1,1,1,1,0,1,,,,,,,",
+        # a naive time is UTC; phq9_8 and phq9_9 missing: prorated
+        f"{a1},PHQ-9,2025-01-13T10:30,1,1,1,1,1,1,1,,,,,,,,,,",
+        # an offset is converted to UTC
+        f"{a2},gad7,2025-01-07T09:00:00-05:00,,,,,,,,,,,3,3,2,2,1,1,0",
+    )
+    result = import_assessments_csv(session, actor=world.system_a, source=source, now=NOW)
+
+    assert (result.rows, result.imported, result.skipped, result.patients) == (3, 3, 0, 2)
+    stored = _stored(session, world.clinic_a)
+    assert [a.administered_at for a in stored] == [
+        dt.datetime(2025, 1, 6, 12, 0, tzinfo=dt.UTC),
+        dt.datetime(2025, 1, 7, 14, 0, tzinfo=dt.UTC),
+        dt.datetime(2025, 1, 13, 10, 30, tzinfo=dt.UTC),
+    ]
+    for assessment in stored:
+        expected = score(assessment.instrument, assessment.answers)
+        assert (assessment.total, assessment.severity, tuple(assessment.flags)) == (
+            expected.total,
+            expected.severity,
+            expected.flags,
+        )
+        assert (assessment.valid, assessment.source, assessment.scoring_version) == (
+            True,
+            "import",
+            SCORING_VERSION,
+        )
+    assert stored[0].answers == {
+        f"phq9_{i}": v for i, v in enumerate([2, 2, 1, 1, 1, 1, 1, 1, 0, 1], 1)
+    }
+    assert stored[2].flags == ["prorated"] and stored[2].total == 9
+    # one audit event per imported patient, not per row
+    assert _count(session, AuditEvent, action="import_assessments") == 2
+    # the bulk path stores times exactly as the ORM would: SQL equality finds them
+    noon = dt.datetime(2025, 1, 6, 12, 0, tzinfo=dt.UTC)
+    assert _count(session, Assessment, administered_at=noon) == 1
+
+    summary = rescore(session, actor=world.system_a)
+    assert (summary.examined, summary.changed, summary.restamped) == (3, 0, 0)
+
+
+def test_a_file_with_bad_rows_writes_nothing_and_names_every_bad_row(
+    session: Session, world: World
+) -> None:
+    a1 = _mrn(world, world.patient_a1)
+    source = _csv(
+        PHQ9_HEADER + ",gad7_1,total",
+        f"{a1},phq9,2025-01-06,1,1,1,1,1,1,1,1,0,,,",  # row 2: good
+        f"{a1},phq10,2025-01-07,1,1,1,1,1,1,1,1,0,,,",  # row 3: unknown instrument
+        f"{a1},phq9,2025-01-08,1,7,1,1,1,1,1,1,0,,,",  # row 4: out of range
+        f"{a1},phq9,2025-01-09,1,two,1,1,1,1,1,1,0,,,",  # row 5: text
+        "",  # row 6: blank, ignored but counted
+        f"{a1},phq9,01/10/2025,1,1,1,1,1,1,1,1,0,,,",  # row 7: unreadable date
+        f"{a1},phq9,2025-01-06,1,1,1,1,1,1,1,1,0,,,",  # row 8: repeats row 2
+        f"{a1},phq9,2025-01-11,1,1,1,1,1,1,1,1,0,,2,",  # row 9: a GAD-7 answer on a PHQ-9 row
+        f"{a1},phq9,2025-01-12,1,1,1,1,1,1,1,1,0,,,x",  # row 10: total not a number
+        f"{a1},phq9,2099-01-12,1,1,1,1,1,1,1,1,0,,,",  # row 11: in the future
+        f"{a1},phq9,2025-01-13,1,1,1,1,1,1,,,,,,",  # row 12: three missing, max is 2
+        f"{a1},phq9,2025-01-14,1,1,1,1,1,1,1,1,0,9,,",  # row 13: unscored item out of range
+    )
+    with pytest.raises(InvalidInput) as refused:
+        import_assessments_csv(session, actor=world.system_a, source=source, now=NOW)
+
+    problems = refused.value.problems
+    assert [p.split(":")[0] for p in problems] == [
+        f"row {n}" for n in (3, 4, 5, 7, 8, 9, 10, 11, 12, 13)
+    ]
+    reasons = dict(p.split(": ", 1) for p in problems)
+    assert "unknown instrument 'phq10'" in reasons["row 3"]
+    assert "phq9_2: 7 is outside the range 0 to 3" in reasons["row 4"]
+    assert "phq9_2: 'two' is text, not a number" in reasons["row 5"]
+    assert "'01/10/2025' is not a date" in reasons["row 7"]
+    assert "repeats row 2" in reasons["row 8"]
+    assert "gad7_1 has an answer, but this row is a PHQ-9 record" in reasons["row 9"]
+    assert "total 'x' is not a number" in reasons["row 10"]
+    assert "in the future" in reasons["row 11"]
+    assert "3 of 9 items unanswered" in reasons["row 12"]
+    assert "phq9_10: 9 is not an answer" in reasons["row 13"]
+    assert _count(session, Assessment) == 0
+    assert _count(session, AuditEvent, action="import_assessments") == 0
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        ("patient_id,instrument,phq9_1", "lacks the column(s): administered_at"),
+        (PHQ9_HEADER + ",phq9_01", "unknown column(s): 'phq9_01'"),
+        (PHQ9_HEADER + ",phq9_1", "names column(s) twice: phq9_1"),
+        ("", "the file is empty"),
+    ],
+)
+def test_a_bad_header_is_refused_before_any_row(
+    session: Session, world: World, header: str, reason: str
+) -> None:
+    with pytest.raises(InvalidInput, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        import_assessments_csv(session, actor=world.system_a, source=_csv(header, "x,phq9,1"))
+
+
+def test_a_row_with_more_fields_than_columns_is_refused_not_truncated(
+    session: Session, world: World
+) -> None:
+    a1 = _mrn(world, world.patient_a1)
+    trailing_blank = f"{a1},phq9,2025-01-06,1,1,1,1,1,1,1,1,0,,,"
+    shifted = f"{a1},phq9,2025-01-07,1,1,1,1,1,1,1,1,0,,3"
+    with pytest.raises(InvalidInput) as refused:
+        import_assessments_csv(
+            session, actor=world.system_a, source=_csv(PHQ9_HEADER, trailing_blank, shifted)
+        )
+    assert refused.value.problems == (
+        "row 3 has 14 fields but the header names 13 columns; a comma inside a value needs "
+        "the value in double quotes",
+    )
+    result = import_assessments_csv(
+        session, actor=world.system_a, source=_csv(PHQ9_HEADER, trailing_blank), now=NOW
+    )
+    assert result.imported == 1
+
+
+def test_the_examples_in_the_documentation_import(session: Session, world: World) -> None:
+    """docs/records.md shows files a clinic can copy: they must import as described."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "records.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in docs.split("```csv\n")[1:]]
+    assessments, infusions = blocks
+    empty = Clinic(name="Docs Clinic")
+    session.add(empty)
+    session.flush()
+    actor = Actor.system(empty.id)
+    first = import_assessments_csv(
+        session, actor=actor, source=io.StringIO(assessments), create_patients=True, now=NOW
+    )
+    second = import_infusions_csv(session, actor=actor, source=io.StringIO(infusions), now=NOW)
+    assert (first.imported, first.warnings, second.imported) == (3, (), 2)
+    prorated = _stored(session, empty.id)[-1]
+    assert (prorated.total, prorated.flags) == (9, ["prorated"])
+
+
+def test_unknown_patients_are_refused_unless_create_patients(
+    session: Session, world: World
+) -> None:
+    lines = (
+        PHQ9_HEADER,
+        "NEW-1,phq9,2025-01-06,1,1,1,1,1,1,1,1,0,",
+        "NEW-1,phq9,2025-01-13,0,0,0,0,0,0,0,0,0,",
+    )
+    with pytest.raises(InvalidInput) as refused:
+        import_assessments_csv(session, actor=world.system_a, source=_csv(*lines), now=NOW)
+    assert len(refused.value.problems) == 2
+    assert all("--create-patients" in p for p in refused.value.problems)
+    # the message names the row, never the patient's id
+    assert not any("NEW-1" in p for p in refused.value.problems)
+    assert _count(session, Patient, clinic_id=world.clinic_a) == 2
+
+    result = import_assessments_csv(
+        session, actor=world.system_a, source=_csv(*lines), create_patients=True, now=NOW
+    )
+    assert (result.imported, result.patients_created) == (2, 1)
+    patient = session.scalar(select(Patient).where(Patient.external_id == "NEW-1"))
+    assert patient is not None and patient.clinic_id == world.clinic_a
+    assert _count(session, AuditEvent, action="create_patient", patient_id=patient.id) == 1
+
+
+def test_reimporting_skips_identical_rows_and_refuses_changed_ones(
+    session: Session, world: World
+) -> None:
+    a1 = _mrn(world, world.patient_a1)
+    original = (PHQ9_HEADER, f"{a1},phq9,2025-01-06,1,1,1,1,1,1,1,1,0,")
+    import_assessments_csv(session, actor=world.system_a, source=_csv(*original), now=NOW)
+
+    again = import_assessments_csv(
+        session,
+        actor=world.system_a,
+        source=_csv(*original, f"{a1},phq9,2025-01-13,0,0,0,0,0,0,0,0,0,"),
+        now=NOW,
+    )
+    assert (again.imported, again.skipped) == (1, 1)
+    assert _count(session, Assessment) == 2
+
+    changed = (PHQ9_HEADER, f"{a1},phq9,2025-01-06T12:00:00Z,3,1,1,1,1,1,1,1,0,")
+    with pytest.raises(InvalidInput, match="row 2: a record of this patient, instrument and time"):
+        import_assessments_csv(session, actor=world.system_a, source=_csv(*changed), now=NOW)
+    assert _count(session, Assessment) == 2
+
+
+def test_imported_safety_answers_raise_alerts_and_old_ones_are_history(
+    session: Session, world: World
+) -> None:
+    a1 = _mrn(world, world.patient_a1)
+    old = (NOW - dt.timedelta(days=30)).date().isoformat()
+    recent = (NOW - dt.timedelta(days=3)).date().isoformat()
+    source = _csv(
+        PHQ9_HEADER,
+        f"{a1},phq9,{old},1,1,1,1,1,1,1,1,2,",
+        f"{a1},phq9,{recent},1,1,1,1,1,1,1,1,1,",
+        f"{a1},phq9,{NOW.date()},1,1,1,1,1,1,1,1,0,",
+    )
+    result = import_assessments_csv(session, actor=world.system_a, source=source, now=NOW)
+
+    assert (result.alerts_created, result.alerts_acknowledged) == (2, 1)
+    alerts = session.execute(
+        select(SafetyAlert, Assessment.administered_at)
+        .join(Assessment, Assessment.id == SafetyAlert.assessment_id)
+        .order_by(Assessment.administered_at)
+    ).all()
+    (historical, old_at), (open_alert, recent_at) = alerts
+    assert old_at.date().isoformat() == old and recent_at.date().isoformat() == recent
+    assert historical.kind == "phq9_item9_positive"
+    assert (historical.acknowledged_at, historical.note) == (NOW, HISTORICAL_ALERT_NOTE)
+    assert historical.acknowledged_by_id is None
+    assert (open_alert.acknowledged_at, open_alert.note) == (None, None)
+
+
+def test_progress_is_reported_while_writing(session: Session, world: World) -> None:
+    a1 = _mrn(world, world.patient_a1)
+    rows = [f"{a1},phq9,2024-01-{day:02d},1,1,1,1,1,1,1,1,0," for day in range(1, 29)]
+    calls: list[tuple[int, int]] = []
+    import_assessments_csv(
+        session,
+        actor=world.system_a,
+        source=_csv(PHQ9_HEADER, *rows),
+        progress=lambda done, total: calls.append((done, total)),
+        now=NOW,
+    )
+    assert calls[0] == (0, 28) and calls[-1] == (28, 28)
+
+
+@pytest.mark.parametrize("who", ["patient_a1", "admin_a", "clinician_b"])
+def test_only_the_clinics_care_team_or_the_system_may_import(
+    session: Session, world: World, who: str
+) -> None:
+    source = _csv(
+        PHQ9_HEADER, f"{_mrn(world, world.patient_a1)},phq9,2025-01-06,1,1,1,1,1,1,1,1,0,"
+    )
+    actor: Actor = getattr(world, who)
+    if who == "clinician_b":
+        # Clinic B's clinician imports into clinic B: clinic A's patient is unknown there.
+        with pytest.raises(InvalidInput, match="no patient with this patient_id"):
+            import_assessments_csv(session, actor=actor, source=source)
+    else:
+        with pytest.raises(AccessDenied):
+            import_assessments_csv(session, actor=actor, source=source)
+    assert _count(session, Assessment) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Infusions CSV
+# --------------------------------------------------------------------------------------------
+
+INFUSION_HEADER = (
+    "patient_id,administered_at,route,dose_mg_per_kg,duration_minutes,systolic_before,"
+    "diastolic_before,heart_rate_before,spo2_min,side_effects,side_effects_note"
+)
+
+
+def test_infusions_import_with_their_measurements(session: Session, world: World) -> None:
+    a1 = _mrn(world, world.patient_a1)
+    result = import_infusions_csv(
+        session,
+        actor=world.system_a,
+        source=_csv(
+            INFUSION_HEADER,
+            f"{a1},2025-01-06T15:00Z,IV,0.5,40,128,82,76,96,nausea; Dizziness,felt floaty",
+            f"{a1},2025-01-08T15:00Z,iv,0.5,40,,,,,,",
+        ),
+        now=NOW,
+    )
+    assert (result.imported, result.patients) == (2, 1)
+    first = session.scalars(select(Infusion).order_by(Infusion.administered_at)).first()
+    assert first is not None
+    assert (first.route, first.dose_mg_per_kg, first.duration_minutes, first.systolic_before) == (
+        "iv",
+        0.5,
+        40,
+        128,
+    )
+    assert first.side_effects == ["nausea", "dizziness"]
+    assert first.side_effects_note == "felt floaty"
+    assert _count(session, AuditEvent, action="import_infusions") == 1
+
+
+def test_implausible_infusions_are_refused_with_every_reason(
+    session: Session, world: World
+) -> None:
+    a1 = _mrn(world, world.patient_a1)
+    with pytest.raises(InvalidInput) as refused:
+        import_infusions_csv(
+            session,
+            actor=world.system_a,
+            source=_csv(
+                INFUSION_HEADER,
+                f"{a1},2025-01-06T15:00Z,iv,0.5,40,128,82,76,96,,",  # row 2: fine
+                f"{a1},2025-01-07T15:00Z,iv,5,40,12,82,76,96,,",  # row 3: mg/kg typo, BP digit
+                f"{a1},2025-01-08T15:00Z,iv,0.5,forty,128,82,76,96,hiccups,",  # row 4
+                f"{a1},2025-01-09T15:00Z,iv drip,0.5,40,128,82,76,96,,",  # row 5: route
+                f"{a1},2025-01-06T15:00Z,iv,0.5,40,128,82,76,96,,",  # row 6: repeats row 2
+            ),
+            now=NOW,
+        )
+    reasons = dict(p.split(": ", 1) for p in refused.value.problems)
+    assert list(reasons) == ["row 3", "row 4", "row 5", "row 6"]
+    assert "dose per kg of 5 mg/kg is outside the plausible range" in reasons["row 3"]
+    assert "systolic pressure before of 12 mmHg" in reasons["row 3"]
+    assert "'forty' is not a number" in reasons["row 4"]
+    assert "unknown side effect(s) 'hiccups'" in reasons["row 4"]
+    assert "route 'iv drip' is not one of" in reasons["row 5"]
+    assert "repeats row 2" in reasons["row 6"]
+    assert _count(session, Infusion) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Export and round trips
+# --------------------------------------------------------------------------------------------
+
+
+def _history(session: Session, world: World) -> None:
+    """Check-ins and infusions of clinic A, entered the way the app enters them."""
+    for days, patient, item9 in (
+        (20, world.patient_a1, 1),
+        (13, world.patient_a1, 0),
+        (6, world.patient_a2, 0),
+    ):
+        answers: dict[str, Any] = {f"phq9_{i}": (i + days) % 4 for i in range(1, 9)}
+        answers["phq9_9"] = item9
+        submit_checkin(
+            session,
+            actor=patient,
+            patient_id=patient.patient_id or 0,
+            instrument="phq9",
+            answers=answers,
+            administered_at=NOW - dt.timedelta(days=days),
+        )
+    submit_checkin(
+        session,
+        actor=world.patient_a1,
+        patient_id=world.patient_a1.patient_id or 0,
+        instrument="gad7",
+        answers={f"gad7_{i}": 2 for i in range(1, 7)},  # one missing: prorated
+        administered_at=NOW - dt.timedelta(days=13, hours=1),
+    )
+    record_infusion(
+        session,
+        actor=world.clinician_a,
+        patient_id=world.patient_a1.patient_id or 0,
+        infusion=InfusionInput(
+            administered_at=NOW - dt.timedelta(days=21),
+            route="iv",
+            dose_mg_per_kg=0.5,
+            systolic_before=130,
+            diastolic_before=85,
+            side_effects=("nausea",),
+            side_effects_note="=1+1 ginger ale helped",
+        ),
+    )
+
+
+def _export_csv(session: Session, actor: Actor, kind: str) -> str:
+    out = io.StringIO()
+    writer = export_assessments_csv if kind == "assessments" else export_infusions_csv
+    writer(session, actor=actor, out=out)
+    return out.getvalue()
+
+
+def test_a_csv_export_imports_into_an_empty_clinic_unchanged(
+    session: Session, world: World
+) -> None:
+    _history(session, world)
+    exported = {
+        kind: _export_csv(session, world.system_a, kind) for kind in ("assessments", "infusions")
+    }
+    empty = Clinic(name="Clinic C")
+    session.add(empty)
+    session.flush()
+    clinic_c = Actor.system(empty.id)
+
+    assessments = import_assessments_csv(
+        session, actor=clinic_c, source=io.StringIO(exported["assessments"]), create_patients=True
+    )
+    infusions = import_infusions_csv(
+        session, actor=clinic_c, source=io.StringIO(exported["infusions"])
+    )
+    assert (assessments.imported, assessments.patients_created, infusions.imported) == (4, 2, 1)
+    assert {kind: _export_csv(session, clinic_c, kind) for kind in exported} == exported
+    original, copy = _stored(session, world.clinic_a), _stored(session, empty.id)
+    fields = ("instrument", "administered_at", "answers", "total", "severity", "flags", "valid")
+    assert [[getattr(a, f) for f in fields] for a in copy] == [
+        [getattr(a, f) for f in fields] for a in original
+    ]
+
+
+def test_a_fhir_export_imports_into_an_empty_clinic_unchanged(
+    session: Session, world: World
+) -> None:
+    _history(session, world)
+    bundle = export_fhir_bundle(session, actor=world.system_a)
+    assert [e["resource"]["resourceType"] for e in bundle["entry"]].count(
+        "QuestionnaireResponse"
+    ) == 4
+    empty = Clinic(name="Clinic C")
+    session.add(empty)
+    session.flush()
+    clinic_c = Actor.system(empty.id)
+
+    result = import_fhir_bundle(
+        session, actor=clinic_c, source=io.StringIO(json.dumps(bundle)), create_patients=True
+    )
+    assert (result.imported, result.patients_created, result.warnings) == (4, 2, ())
+    assert export_fhir_bundle(session, actor=clinic_c) == bundle
+    # the positive item 9 twenty days ago is history by now; it still has its alert
+    assert _count(session, SafetyAlert, clinic_id=empty.id) == 1
+
+
+def test_fhir_totals_that_disagree_are_warnings_and_bad_entries_are_all_listed(
+    session: Session, world: World
+) -> None:
+    _history(session, world)
+    bundle = export_fhir_bundle(session, actor=world.system_a)
+    responses = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "QuestionnaireResponse"
+    ]
+    phq9 = next(r for r in responses if r["questionnaire"].endswith("44249-1"))
+    phq9["item"].append({"linkId": "44261-6", "answer": [{"valueInteger": 27}]})
+    draft = json.loads(json.dumps(phq9)) | {"status": "in-progress", "authored": "2025-02-01"}
+    bundle["entry"].append({"resource": draft})
+    empty = Clinic(name="Clinic C")
+    session.add(empty)
+    session.flush()
+
+    result = import_fhir_bundle(
+        session, actor=Actor.system(empty.id), source=bundle, create_patients=True
+    )
+    assert result.imported == 4
+    mismatch, draft_skipped = result.warnings
+    assert mismatch.startswith("Bundle entry[0]: the PHQ-9 total reported by the sender differs")
+    assert draft_skipped.startswith("Bundle entry[8]: status 'in-progress'")
+
+    broken = json.loads(json.dumps(bundle))
+    broken["entry"][0]["resource"]["item"][0]["answer"] = [{"valueString": "often"}]
+    broken["entry"][2]["resource"]["subject"] = {"reference": "Group/7"}
+    broken["entry"][4]["resource"]["item"][1]["answer"] = [{"valueInteger": 5}]
+    with pytest.raises(InvalidInput) as refused:
+        import_fhir_bundle(session, actor=Actor.system(world.clinic_b), source=broken)
+    labels = [p.split(":")[0] for p in refused.value.problems]
+    assert labels[0] == "Bundle entry[0]" and "valueString" in refused.value.problems[0]
+    assert {"Bundle entry[2]", "Bundle entry[4]"} <= set(labels)
+    assert _count(session, Assessment, clinic_id=world.clinic_b) == 0
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+        ("+1", "'+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("'quoted", "''quoted"),
+        ("MRN-1", "MRN-1"),
+        ("", ""),
+    ],
+)
+def test_formula_cells_are_neutralised_and_restored(cell: str, written: str) -> None:
+    """OWASP CSV injection: a leading =, +, -, @, tab or CR gets an apostrophe."""
+    assert neutralise_formula(cell) == written
+    assert restore_formula(written) == cell
+
+
+def test_exports_cannot_smuggle_a_formula_into_a_spreadsheet(
+    session: Session, world: World
+) -> None:
+    patient = session.get(Patient, world.patient_a1.patient_id)
+    assert patient is not None
+    patient.external_id = "=cmd|' /C calc'!A0"
+    _history(session, world)
+
+    assessments = list(csv.reader(io.StringIO(_export_csv(session, world.system_a, "assessments"))))
+    infusions = list(csv.DictReader(io.StringIO(_export_csv(session, world.system_a, "infusions"))))
+    assert "'=cmd|' /C calc'!A0" in {row[0] for row in assessments}
+    assert infusions[0]["patient_id"] == "'=cmd|' /C calc'!A0"
+    assert infusions[0]["side_effects_note"] == "'=1+1 ginger ale helped"
+    for row in assessments:
+        assert not row[0].startswith(("=", "+", "-", "@", "\t", "\r"))
+
+    # ... and the same file re-imports with the original values
+    empty = Clinic(name="Clinic C")
+    session.add(empty)
+    session.flush()
+    import_infusions_csv(
+        session,
+        actor=Actor.system(empty.id),
+        source=io.StringIO(_export_csv(session, world.system_a, "infusions")),
+        create_patients=True,
+    )
+    copy = session.scalar(select(Infusion).where(Infusion.clinic_id == empty.id))
+    assert copy is not None and copy.side_effects_note == "=1+1 ginger ale helped"
+    assert session.scalar(select(Patient.external_id).where(Patient.id == copy.patient_id)) == (
+        "=cmd|' /C calc'!A0"
+    )
+
+
+def test_exports_are_access_checked_and_audited_per_patient(session: Session, world: World) -> None:
+    _history(session, world)
+    own = world.patient_a1.patient_id
+    out = io.StringIO()
+    summary = export_assessments_csv(session, actor=world.patient_a1, out=out, patient_id=own)
+    assert summary.rows == 3 and summary.patients == 1
+    assert {row["patient_id"] for row in csv.DictReader(io.StringIO(out.getvalue()))} == {
+        "MRN-patient-a1"
+    }
+    for actor, patient_id in (
+        (world.patient_a1, world.patient_a2.patient_id),  # another patient
+        (world.patient_a1, None),  # the whole clinic
+        (world.admin_a, own),  # administrators see aggregates only
+        (world.admin_a, None),
+        (world.clinician_b, own),  # another clinic
+    ):
+        with pytest.raises(AccessDenied):
+            export_fhir_bundle(session, actor=actor, patient_id=patient_id)
+
+    export_infusions_csv(session, actor=world.clinician_a, out=io.StringIO())
+    export_fhir_bundle(session, actor=world.clinician_a)
+    events = session.execute(
+        select(AuditEvent.action, AuditEvent.patient_id, AuditEvent.actor_name).where(
+            AuditEvent.action.like("export_%")
+        )
+    ).all()
+    assert sorted(events) == sorted(
+        [
+            ("export_assessments", own, world.patient_a1.username),
+            ("export_infusions", own, world.clinician_a.username),
+            ("export_fhir", own, world.clinician_a.username),
+            ("export_fhir", world.patient_a2.patient_id, world.clinician_a.username),
+        ]
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Rescore
+# --------------------------------------------------------------------------------------------
+
+
+def _set_rules(session: Session, clinic_id: int, overrides: dict[str, Any]) -> None:
+    settings = session.get(ClinicSettings, clinic_id)
+    if settings is None:
+        session.add(ClinicSettings(clinic_id=clinic_id, rule_overrides=overrides))
+    else:
+        settings.rule_overrides = overrides
+    session.flush()
+
+
+def test_rescore_applies_a_changed_rule_and_keeps_the_answers(
+    session: Session, world: World
+) -> None:
+    """PHQ-9 max_missing 2 -> 1: a record prorated over two missing items is no longer
+    allowed. It is kept, marked invalid without total or severity; its answers stay."""
+    me = world.patient_a1
+    prorated = {f"phq9_{i}": 2 for i in range(1, 8)}
+    stored = submit_checkin(
+        session, actor=me, patient_id=me.patient_id or 0, instrument="phq9", answers=prorated
+    )
+    submit_checkin(
+        session,
+        actor=me,
+        patient_id=me.patient_id or 0,
+        instrument="phq9",
+        answers={f"phq9_{i}": 1 for i in range(1, 10)},
+    )
+    assessment = session.get(Assessment, stored.assessment_id)
+    assert assessment is not None and (assessment.total, assessment.valid) == (18, True)
+
+    _set_rules(session, world.clinic_a, {"phq9": {"max_missing": 1}})
+    summary = rescore(session, actor=world.system_a)
+    assert (summary.examined, summary.changed, summary.now_invalid) == (2, 1, 1)
+    assert summary.changed_by_instrument == {"phq9": 1}
+    session.refresh(assessment)
+    assert (assessment.valid, assessment.total, assessment.severity) == (False, None, None)
+    assert assessment.flags == [] and assessment.answers == prorated
+
+    _set_rules(session, world.clinic_a, {})
+    back = rescore(session, actor=world.admin_a)
+    assert (back.changed, back.now_valid) == (1, 1)
+    session.refresh(assessment)
+    assert (assessment.valid, assessment.total, assessment.flags) == (True, 18, ["prorated"])
+    assert _count(session, AuditEvent, action="rescore") == 2
+
+
+def test_rescore_restamps_an_old_scoring_version_and_needs_an_administrator(
+    session: Session, world: World
+) -> None:
+    me = world.patient_a1
+    result = submit_checkin(
+        session,
+        actor=me,
+        patient_id=me.patient_id or 0,
+        instrument="phq9",
+        answers={f"phq9_{i}": 1 for i in range(1, 10)},
+    )
+    session.execute(
+        text("UPDATE assessment SET scoring_version = 'outcomes-0.0.1' WHERE id = :id"),
+        {"id": result.assessment_id},
+    )
+    with pytest.raises(AccessDenied):
+        rescore(session, actor=world.clinician_a)
+    summary = rescore(session, actor=world.system_a)
+    assert (summary.changed, summary.restamped) == (0, 1)
+    assert session.scalar(select(Assessment.scoring_version)) == SCORING_VERSION
+
+
+# --------------------------------------------------------------------------------------------
+# Backup
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_sqlite_backup_holds_identical_rows(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'clinic.db'}")
+    upgrade(engine)
+    with transaction(engine, write=True) as session:
+        clinic = Clinic(name="Backup Clinic")
+        session.add(clinic)
+        session.flush()
+        import_assessments_csv(
+            session,
+            actor=Actor.system(clinic.id),
+            source=_csv(
+                PHQ9_HEADER,
+                *(f"P{i},phq9,2025-01-{i:02d},1,1,1,1,1,1,1,1,{i % 2}," for i in range(1, 21)),
+            ),
+            create_patients=True,
+            now=NOW,
+        )
+    target = tmp_path / "copy.db"
+    result = backup(engine, target)
+    assert result.done and result.command == ()
+    with pytest.raises(InvalidInput, match="exists already"):
+        backup_sqlite(engine, target)
+
+    copy = make_engine(f"sqlite:///{target}")
+    tables = [table.name for table in Base.metadata.sorted_tables] + ["alembic_version"]
+    try:
+        with engine.connect() as original, copy.connect() as backed_up:
+            for table in tables:
+                query = text(f"SELECT * FROM {table} ORDER BY 1")
+                assert backed_up.execute(query).all() == original.execute(query).all(), table
+            assert original.execute(text("SELECT count(*) FROM assessment")).scalar() == 20
+    finally:
+        copy.dispose()
+        engine.dispose()
+
+
+def test_postgresql_backups_are_a_pg_dump_command_without_the_password() -> None:
+    command = pg_dump_command(
+        "postgresql+psycopg://clinic:s3cret@db.example:5432/outcomes", Path("/backups/o.dump")
+    )
+    assert command == (
+        "pg_dump",
+        "--format=custom",
+        "--no-owner",
+        "--file",
+        "/backups/o.dump",
+        "--dbname",
+        "postgresql://clinic@db.example:5432/outcomes",
+    )
+    assert "s3cret" not in " ".join(command)
