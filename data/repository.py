@@ -13,9 +13,10 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Executable, func, select
+from sqlalchemy import Date, Executable, Integer, case, cast, func, select
 from sqlalchemy.orm import Session, aliased
 
 from data import audit
@@ -30,6 +31,7 @@ from data.models import (
     User,
     utcnow,
 )
+from outcomes.stats import mean_interval
 
 ASSESSMENT_COLUMNS = (
     "assessment_id",
@@ -363,6 +365,81 @@ def cohort_assessments(session: Session, *, actor: Actor, instrument: str) -> pd
     frame = _frame(session, query, ("patient_id", "administered_at", "total"))
     audit.record(session, actor=actor, action=f"view_cohort_{instrument}")
     return _pseudonymise(_with_nullable_ints(frame, "total"), actor)
+
+
+def _calendar_days(session: Session, later: Any, earlier: Any) -> Any:
+    """Whole calendar days (UTC) between two stored times, in the database's own dialect."""
+    if session.get_bind().dialect.name == "sqlite":
+        days = func.julianday(func.date(later)) - func.julianday(func.date(earlier))
+        return cast(days, Integer)
+    # A timestamptz becomes a date in the session's time zone: take it in UTC explicitly.
+    days = cast(func.timezone("UTC", later), Date) - cast(func.timezone("UTC", earlier), Date)
+    return cast(days, Integer)
+
+
+def weekly_aggregates(session: Session, *, actor: Actor, instrument: str) -> pd.DataFrame:
+    """Mean total by week since the first infusion, aggregated in SQL (no rows to Python).
+
+    The same definition as :func:`outcomes.cohort.mean_score_by_week`: week 0 is the baseline
+    (the latest valid score on or before the first infusion), week *w* holds days
+    ``7*(w-1)+1`` to ``7*w``, and each patient counts once per week with their latest score.
+
+    Returns
+    -------
+    DataFrame
+        ``week``, ``n`` (patients), ``mean``, ``sd``, ``ci_lower``, ``ci_upper`` (95% t).
+    """
+    ensure_role(session, actor, "clinician", "administrator", "system")
+    first = (
+        select(
+            Infusion.patient_id.label("patient_id"),
+            func.min(Infusion.administered_at).label("first_infusion"),
+        )
+        .where(Infusion.clinic_id == actor.clinic_id)
+        .group_by(Infusion.patient_id)
+        .subquery()
+    )
+    days = _calendar_days(session, Assessment.administered_at, first.c.first_infusion)
+    # Floor division of whole days: SQLAlchemy's "/" is true division (NUMERIC on PostgreSQL,
+    # where casting back to integer rounds instead of truncating).
+    week = case((days <= 0, 0), else_=(days + 6) // 7)
+    per_patient_week = (
+        select(
+            week.label("week"),
+            Assessment.total.label("total"),
+            func.row_number()
+            .over(
+                partition_by=(Assessment.patient_id, week),
+                order_by=Assessment.administered_at.desc(),
+            )
+            .label("latest"),
+        )
+        .join(first, first.c.patient_id == Assessment.patient_id)
+        .where(
+            Assessment.clinic_id == actor.clinic_id,
+            Assessment.instrument == instrument,
+            Assessment.valid.is_(True),
+        )
+        .subquery()
+    )
+    query = (
+        select(
+            per_patient_week.c.week,
+            func.count(),
+            func.avg(per_patient_week.c.total),
+            func.sum(per_patient_week.c.total * per_patient_week.c.total),
+        )
+        .where(per_patient_week.c.latest == 1)
+        .group_by(per_patient_week.c.week)
+        .order_by(per_patient_week.c.week)
+    )
+    frame = _frame(session, query, ("week", "n", "mean", "sum_of_squares"))
+    audit.record(session, actor=actor, action=f"view_weekly_{instrument}")
+    frame["week"] = frame["week"].astype("int64")
+    frame["n"] = frame["n"].astype("int64")
+    frame["mean"] = frame["mean"].astype(float)
+    interval = mean_interval(frame["n"], frame["mean"], frame["sum_of_squares"])
+    return pd.concat([frame[["week", "n", "mean"]], interval], axis=1)
 
 
 def cohort_infusions(session: Session, *, actor: Actor) -> pd.DataFrame:

@@ -352,6 +352,9 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "data.repository.patient_infusions": (Rule(PATIENT_TARGETS, _patient, OWN_OR_CARE_TEAM),),
     "data.repository.patient_alerts": (Rule(PATIENT_TARGETS, _patient, CARE_TEAM),),
     "data.repository.clinic_patients": (Rule(NO_TARGET, _nothing, CLINIC_STAFF),),
+    "data.repository.weekly_aggregates": (
+        Rule(NO_TARGET, lambda _, __: {"instrument": "phq9"}, AGGREGATE_READERS),
+    ),
     "data.repository.find_patients": (
         Rule(NO_TARGET, lambda _, __: {"query": "patient"}, CLINIC_STAFF),
     ),

@@ -66,3 +66,40 @@ def test_a_form_key_cannot_return_another_instruments_result(
             answers=PHQ9,
             idempotency_key="k1",
         )
+
+
+def test_weekly_aggregates_in_sql_match_the_library(session: Session, world: World) -> None:
+    """The SQL aggregate and outcomes.cohort.mean_score_by_week are one definition."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from data.repository import weekly_aggregates
+    from outcomes.cohort import mean_score_by_week
+
+    start = utcnow() - dt.timedelta(days=60)
+    for offset, patient in enumerate((world.patient_a1, world.patient_a2)):
+        pid = patient.patient_id or 0
+        record_infusion(
+            session,
+            actor=world.clinician_a,
+            patient_id=pid,
+            infusion=InfusionInput(administered_at=start + dt.timedelta(hours=2), route="iv"),
+        )
+        for day, level in ((0, 3), (3, 2), (6, 2), (13, 1), (14, 1), (30, 0)):
+            answers = {f"phq9_{i}": level for i in range(1, 10)} | {"phq9_9": offset % 2}
+            submit_checkin(
+                session,
+                actor=world.clinician_a,
+                patient_id=pid,
+                instrument="phq9",
+                answers=answers,
+                administered_at=start + dt.timedelta(days=day),
+            )
+    sql = weekly_aggregates(session, actor=world.admin_a, instrument="phq9")
+    scores = cohort_assessments(session, actor=world.clinician_a, instrument="phq9")
+    infusions = cohort_infusions(session, actor=world.clinician_a)
+    library = mean_score_by_week("phq9", scores, infusions)
+    pd.testing.assert_frame_equal(
+        sql.reset_index(drop=True), library.reset_index(drop=True), check_dtype=False
+    )
