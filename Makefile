@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ lint: $(STAMP)
 test: lint
 	scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest
+
+screenshots: $(STAMP)
+	scripts/ensure-chromium.sh
+	SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_dashboard/test_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/scoring.py

@@ -1,8 +1,8 @@
 """End to end in real headless Chromium (Debian's package, driven by Playwright).
 
 The app runs as a real Streamlit server on 127.0.0.1 against an embedded SQLite database
-seeded with the demo clinic. Each test takes a screenshot into ``docs/screenshots`` for the
-README.
+seeded with the demo clinic. Each test takes a screenshot into ``$SCREENSHOT_DIR`` (``make
+screenshots`` sets it to ``docs/screenshots`` for the README).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import tempfile
 import sys
 import time
 import urllib.request
@@ -21,7 +22,8 @@ import pytest
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
+# make screenshots refreshes the README's images; an ordinary test run keeps its own copies.
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="outcomes-shots-"))
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless=new",
