@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -33,7 +34,13 @@ import numpy as np
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# bench/data.py would shadow the data package: bench's own modules are looked up last.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [
+    str(_HERE.parent),  # the repository: its data package comes before this file
+    *(p for p in sys.path if Path(p or os.getcwd()).resolve() != _HERE),
+    str(_HERE),
+]
 
 from bigclinic import build
 
@@ -92,9 +99,9 @@ def import_rate(url: str, workdir: Path) -> dict[str, float]:
     seconds = time.perf_counter() - started
     engine.dispose()
     return {
-        "import_rows": float(result.stored),
+        "import_rows": float(result.imported),
         "import_s": seconds,
-        "import_rows_per_s": result.stored / seconds,
+        "import_rows_per_s": result.imported / seconds,
     }
 
 

@@ -25,7 +25,13 @@ from pathlib import Path
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# bench/data.py would shadow the data package: bench's own modules are looked up last.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [
+    str(_HERE.parent),  # the repository: its data package comes before this file
+    *(p for p in sys.path if Path(p or os.getcwd()).resolve() != _HERE),
+    str(_HERE),
+]
 
 from bigclinic import build
 

@@ -205,7 +205,17 @@ class Assessment(Base):
         Index(
             "ix_assessment_patient_instrument_time", "patient_id", "instrument", "administered_at"
         ),
-        Index("ix_assessment_clinic_instrument_time", "clinic_id", "instrument", "administered_at"),
+        # Covers the clinic-wide reads (cohort totals, weekly aggregates): index-only scans
+        # in patient and time order, never touching the rows' answers.
+        Index(
+            "ix_assessment_clinic_instrument_patient_time",
+            "clinic_id",
+            "instrument",
+            "patient_id",
+            "administered_at",
+            "valid",
+            "total",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

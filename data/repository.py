@@ -400,19 +400,14 @@ def weekly_aggregates(session: Session, *, actor: Actor, instrument: str) -> pd.
         .subquery()
     )
     days = _calendar_days(session, Assessment.administered_at, first.c.first_infusion)
-    # Floor division of whole days: SQLAlchemy's "/" is true division (NUMERIC on PostgreSQL,
-    # where casting back to integer rounds instead of truncating).
-    week = case((days <= 0, 0), else_=(days + 6) // 7)
-    per_patient_week = (
+    # Each row's day is computed once, in the innermost query; the window and the grouping
+    # then work on plain integers.
+    dated = (
         select(
-            week.label("week"),
+            Assessment.patient_id.label("patient_id"),
+            Assessment.administered_at.label("administered_at"),
             Assessment.total.label("total"),
-            func.row_number()
-            .over(
-                partition_by=(Assessment.patient_id, week),
-                order_by=Assessment.administered_at.desc(),
-            )
-            .label("latest"),
+            days.label("days"),
         )
         .join(first, first.c.patient_id == Assessment.patient_id)
         .where(
@@ -422,6 +417,22 @@ def weekly_aggregates(session: Session, *, actor: Actor, instrument: str) -> pd.
         )
         .subquery()
     )
+    # Floor division of whole days: SQLAlchemy's "/" is true division (NUMERIC on PostgreSQL,
+    # where casting back to integer rounds instead of truncating).
+    week = case((dated.c.days <= 0, 0), else_=(dated.c.days + 6) // 7)
+    weekly = select(
+        dated.c.patient_id, dated.c.administered_at, dated.c.total, week.label("week")
+    ).subquery()
+    per_patient_week = select(
+        weekly.c.week,
+        weekly.c.total,
+        func.row_number()
+        .over(
+            partition_by=(weekly.c.patient_id, weekly.c.week),
+            order_by=weekly.c.administered_at.desc(),
+        )
+        .label("latest"),
+    ).subquery()
     query = (
         select(
             per_patient_week.c.week,
