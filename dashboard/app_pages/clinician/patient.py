@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import charts, resources, state
+from dashboard.summary import summary_html
 from data.checkin import submit_checkin
 from data.clinic import clinic_config
+from data.csv_io import export_assessments_csv, export_infusions_csv
 from data.errors import AccessDenied, InvalidInput
+from data.fhir_io import export_fhir_bundle
 from data.infusions import InfusionInput, record_infusion, side_effect_labels
 from data.models import ROUTE_LABELS, ROUTES, SIDE_EFFECTS
 from data.repository import (
@@ -271,29 +276,42 @@ with tabs[3]:
         else:
             st.success(f"MADRS saved: total {stored.score.total} ({stored.score.severity}).")
 with tabs[4]:
-    st.caption("Export this patient's record.")
-    summary = [
-        f"# {record.name} ({record.external_id})",
-        f"Protocol: {record.protocol or '—'}; infusions: {len(infusions)}",
-    ]
-    if course is not None:
-        summary += [
-            f"{instrument.name} baseline {shown(course['baseline_total'])}, latest "
-            f"{shown(course['latest_total'])}; status {course['status']}",
-            f"Response: {shown(course['response_date'])} (day "
-            f"{shown(course['days_to_response'])}, after "
-            f"{shown(course['infusions_to_response'])} infusions); relapse: "
-            f"{shown(course['relapse_date'])}; durable response "
-            f"{shown(course['durable_response_days'], ' days')}",
-        ]
-    summary.append("Clinical decision support, not a diagnosis.")
-    st.download_button(
-        "One-page summary (Markdown)",
-        "\n\n".join(summary),
-        file_name=f"{record.external_id}-summary.md",
+    st.caption(
+        "Exports are recorded in the audit log. CSV files use the import format; spreadsheet "
+        "formulas in text cells are neutralised."
     )
+    if st.button("Prepare exports", key="prepare_exports"):
+        assessments_csv, infusions_csv = io.StringIO(), io.StringIO()
+        with resources.session_scope() as session:
+            export_assessments_csv(session, actor=actor, out=assessments_csv, patient_id=patient_id)
+            export_infusions_csv(session, actor=actor, out=infusions_csv, patient_id=patient_id)
+            bundle = export_fhir_bundle(session, actor=actor, patient_id=patient_id)
+        st.session_state["exports"] = {
+            "patient": patient_id,
+            "assessments": assessments_csv.getvalue(),
+            "infusions": infusions_csv.getvalue(),
+            "fhir": json.dumps(bundle, indent=2),
+        }
+    exports = st.session_state.get("exports")
+    if exports and exports["patient"] == patient_id:
+        columns = st.columns(3)
+        columns[0].download_button(
+            "Questionnaires (CSV)",
+            exports["assessments"],
+            file_name=f"{record.external_id}-assessments.csv",
+        )
+        columns[1].download_button(
+            "Infusions (CSV)", exports["infusions"], file_name=f"{record.external_id}-infusions.csv"
+        )
+        columns[2].download_button(
+            "Everything (FHIR Bundle)",
+            exports["fhir"],
+            file_name=f"{record.external_id}-fhir.json",
+            mime="application/fhir+json",
+        )
     st.download_button(
-        "Scores (CSV)",
-        scores.drop(columns=["answers", "flags"]).to_csv(index=False),
-        file_name=f"{record.external_id}-{instrument_id}.csv",
+        "Printable one-page summary (HTML)",
+        summary_html(record, instrument.name, course, len(infusions)),
+        file_name=f"{record.external_id}-summary.html",
+        mime="text/html",
     )

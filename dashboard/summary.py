@@ -1,0 +1,87 @@
+"""A printable one-page summary of a patient's course (HTML, prints cleanly on A4/Letter)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from data.repository import PatientRecord
+
+STATUS_WORDS = {
+    "relapsed": "relapsed after responding",
+    "remitter": "remission reached",
+    "responder": "responding",
+    "not_yet": "not yet responding",
+    "no_followup": "no follow-up score yet",
+    "no_baseline": "no baseline score",
+}
+
+
+def _shown(value: Any, suffix: str = "") -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "—"
+    return f"{value}{suffix}"
+
+
+def summary_html(
+    record: PatientRecord,
+    instrument_name: str,
+    course: Mapping[str, Any] | None,
+    infusions: int,
+    *,
+    today: dt.date | None = None,
+) -> str:
+    """The patient's course on one page: identity, baseline, latest, onset, durability."""
+    today = today or dt.date.today()
+    rows = [
+        ("Instrument", instrument_name),
+        ("Protocol", record.protocol or "—"),
+        ("Infusions received", str(infusions)),
+    ]
+    if course is not None:
+        rows += [
+            ("Status", STATUS_WORDS.get(str(course.get("status")), str(course.get("status")))),
+            ("Baseline", _shown(course.get("baseline_total"))),
+            (
+                "Latest",
+                f"{_shown(course.get('latest_total'))} on {_shown(course.get('latest_date'))}",
+            ),
+            (
+                "Response (≥ 50% below baseline)",
+                f"{_shown(course.get('response_date'))}: day "
+                f"{_shown(course.get('days_to_response'))}, after "
+                f"{_shown(course.get('infusions_to_response'))} infusions",
+            ),
+            ("Remission", _shown(course.get("remission_date"))),
+            ("Relapse (confirmed)", _shown(course.get("relapse_date"))),
+            (
+                "Durable response",
+                _shown(course.get("durable_response_days"), " days")
+                + ("+" if course.get("censored") else ""),
+            ),
+        ]
+    table = "\n".join(
+        f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+        for label, value in rows
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{html.escape(record.name)}: course summary</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; color: #222; }}
+th {{ text-align: left; padding: .3rem 1rem .3rem 0; vertical-align: top; width: 40%; }}
+td {{ padding: .3rem 0; }}
+footer {{ margin-top: 2rem; font-size: .8rem; color: #555; }}
+</style></head><body>
+<h1>{html.escape(record.name)}</h1>
+<p>{html.escape(record.external_id)} · born {html.escape(_shown(record.date_of_birth))} ·
+care team: {html.escape(record.assigned_clinician or "—")}</p>
+<table>{table}</table>
+<footer>Printed {today.isoformat()} from Infusion Outcomes. Clinical decision support, not a
+diagnosis.</footer>
+</body></html>
+"""

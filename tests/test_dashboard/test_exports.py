@@ -1,0 +1,53 @@
+"""The patient view's exports: audited, in the import format, and a printable summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from dashboard.summary import summary_html
+from data.engine import make_engine, transaction
+from data.models import AuditEvent
+from data.repository import PatientRecord
+from tests.test_dashboard.conftest import AppWorld, signed_in
+
+
+def test_exports_are_prepared_on_request_and_audited(app: AppTest, app_world: AppWorld) -> None:
+    signed_in(app, app_world.clinician)
+    app.session_state["selected_patient"] = app_world.patient.patient_id
+    app.run()
+    app.switch_page("app_pages/clinician/patient.py").run()
+    app.button(key="prepare_exports").click().run()
+    assert not app.exception
+    exports = app.session_state["exports"]
+    assert exports["assessments"].startswith("patient_id,instrument,administered_at,phq9_1")
+    assert "MRN-patient" in exports["assessments"]
+    assert '"resourceType": "Bundle"' in exports["fhir"]
+    engine = make_engine(app_world.url)
+    with transaction(engine) as session:
+        actions = set(
+            session.scalars(
+                select(AuditEvent.action).where(
+                    AuditEvent.patient_id == app_world.patient.patient_id,
+                    AuditEvent.actor_id == app_world.clinician.user_id,
+                )
+            )
+        )
+    engine.dispose()
+    assert {"export_assessments", "export_infusions"} <= actions
+
+
+def test_summary_escapes_what_it_prints() -> None:
+    record = PatientRecord(1, "MRN-<1>", "Ann <script>", dt.date(1980, 1, 2), "Dr A", None)
+    page = summary_html(
+        record,
+        "PHQ-9",
+        {"status": "responder", "baseline_total": 18},
+        6,
+        today=dt.date(2026, 11, 22),
+    )
+    assert "<script>" not in page and "Ann &lt;script&gt;" in page
+    assert "responding" in page and "not a\\ndiagnosis" not in page
+    assert "Clinical decision support, not a" in page
