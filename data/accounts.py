@@ -97,6 +97,41 @@ def authenticate(
     return actor
 
 
+def authenticate_single_sign_on(
+    session: Session, *, email: str, now: dt.datetime | None = None
+) -> Actor:
+    """The actor for an identity verified by the clinic's identity provider (OIDC).
+
+    The provider proves who the person is; this clinic decides what they may do: the email
+    must be the username of an active, unlocked account here (case does not matter).
+    Otherwise :class:`SignInFailed`.
+    """
+    now = now or utcnow()
+    wanted = (email or "").strip().lower()
+    user = (
+        session.scalar(select(User).where(func.lower(User.username) == wanted)) if wanted else None
+    )
+    locked = user is not None and user.locked_until is not None and user.locked_until > now
+    if user is None or not user.active or locked:
+        _record_failure(session, user, wanted or "(no email)")
+        raise SignInFailed(
+            "your organisation's account is not linked to an active account at this clinic; "
+            "ask the clinic's administrator"
+        )
+    patient_id = None
+    if user.role == "patient":
+        patient_id = session.scalar(select(Patient.id).where(Patient.user_id == user.id))
+    actor = Actor(
+        user_id=user.id,
+        clinic_id=user.clinic_id,
+        role=user.role,  # type: ignore[arg-type]  # checked against ROLES on creation
+        username=user.username,
+        patient_id=patient_id,
+    )
+    audit.record(session, actor=actor, action="sign_in_single_sign_on")
+    return actor
+
+
 def _record_failure(session: Session, user: User | None, username: str) -> None:
     """Audit a refused sign-in (the caller commits it even though sign-in raises)."""
     session.add(

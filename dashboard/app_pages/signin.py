@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import resources, state
-from data.accounts import authenticate
+from data.accounts import authenticate, authenticate_single_sign_on
 from data.bootstrap import demo_signins
 from data.errors import SignInFailed
 
@@ -32,6 +32,39 @@ if demo:
             "what to try": [s.what_to_try for s in demo],
         }
     )
+
+
+def single_sign_on_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:
+        return False
+
+
+if single_sign_on_configured():
+    if st.user.is_logged_in:
+        try:
+            with resources.session_scope(write=True) as session:
+                try:
+                    actor = authenticate_single_sign_on(session, email=str(st.user.email))
+                except SignInFailed as failure:
+                    refused: SignInFailed | None = failure
+                else:
+                    refused = None
+        except Exception:
+            st.error("The clinic's records cannot be reached right now. Please try again.")
+        else:
+            if refused is not None:
+                st.error(str(refused))
+                if st.button("Use another organisation account"):
+                    st.logout()
+            else:
+                state.sign_in(actor)
+                st.rerun()
+    else:
+        if st.button("Sign in with your organisation", type="primary"):
+            st.login()
+        st.caption("Or with a clinic username and password:")
 
 with st.form("sign_in"):
     username = st.text_input("Username", key="username", autocomplete="username")

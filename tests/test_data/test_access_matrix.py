@@ -56,6 +56,10 @@ ABSENT_ID = 987_654_321  # no row has this id: absent records are refused like o
 # Public functions that act for nobody, so no access rule applies.
 EXEMPT: dict[str, str] = {
     "data.accounts.authenticate": "the sign-in itself: there is no actor yet",
+    "data.accounts.authenticate_single_sign_on": (
+        "the single sign-on itself: the identity provider has verified the email, and there "
+        "is no actor yet (tested in test_accounts.py)"
+    ),
     "data.accounts.hash_password": "pure function of its argument; reads and writes nothing",
     "data.accounts.session_still_valid": (
         "answers whether the actor's own sign-in is still valid; reads nothing of a patient "

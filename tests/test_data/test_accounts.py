@@ -379,3 +379,22 @@ def test_account_changes_are_in_the_clinics_audit_trail(session: Session, world:
     )
     trail = audit_log(session, actor=world.admin_a, user_id=world.admin_a.user_id)
     assert "disable_user" in set(trail["action"])
+
+
+def test_single_sign_on_maps_a_verified_email_to_an_active_account(
+    session: Session, world: World
+) -> None:
+    """OIDC proves who the person is; the clinic's own account decides what they may do."""
+    from data.accounts import authenticate_single_sign_on
+
+    user = _user(session, world.clinician_a)
+    user.username = "Robin.Clinician@clinic.example"
+    actor = authenticate_single_sign_on(session, email="robin.clinician@CLINIC.example")
+    assert (actor.user_id, actor.role, actor.clinic_id) == (user.id, "clinician", world.clinic_a)
+    with pytest.raises(SignInFailed, match="not linked"):
+        authenticate_single_sign_on(session, email="stranger@elsewhere.example")
+    user.active = False
+    with pytest.raises(SignInFailed, match="not linked"):
+        authenticate_single_sign_on(session, email="robin.clinician@clinic.example")
+    actions = session.scalars(select(AuditEvent.action)).all()
+    assert "sign_in_single_sign_on" in actions and actions.count("sign_in_failed") == 2
