@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
