@@ -21,7 +21,10 @@ from data.clinic import SCORING_VERSION, clinic_config
 from data.errors import InvalidInput
 from data.models import Assessment, SafetyAlert, utcnow
 from outcomes import Score, get_instrument, score
+from outcomes.errors import UnknownInstrumentError
 from outcomes.instruments import Instrument
+
+_KEY_LENGTH: int = Assessment.__table__.c.idempotency_key.type.length  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -115,8 +118,10 @@ def submit_checkin(
     AccessDenied
         The actor may not record answers for this patient.
     InvalidInput
-        The answers are not a valid record: the readable reasons from :func:`outcomes.score`
-        are in ``problems`` and nothing is written. ``flags`` still carries any safety flag,
+        An unknown instrument, an unusable ``idempotency_key`` (empty, longer than 100
+        characters, or with a NUL character), or answers that are not a valid record: the
+        readable reasons from :func:`outcomes.score` are in ``problems`` and nothing is
+        written. ``flags`` still carries any safety flag,
         so the page can show crisis help at once.
 
     Notes
@@ -124,7 +129,19 @@ def submit_checkin(
     A positive self-harm item (or a C-SSRS risk level) always creates a safety alert, in the
     same transaction as the answers.
     """
-    definition = get_instrument(instrument)
+    try:
+        definition = get_instrument(instrument)
+    except UnknownInstrumentError as error:
+        raise InvalidInput([str(error)]) from None
+    if idempotency_key is not None and (
+        not isinstance(idempotency_key, str)
+        or not 0 < len(idempotency_key) <= _KEY_LENGTH
+        or "\x00" in idempotency_key
+    ):
+        # PostgreSQL would refuse it with a DataError (too long, NUL) after the checks.
+        raise InvalidInput(
+            [f"the form's id must be 1 to {_KEY_LENGTH} characters without NUL; reload the form"]
+        )
     ensure_can_write_patient(
         session,
         actor=actor,

@@ -11,19 +11,30 @@ from dashboard import forms, resources, state
 from dashboard.plain import describe_score
 from data.checkin import submit_checkin
 from data.clinic import clinic_config
+from data.engine import database_unavailable
 from data.errors import AccessDenied, InvalidInput
 from data.repository import patient_assessments, patient_infusions
 from outcomes.instruments import get_instrument
 from outcomes.worklist import next_checkin_due
 
 FORM_ID = "checkin_form_id"
+CONFIG = "checkin_clinic_config"  # the clinic's settings (no patient data), for an outage
 
 actor = state.require_actor()
 patient_id = actor.patient_id or 0
-with resources.session_scope() as session:
-    config = clinic_config(session, actor.clinic_id)
-    infusions = patient_infusions(session, actor=actor, patient_id=patient_id)
-    history = patient_assessments(session, actor=actor, patient_id=patient_id)
+try:
+    with resources.session_scope() as session:
+        config = clinic_config(session, actor.clinic_id)
+        infusions = patient_infusions(session, actor=actor, patient_id=patient_id)
+        history = patient_assessments(session, actor=actor, patient_id=patient_id)
+    st.session_state[CONFIG] = config
+except Exception as error:
+    # The records are unreachable: draw the form again from the clinic's last settings, so
+    # that answers already given stay on screen (Streamlit forgets widgets it does not draw).
+    if not database_unavailable(error) or CONFIG not in st.session_state:
+        raise
+    config = st.session_state[CONFIG]
+    infusions = history = None
 
 st.title("Weekly check-in")
 
@@ -51,8 +62,10 @@ if result is not None:
     for line in result["lines"]:
         st.markdown(f"- {line}")
 
-due = due_date()
-if due <= dt.date.today():
+due = due_date() if infusions is not None else None
+if due is None:
+    pass  # unknown while the records are unreachable
+elif due <= dt.date.today():
     st.info(f"A check-in is due now (since {due:%A %d %B}).")
 else:
     st.info(f"Your next check-in is due on **{due:%A %d %B}**.")

@@ -1,0 +1,502 @@
+"""Load test of the check-in write path on SQLite and PostgreSQL (issue #5, Load).
+
+``--patients`` concurrent patients (threads, default 50) submit PHQ-9 check-ins for
+``--seconds`` (default 60) through :func:`data.checkin.submit_checkin`, the function the
+check-in page calls, each submission in its own write transaction
+(:func:`data.engine.transaction` with ``write=True``), exactly as the page does.
+
+* About 10% of submissions answer PHQ-9 item 9 (self-harm) above 0.
+* About 5% are sent twice with the same idempotency key, *concurrently*: the patient's
+  thread publishes the form before saving it and another thread picks it up at once, as
+  a double click handled by two server threads would.
+
+Afterwards the database is checked against what the patients were told:
+
+* every accepted submission is stored exactly once (count and idempotency keys compared,
+  both results of a double submit name the same record, exactly one of them new);
+* every self-harm answer has its safety alert, and no other answer has one;
+* one audit event per stored submission (the write was one transaction);
+* no error of any kind reached a patient ("database is locked" included).
+
+``--think-ms`` gives each patient a pause between submissions (exponential, that mean);
+the default 0 is flat out, a saturation test in which every patient waits for the others
+(on a 2-core machine mean latency is then patients / throughput, whatever the database).
+
+Reported: submissions, throughput, p50/p95/p99/max latency of a submit (transaction
+included). Target p95 < 100 ms on PostgreSQL. Bounded: at most ``--seconds`` (<= 600) and
+``--max-submissions``; the PostgreSQL server is a throwaway one on 127.0.0.1 started by
+``scripts/test-postgres.sh`` (or ``--postgres-url`` on loopback only).
+
+Run: ``.venv/bin/python bench/load.py [--seconds 60] [--backend both] [--json out.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+# bench/data.py would shadow the data package: bench's own modules are looked up last.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [
+    str(_HERE.parent),
+    *(p for p in sys.path if Path(p or os.getcwd()).resolve() != _HERE),
+    str(_HERE),
+]
+
+import numpy as np
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from data.access import Actor
+from data.checkin import submit_checkin
+from data.engine import make_engine, transaction
+from data.models import Assessment, AuditEvent, Clinic, Patient, SafetyAlert, User
+from data.schema import upgrade
+
+ROOT = _HERE.parent
+MAX_SECONDS = 600
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+ITEMS = tuple(f"phq9_{i}" for i in range(1, 10))
+
+
+@dataclass
+class Sent:
+    """One submission as a patient saw it."""
+
+    key: str
+    self_harm: bool
+    resend: bool
+    assessment_id: int | None = None
+    duplicate: bool | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class LoadResult:
+    """Figures and checks of one run."""
+
+    backend: str
+    patients: int
+    seconds: float
+    think_ms: int = 0
+    submissions: int = 0
+    forms: int = 0
+    resends: int = 0
+    self_harm_forms: int = 0
+    stored: int = 0
+    alerts: int = 0
+    audit_events: int = 0
+    errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    per_second: float = 0.0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    p99_ms: float = 0.0
+    max_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.errors == 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def ensure_loopback(url: str) -> None:
+    host = make_url(url).host
+    if host is not None and host not in LOOPBACK:
+        raise SystemExit(f"refusing a database on {host}: the load test runs on loopback only")
+
+
+def create_clinic(engine: Engine, patients: int) -> list[Actor]:
+    """A clinic with ``patients`` signed-up patients (and one clinician), committed."""
+    upgrade(engine)
+    actors: list[Actor] = []
+    with transaction(engine, write=True) as session:
+        clinic = Clinic(name=f"Load {uuid.uuid4().hex[:6]}")
+        session.add(clinic)
+        session.flush()
+        tag = uuid.uuid4().hex[:6]
+        clinician = User(
+            clinic_id=clinic.id,
+            username=f"load-clinician-{tag}",
+            display_name="Load Clinician",
+            role="clinician",
+            password_hash="!unusable",
+            failed_logins=0,
+            active=True,
+        )
+        session.add(clinician)
+        session.flush()
+        for n in range(patients):
+            user = User(
+                clinic_id=clinic.id,
+                username=f"load-{tag}-{n}",
+                display_name=f"Load Patient {n}",
+                role="patient",
+                password_hash="!unusable",
+                failed_logins=0,
+                active=True,
+            )
+            session.add(user)
+            session.flush()
+            patient = Patient(
+                clinic_id=clinic.id,
+                external_id=f"LOAD-{tag}-{n}",
+                name=f"Load Patient {n}",
+                assigned_clinician_id=clinician.id,
+                user_id=user.id,
+            )
+            session.add(patient)
+            session.flush()
+            actors.append(Actor(user.id, clinic.id, "patient", user.username, patient.id))
+    return actors
+
+
+def _answers(rng: random.Random, self_harm: bool) -> dict[str, int]:
+    answers = {key: rng.randint(0, 3) for key in ITEMS[:-1]}
+    answers["phq9_9"] = rng.randint(1, 3) if self_harm else 0
+    return answers
+
+
+def _submit(engine: Engine, actor: Actor, answers: dict[str, int], sent: Sent) -> None:
+    started = time.perf_counter()
+    try:
+        with transaction(engine, write=True) as session:
+            result = submit_checkin(
+                session,
+                actor=actor,
+                patient_id=actor.patient_id or 0,
+                instrument="phq9",
+                answers=answers,
+                idempotency_key=sent.key,
+            )
+        sent.assessment_id = result.assessment_id
+        sent.duplicate = result.duplicate
+    except Exception as error:  # what a patient would have seen
+        sent.error = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
+    sent.seconds = time.perf_counter() - started
+
+
+def drive(
+    engine: Engine,
+    actors: list[Actor],
+    *,
+    seconds: float,
+    max_submissions: int,
+    self_harm_rate: float = 0.10,
+    resend_rate: float = 0.05,
+    think_seconds: float = 0.0,
+    seed: int = 42,
+) -> list[Sent]:
+    """Every patient submits until time or count runs out; returns every submission."""
+    deadline_holder: list[float] = []
+    barrier = threading.Barrier(len(actors), action=lambda: deadline_holder.append(0.0))
+    resends: collections.deque[tuple[Actor, dict[str, int], Sent]] = collections.deque()
+    lock = threading.Lock()
+    sent_all: list[Sent] = []
+    budget = [max_submissions]
+
+    def take() -> bool:
+        with lock:
+            if budget[0] <= 0:
+                return False
+            budget[0] -= 1
+            return True
+
+    def patient(index: int) -> None:
+        rng = random.Random(seed * 1000 + index)
+        actor = actors[index]
+        mine: list[Sent] = []
+        barrier.wait()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and take():
+            try:
+                other, answers, first = resends.popleft()
+            except IndexError:
+                pass
+            else:  # another thread's form, sent a second time, while its first copy saves
+                copy = Sent(key=first.key, self_harm=first.self_harm, resend=True)
+                _submit(engine, other, answers, copy)
+                mine.append(copy)
+                continue
+            harm = rng.random() < self_harm_rate
+            sent = Sent(key=f"{actor.patient_id}:{uuid.uuid4().hex}", self_harm=harm, resend=False)
+            answers = _answers(rng, harm)
+            if rng.random() < resend_rate:
+                resends.append((actor, answers, sent))
+            _submit(engine, actor, answers, sent)
+            mine.append(sent)
+            if think_seconds:
+                time.sleep(
+                    min(rng.expovariate(1 / think_seconds), max(0.0, deadline - time.monotonic()))
+                )
+        with lock:
+            sent_all.extend(mine)
+
+    threads = [threading.Thread(target=patient, args=(i,)) for i in range(len(actors))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # A form published in the last instant and not picked up is sent again now: every
+    # published form is sent twice, as the figures claim.
+    while resends:
+        other, answers, first = resends.popleft()
+        copy = Sent(key=first.key, self_harm=first.self_harm, resend=True)
+        _submit(engine, other, answers, copy)
+        sent_all.append(copy)
+    return sent_all
+
+
+def verify(engine: Engine, clinic_id: int, sent: list[Sent], result: LoadResult) -> None:
+    """Compare the database with what every patient was told."""
+    problems = result.problems
+    errors = collections.Counter(s.error.split(":")[0] for s in sent if s.error)
+    result.errors = sum(errors.values())
+    result.error_kinds = dict(errors)
+    locked = [s.error for s in sent if s.error and "locked" in s.error]
+    if locked:
+        problems.append(f"{len(locked)} submissions answered 'database is locked'")
+
+    by_key: dict[str, list[Sent]] = collections.defaultdict(list)
+    for s in sent:
+        if s.error is None:
+            by_key[s.key].append(s)
+    for key, copies in by_key.items():
+        if len({c.assessment_id for c in copies}) != 1:
+            problems.append(f"form {key}: copies name different records")
+        if sum(1 for c in copies if not c.duplicate) != 1:
+            problems.append(f"form {key}: {sum(not c.duplicate for c in copies)} copies stored")
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(Assessment.idempotency_key, Assessment.id, Assessment.flags).where(
+                Assessment.clinic_id == clinic_id
+            )
+        ).all()
+        alerts = session.execute(
+            select(SafetyAlert.assessment_id, SafetyAlert.kind).where(
+                SafetyAlert.clinic_id == clinic_id
+            )
+        ).all()
+        audits = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.clinic_id == clinic_id, AuditEvent.action == "submit_phq9")
+        )
+    stored = {key: assessment_id for key, assessment_id, _ in rows}
+    result.stored = len(rows)
+    result.alerts = len(alerts)
+    result.audit_events = int(audits or 0)
+    if len(stored) != len(rows):
+        problems.append("an idempotency key is stored more than once")
+    if set(stored) != set(by_key):
+        missing = len(set(by_key) - set(stored))
+        extra = len(set(stored) - set(by_key))
+        problems.append(f"stored keys differ: {missing} accepted not stored, {extra} unexpected")
+    for key, copies in by_key.items():
+        if key in stored and copies[0].assessment_id != stored[key]:
+            problems.append(f"form {key}: told record {copies[0].assessment_id}, stored another")
+    alerted = collections.Counter(assessment_id for assessment_id, _ in alerts)
+    harmful = {stored[k] for k, copies in by_key.items() if copies[0].self_harm and k in stored}
+    if set(alerted) != harmful:
+        problems.append(
+            f"alerts: {len(harmful - set(alerted))} self-harm answers without an alert, "
+            f"{len(set(alerted) - harmful)} alerts on other answers"
+        )
+    if any(count != 1 for count in alerted.values()):
+        problems.append("an answer has more than one alert")
+    if result.audit_events != len(rows):
+        problems.append(f"{result.audit_events} audit events for {len(rows)} stored check-ins")
+
+
+def run_load(
+    url: str,
+    *,
+    backend: str,
+    patients: int,
+    seconds: float,
+    max_submissions: int = 1_000_000,
+    think_seconds: float = 0.0,
+    engine_options: dict[str, Any] | None = None,
+) -> LoadResult:
+    """Set up a clinic in the (empty or migrated) database at ``url``, load it, check it."""
+    if not 0 < seconds <= MAX_SECONDS:
+        raise ValueError(f"seconds must be in (0, {MAX_SECONDS}]")
+    ensure_loopback(url)
+    engine = make_engine(url, **(engine_options or {}))
+    try:
+        actors = create_clinic(engine, patients)
+        started = time.perf_counter()
+        sent = drive(
+            engine,
+            actors,
+            seconds=seconds,
+            max_submissions=max_submissions,
+            think_seconds=think_seconds,
+        )
+        elapsed = time.perf_counter() - started
+        result = LoadResult(
+            backend=backend,
+            patients=patients,
+            seconds=round(elapsed, 1),
+            think_ms=round(think_seconds * 1000),
+        )
+        result.submissions = len(sent)
+        result.resends = sum(s.resend for s in sent)
+        result.forms = len({s.key for s in sent})
+        result.self_harm_forms = len({s.key for s in sent if s.self_harm})
+        result.per_second = round(len(sent) / elapsed, 1)
+        latencies = np.array([s.seconds for s in sent]) * 1000
+        if len(latencies):
+            p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
+            result.p50_ms, result.p95_ms = round(float(p50), 1), round(float(p95), 1)
+            result.p99_ms, result.max_ms = round(float(p99), 1), round(float(latencies.max()), 1)
+        verify(engine, actors[0].clinic_id, sent, result)
+        return result
+    finally:
+        engine.dispose()
+
+
+def postgres_database(server: str, name: str) -> str:
+    admin = make_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def table(results: list[LoadResult]) -> str:
+    columns = (
+        ("database", "backend", "{}"),
+        ("patients", "patients", "{}"),
+        ("seconds", "seconds", "{}"),
+        ("think ms", "think_ms", "{}"),
+        ("submits", "submissions", "{}"),
+        ("per s", "per_second", "{}"),
+        ("double", "resends", "{}"),
+        ("self-harm", "self_harm_forms", "{}"),
+        ("stored", "stored", "{}"),
+        ("alerts", "alerts", "{}"),
+        ("errors", "errors", "{}"),
+        ("p50 ms", "p50_ms", "{}"),
+        ("p95 ms", "p95_ms", "{}"),
+        ("p99 ms", "p99_ms", "{}"),
+        ("max ms", "max_ms", "{}"),
+        ("checks", "ok", "{}"),
+    )
+    rows = [[title for title, _, _ in columns]]
+    for result in results:
+        rows.append(
+            [
+                "pass"
+                if name == "ok" and result.ok
+                else "FAIL"
+                if name == "ok"
+                else form.format(getattr(result, name))
+                for _, name, form in columns
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    lines = [
+        "  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    for result in results:
+        lines.extend(f"{result.backend}: {problem}" for problem in result.problems)
+        lines.extend(f"{result.backend}: {n} x {kind}" for kind, n in result.error_kinds.items())
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="per database, <= 600")
+    parser.add_argument("--patients", type=int, default=50, help="concurrent patients")
+    parser.add_argument("--max-submissions", type=int, default=1_000_000)
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--postgres-url", help="an existing loopback server (its 'postgres' db)")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="mean pause of a patient between submissions (exponential); 0 = flat out",
+    )
+    parser.add_argument("--pool-size", type=int, help="engine pool size (the app's default)")
+    parser.add_argument("--workdir", type=Path, help="folder for the SQLite file")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    if not 0 < args.seconds <= MAX_SECONDS or not 0 < args.patients <= 150:
+        parser.error(f"--seconds must be in (0, {MAX_SECONDS}] and --patients in 1..150")
+    options = {} if args.pool_size is None else {"pool_size": args.pool_size}
+    results: list[LoadResult] = []
+    with tempfile.TemporaryDirectory(prefix="outcomes-load-") as scratch:
+        if args.backend in ("sqlite", "both"):
+            folder = args.workdir or Path(scratch)
+            url = f"sqlite:///{folder / f'load-{uuid.uuid4().hex[:6]}.db'}"
+            results.append(
+                run_load(
+                    url,
+                    backend="sqlite",
+                    patients=args.patients,
+                    seconds=args.seconds,
+                    max_submissions=args.max_submissions,
+                    think_seconds=args.think_ms / 1000,
+                    engine_options=options,
+                )
+            )
+        if args.backend in ("postgres", "both"):
+            server = args.postgres_url
+            # Not under the scratch folder: as root the server runs as "postgres", which
+            # cannot enter a private temporary folder.
+            folder = Path("/tmp") / f"outcomes-load-pg-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+            script = str(ROOT / "scripts" / "test-postgres.sh")
+            if server is None:
+                server = subprocess.run(
+                    [script, "start", str(folder), str(free_port())],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout.strip()
+            try:
+                ensure_loopback(server)
+                url = postgres_database(server, f"load_{uuid.uuid4().hex[:8]}")
+                results.append(
+                    run_load(
+                        url,
+                        backend="postgresql",
+                        patients=args.patients,
+                        seconds=args.seconds,
+                        max_submissions=args.max_submissions,
+                        think_seconds=args.think_ms / 1000,
+                        engine_options=options,
+                    )
+                )
+            finally:
+                if args.postgres_url is None:
+                    subprocess.run([script, "stop", str(folder)], check=False)
+    print(table(results))
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) | {"ok": r.ok} for r in results], indent=2))
+    sys.exit(0 if all(r.ok for r in results) else 1)
+
+
+if __name__ == "__main__":
+    main()
