@@ -128,3 +128,15 @@ def test_other_clinics_patients_are_not_listed(app: AppTest, app_world: AppWorld
     assert not app.exception
     options = app.selectbox[0].options
     assert all("Second" not in o and "Patient ·" not in o for o in options)
+
+
+def test_an_idle_session_is_signed_out(app: AppTest, app_world: AppWorld) -> None:
+    import datetime as dt
+
+    signed_in(app, app_world.clinician)
+    app.session_state["last_seen"] = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "Infusion Outcomes"  # back at sign-in
+    assert "inactivity" in app.info[0].value
+    assert "Second" not in _texts(app)
