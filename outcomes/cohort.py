@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from outcomes.course import align, calendar_days, course_outcomes
+from outcomes.errors import ScoringError
 from outcomes.instruments import Instrument, get_instrument
 from outcomes.rules import DEFAULT_RULES, Rules
 
@@ -108,6 +109,7 @@ def response_rates(
     *,
     weeks: Iterable[int] = (4, 8, 12),
     rules: Rules | None = None,
+    courses: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Response and remission rates at the end of induction and at given weeks.
 
@@ -121,6 +123,11 @@ def response_rates(
         Weeks after the first infusion.
     rules : Rules, optional
         Rule settings (time-point windows, induction length, thresholds).
+    courses : DataFrame, optional
+        ``course_outcomes(instrument, assessments, infusions, rules=rules)``, when the caller
+        already has it (the outcomes page shows it too), so that it is not computed twice.
+        Only ``baseline_total`` and ``completed_induction`` are read. It must come from the
+        same frames and rules; that is not checked, and other courses give wrong rates.
 
     Returns
     -------
@@ -132,10 +139,24 @@ def response_rates(
         ``responders``, ``response_rate``, ``remission_eligible`` (assessed patients whose
         baseline was not already in remission), ``remitters``, ``remission_rate``. Rates are
         NaN when their denominator is 0.
+
+    Notes
+    -----
+    .. versionchanged:: 0.1.0
+       ``courses`` added: a page that shows the courses as well computes them once.
     """
     definition = get_instrument(instrument)
     rules = rules or DEFAULT_RULES
-    courses = course_outcomes(definition, assessments, infusions, rules=rules)
+    if courses is None:
+        courses = course_outcomes(definition, assessments, infusions, rules=rules)
+    elif not isinstance(courses, pd.DataFrame) or not {
+        "baseline_total",
+        "completed_induction",
+    } <= set(courses.columns):
+        raise ScoringError(
+            "courses must be the DataFrame returned by course_outcomes() for the same "
+            "assessments, infusions and rules; pass courses=None to compute it here"
+        )
     with_baseline = courses[courses["baseline_total"].notna()]
     baselines = with_baseline["baseline_total"].astype(np.int64)
     valid = _valid_assessments(definition, assessments, infusions, rules)

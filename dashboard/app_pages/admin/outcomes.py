@@ -95,7 +95,9 @@ with left:
     }
     st.plotly_chart(charts.funnel_figure(funnel), width="stretch")
 with right:
-    rates = suppress_rates(response_rates(instrument_id, scores, infusions, rules=config.rules))
+    rates = suppress_rates(
+        response_rates(instrument_id, scores, infusions, rules=config.rules, courses=courses)
+    )
     show_refs = st.toggle("Show published reference rates", value=True)
     st.plotly_chart(
         charts.rates_figure(rates, references=REFERENCES if show_refs else None),
