@@ -141,21 +141,11 @@ st.download_button("Mean by week (CSV)", weekly.to_csv(index=False), file_name="
 
 st.subheader("Check-in completeness")
 followed = courses[courses["first_infusion_date"].notna()]
-expected_weeks = followed["first_infusion_date"].map(
-    lambda d: max(1, min(12, (today - d).days // 7))
-)
-seen = scores.assign(
-    week=lambda f: (
-        (
-            (
-                pd.to_datetime(f["administered_at"]).dt.date
-                - f["patient_id"].map(followed["first_infusion_date"])
-            ).map(lambda d: d.days if isinstance(d, dt.timedelta) else -1)
-            + 6
-        )
-        // 7
-    )
-)
+first_day = pd.to_datetime(followed["first_infusion_date"])
+expected_weeks = ((pd.Timestamp(today) - first_day).dt.days // 7).clip(lower=1, upper=12)
+score_day = pd.to_datetime(scores["administered_at"], utc=True).dt.tz_localize(None).dt.normalize()
+days = (score_day - scores["patient_id"].map(first_day)).dt.days
+seen = scores.assign(week=(days + 6) // 7)
 seen = seen[(seen["week"] >= 1) & (seen["week"] <= 12)]
 received = seen.groupby("patient_id")["week"].nunique().reindex(followed.index, fill_value=0)
 completeness = (received.clip(upper=expected_weeks) / expected_weeks).mean()
