@@ -327,14 +327,24 @@ def progress_figure(
             hovertemplate="%{x|%b %d}: %{y}<extra></extra>",
         )
     )
-    for number, day in enumerate(_dates(infusions["administered_at"]).sort_values(), start=1):
-        figure.add_vline(
-            x=day,
-            line_dash="dot",
-            line_color=INFUSION_COLOUR,
-            opacity=0.5,
-            name=f"treatment:{number}",
-        )
+    treatment_days = _dates(infusions["administered_at"]).sort_values()
+    figure.update_layout(
+        shapes=[
+            {
+                "type": "line",
+                "name": f"treatment:{number}",
+                "xref": "x",
+                "x0": day,
+                "x1": day,
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "opacity": 0.5,
+                "line": {"color": INFUSION_COLOUR, "dash": "dot", "width": 1},
+            }
+            for number, day in enumerate(treatment_days, start=1)
+        ]
+    )
     figure.update_layout(
         title="Your scores (lower means fewer symptoms)",
         xaxis_title="",
