@@ -1079,8 +1079,8 @@ def _insert_assessments(
                 _report(progress, done, total)
         finally:
             cursor.close()
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(f"bulk import is not implemented for {dialect}")
+    else:  # pragma: no cover - a configuration error, not a missing feature
+        raise RuntimeError(f"only SQLite and PostgreSQL databases are supported, not {dialect}")
 
 
 def create_safety_alerts(

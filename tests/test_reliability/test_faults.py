@@ -388,8 +388,9 @@ class DedicatedServer:
 @pytest.fixture
 def dedicated_server() -> Iterator[DedicatedServer]:
     if _postgres_bin() is None and os.getuid() != 0:
-        # scripts/test-postgres.sh installs the server as root; without both, nothing to stop.
-        pytest.skip("no PostgreSQL server binaries and no root to install them")
+        # scripts/test-postgres.sh installs the server as root; like every PostgreSQL test,
+        # this one fails loudly rather than hiding that it did not run.
+        pytest.fail("no PostgreSQL server binaries and no root to install them")
     folder = Path("/tmp") / f"outcomes-test-pgdown-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     script = str(ROOT / "scripts" / "test-postgres.sh")
     port = _free_port()
