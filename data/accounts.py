@@ -43,6 +43,20 @@ def _password_problems(password: str, *, demo: bool = False) -> list[str]:
     return []
 
 
+def _actor_for(session: Session, user: User) -> Actor:
+    """The actor a signed-in user acts as (a patient also carries their own record's id)."""
+    patient_id = None
+    if user.role == "patient":
+        patient_id = session.scalar(select(Patient.id).where(Patient.user_id == user.id))
+    return Actor(
+        user_id=user.id,
+        clinic_id=user.clinic_id,
+        role=user.role,  # type: ignore[arg-type]  # checked against ROLES on creation
+        username=user.username,
+        patient_id=patient_id,
+    )
+
+
 def authenticate(
     session: Session, *, username: str, password: str, now: dt.datetime | None = None
 ) -> Actor:
@@ -83,16 +97,7 @@ def authenticate(
     user.locked_until = None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    patient_id = None
-    if user.role == "patient":
-        patient_id = session.scalar(select(Patient.id).where(Patient.user_id == user.id))
-    actor = Actor(
-        user_id=user.id,
-        clinic_id=user.clinic_id,
-        role=user.role,  # type: ignore[arg-type]  # checked against ROLES on creation
-        username=user.username,
-        patient_id=patient_id,
-    )
+    actor = _actor_for(session, user)
     audit.record(session, actor=actor, action="sign_in")
     return actor
 
@@ -118,16 +123,7 @@ def authenticate_single_sign_on(
             "your organisation's account is not linked to an active account at this clinic; "
             "ask the clinic's administrator"
         )
-    patient_id = None
-    if user.role == "patient":
-        patient_id = session.scalar(select(Patient.id).where(Patient.user_id == user.id))
-    actor = Actor(
-        user_id=user.id,
-        clinic_id=user.clinic_id,
-        role=user.role,  # type: ignore[arg-type]  # checked against ROLES on creation
-        username=user.username,
-        patient_id=patient_id,
-    )
+    actor = _actor_for(session, user)
     audit.record(session, actor=actor, action="sign_in_single_sign_on")
     return actor
 
