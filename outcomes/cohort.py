@@ -25,6 +25,7 @@ References
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 import numpy as np
@@ -244,3 +245,62 @@ def mean_score_by_week(
     summary["week"] = summary["week"].astype(np.int64)
     summary["n"] = summary["n"].astype(np.int64)
     return summary[["week", "n", "mean", "sd", "ci_lower", "ci_upper"]]
+
+
+FOLLOWED_STATUSES = ("relapsed", "remitter", "responder", "not_yet")
+
+
+def checkin_completeness(
+    courses: pd.DataFrame,
+    assessments: pd.DataFrame,
+    *,
+    today: dt.date,
+    weeks: int = 12,
+) -> pd.DataFrame:
+    """Share of expected weekly check-ins received, per patient, in the first ``weeks`` weeks.
+
+    A patient is expected to check in once in each week since their first infusion (week *w*
+    = days ``7*(w-1)+1`` to ``7*w``, as :func:`mean_score_by_week`), up to ``weeks`` weeks or
+    up to today, whichever is fewer (at least one). A week counts as received when it holds
+    at least one valid score.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``patient_id`` (patients with a first infusion): ``expected``,
+        ``received`` and ``share`` (received / expected).
+    """
+    followed = courses[courses["first_infusion_date"].notna()]
+    first_day = pd.to_datetime(followed["first_infusion_date"])
+    expected = ((pd.Timestamp(today) - first_day).dt.days // 7).clip(lower=1, upper=weeks)
+    valid = assessments[assessments["total"].notna()]
+    score_day = pd.to_datetime(valid["administered_at"], utc=True).dt.tz_localize(None)
+    days = (score_day.dt.normalize() - valid["patient_id"].map(first_day)).dt.days
+    week = (days + 6) // 7
+    window = valid["patient_id"].map(expected)
+    seen = valid.assign(week=week)[(week >= 1) & (week <= window)]
+    received = seen.groupby("patient_id")["week"].nunique().reindex(followed.index, fill_value=0)
+    received = received.astype(np.int64)
+    return pd.DataFrame(
+        {"expected": expected.astype(np.int64), "received": received, "share": received / expected}
+    )
+
+
+def outcomes_by_group(courses: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
+    """Patients followed, ever responded and ever remitted, per group (clinician, protocol).
+
+    ``groups`` maps ``patient_id`` to a group label. Only followed patients (a baseline and at
+    least one later score) count. Returns ``group``, ``patients``, ``responded``,
+    ``remitted``, ``response_rate`` and ``remission_rate``, unsuppressed: show it through
+    :func:`outcomes.privacy.suppress_group_table`.
+    """
+    followed = courses[courses["status"].isin(FOLLOWED_STATUSES)]
+    labelled = followed.assign(group=groups.reindex(followed.index)).dropna(subset=["group"])
+    table = labelled.groupby("group").agg(
+        patients=("status", "size"),
+        responded=("response_date", lambda s: int(s.notna().sum())),
+        remitted=("remission_date", lambda s: int(s.notna().sum())),
+    )
+    table["response_rate"] = table["responded"] / table["patients"]
+    table["remission_rate"] = table["remitted"] / table["patients"]
+    return table.reset_index()

@@ -41,3 +41,15 @@ def suppress_rates(rates: pd.DataFrame) -> pd.DataFrame:
     ):
         shown[column] = shown[column].map(lambda n: shown_count(int(n)))
     return shown
+
+
+def suppress_group_table(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`outcomes.cohort.outcomes_by_group` made safe to show: groups under 5 patients
+    show ``"< 5"`` and no rates; counts under 5 within larger groups show ``"< 5"``."""
+    shown = table.copy()
+    small = shown["patients"] < MIN_GROUP
+    for rate in ("response_rate", "remission_rate"):
+        shown.loc[small, rate] = float("nan")
+    for column in ("patients", "responded", "remitted"):
+        shown[column] = shown[column].map(lambda n: shown_count(int(n)))
+    return shown

@@ -94,3 +94,37 @@ def test_mean_score_by_week_counts_each_patient_once_per_week() -> None:
     # A week with one patient has no interval.
     assert weekly.loc[1, "n"] == 1  # e on day 7
     assert math.isnan(weekly.loc[1, "ci_lower"])
+
+
+def test_checkin_completeness_counts_weeks_with_a_score() -> None:
+    import datetime as dt
+
+    from outcomes.cohort import checkin_completeness
+    from outcomes.course import course_outcomes
+
+    courses = course_outcomes("phq9", ASSESSMENTS, INFUSIONS)
+    today = dt.date(2024, 12, 31)  # long after everyone started: 12 weeks expected each
+    table = checkin_completeness(courses, ASSESSMENTS, today=today)
+    # a: days 14, 28, 56 -> weeks 2, 4, 8; b: days 14, 29, 84 -> weeks 2, 5, 12
+    assert table.loc["a", ["expected", "received"]].tolist() == [12, 3]
+    assert table.loc["b", "received"] == 3
+    assert table.loc["c", "share"] == pytest.approx(1 / 12)
+    early = checkin_completeness(courses, ASSESSMENTS, today=dt.date(2024, 1, 16))
+    assert early.loc["a", "expected"] == 2  # two weeks in: two weeks expected
+    assert early.loc["a", "received"] == 1  # the day-14 score; day 28 is in the future
+
+
+def test_outcomes_by_group_and_its_suppression() -> None:
+    from outcomes.cohort import outcomes_by_group
+    from outcomes.course import course_outcomes
+    from outcomes.privacy import suppress_group_table
+
+    courses = course_outcomes("phq9", ASSESSMENTS, INFUSIONS)
+    groups = pd.Series({"a": "IV", "b": "IV", "c": "IM", "d": "IV", "e": "IV"})
+    table = outcomes_by_group(courses, groups).set_index("group")
+    # e has no baseline, so is not followed; a and d responded, d's baseline already remitted
+    assert table.loc["IV", ["patients", "responded", "remitted"]].tolist() == [3, 2, 1]
+    assert table.loc["IM", "patients"] == 1
+    shown = suppress_group_table(table.reset_index()).set_index("group")
+    assert shown.loc["IV", "patients"] == "< 5"
+    assert math.isnan(shown.loc["IV", "response_rate"])

@@ -11,10 +11,15 @@ from dashboard import charts, resources, state
 from data.accounts import list_users
 from data.clinic import clinic_config
 from data.repository import cohort_assessments, cohort_infusions
-from outcomes.cohort import mean_score_by_week, response_rates
+from outcomes.cohort import (
+    checkin_completeness,
+    mean_score_by_week,
+    outcomes_by_group,
+    response_rates,
+)
 from outcomes.course import course_outcomes
 from outcomes.instruments import get_instrument
-from outcomes.privacy import MIN_GROUP, shown_count, suppress_rates
+from outcomes.privacy import MIN_GROUP, shown_count, suppress_group_table, suppress_rates
 from outcomes.survival import durability_curve, median_days, time_to_response_curve
 
 # Published community-clinic outcomes for IV ketamine in depression, shown for comparison.
@@ -140,38 +145,28 @@ st.plotly_chart(charts.mean_trajectory_figure(weekly, instrument=instrument_id),
 st.download_button("Mean by week (CSV)", weekly.to_csv(index=False), file_name="weekly.csv")
 
 st.subheader("Check-in completeness")
-followed = courses[courses["first_infusion_date"].notna()]
-first_day = pd.to_datetime(followed["first_infusion_date"])
-expected_weeks = ((pd.Timestamp(today) - first_day).dt.days // 7).clip(lower=1, upper=12)
-score_day = pd.to_datetime(scores["administered_at"], utc=True).dt.tz_localize(None).dt.normalize()
-days = (score_day - scores["patient_id"].map(first_day)).dt.days
-seen = scores.assign(week=(days + 6) // 7)
-seen = seen[(seen["week"] >= 1) & (seen["week"] <= 12)]
-received = seen.groupby("patient_id")["week"].nunique().reindex(followed.index, fill_value=0)
-completeness = (received.clip(upper=expected_weeks) / expected_weeks).mean()
-st.metric("Weekly check-ins received (first 12 weeks)", f"{completeness:.0%}")
+completeness = checkin_completeness(courses, scores, today=today)
+st.metric(
+    "Weekly check-ins received (first 12 weeks)",
+    f"{completeness['received'].sum() / max(1, completeness['expected'].sum()):.0%}",
+    help=(
+        "Weeks with at least one score, out of each patient's first 12 weeks since their "
+        "first infusion (fewer if they started recently). Patients who stopped treatment "
+        "early still count, so low completeness can mean drop-out as well as missed forms."
+    ),
+)
 
 st.subheader("By clinician and protocol")
-groups = courses.join(per_patient, how="left")
-groups["clinician"] = groups["clinician_id"].map(clinicians)
-table = []
-for key in ("clinician", "protocol"):
-    for name, group in groups.groupby(key):
-        followed_group = group[
-            group["status"].isin(["relapsed", "remitter", "responder", "not_yet"])
-        ]
-        n = len(followed_group)
-        responded = int(followed_group["response_date"].notna().sum())
-        remitted = int(followed_group["remission_date"].notna().sum())
-        table.append(
-            {
-                "by": key,
-                "group": name,
-                "patients": shown_count(n),
-                "responded (ever)": f"{responded / n:.0%}" if n >= MIN_GROUP else "—",
-                "remitted (ever)": f"{remitted / n:.0%}" if n >= MIN_GROUP else "—",
-            }
-        )
-comparison = pd.DataFrame(table)
+comparison = pd.concat(
+    [
+        suppress_group_table(
+            outcomes_by_group(courses, per_patient["clinician_id"].map(clinicians))
+        ).assign(by="clinician"),
+        suppress_group_table(outcomes_by_group(courses, per_patient["protocol"])).assign(
+            by="protocol"
+        ),
+    ],
+    ignore_index=True,
+)
 st.dataframe(comparison, hide_index=True, width="stretch")
 st.download_button("Comparison (CSV)", comparison.to_csv(index=False), file_name="comparison.csv")
