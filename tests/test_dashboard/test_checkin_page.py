@@ -58,3 +58,7 @@ def test_a_positive_self_harm_answer_shows_the_crisis_panel_and_alerts_the_team(
     assert "Mood (PHQ-9):" in summary and "Anxiety (GAD-7):" in summary
     after = _counts(app_world.url, app_world.patient.patient_id or 0)
     assert after == (before_assessments + 2, before_alerts + 1)
+    # Only the outcome is on the page, so crisis help is in view, not above a fresh form.
+    assert len(app.radio) == 0
+    next(b for b in app.button if b.label == "Start another check-in").click().run()
+    assert len(app.radio) > 0 and not app.error

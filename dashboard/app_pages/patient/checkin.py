@@ -54,21 +54,34 @@ def due_date() -> dt.date:
     )
 
 
-result = st.session_state.pop("checkin_result", None)
+due = due_date() if infusions is not None else None
+
+
+def show_due() -> None:
+    if due is None:
+        return  # unknown while the records are unreachable
+    if due <= dt.date.today():
+        st.info(f"A check-in is due now (since {due:%A %d %B}).")
+    else:
+        st.info(f"Your next check-in is due on **{due:%A %d %B}**.")
+
+
+result = st.session_state.get("checkin_result")
 if result is not None:
+    # Only the outcome, on a short page: crisis help must be the first thing in view, not
+    # above a fresh form the browser has scrolled past.
     if result["safety"]:
         crisis_panel()
     st.success("Thank you. Your answers are saved and your care team can see them.")
     for line in result["lines"]:
         st.markdown(f"- {line}")
+    show_due()
+    if st.button("Start another check-in"):
+        del st.session_state["checkin_result"]
+        st.rerun()
+    st.stop()
 
-due = due_date() if infusions is not None else None
-if due is None:
-    pass  # unknown while the records are unreachable
-elif due <= dt.date.today():
-    st.info(f"A check-in is due now (since {due:%A %d %B}).")
-else:
-    st.info(f"Your next check-in is due on **{due:%A %d %B}**.")
+show_due()
 
 form_id = st.session_state.setdefault(FORM_ID, uuid.uuid4().hex)
 instruments = [get_instrument(i) for i in config.checkin_instruments]
