@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -201,7 +202,16 @@ class Infusion(Base):
 class Assessment(Base):
     __tablename__ = "assessment"
     __table_args__ = (
-        UniqueConstraint("clinic_id", "idempotency_key"),
+        # A form key is used once per clinic. Partial: imported records have none, and
+        # indexing their NULLs only slowed bulk imports (NULLs never collide anyway).
+        Index(
+            "uq_assessment_clinic_idempotency_key",
+            "clinic_id",
+            "idempotency_key",
+            unique=True,
+            sqlite_where=text("idempotency_key IS NOT NULL"),
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
         Index(
             "ix_assessment_patient_instrument_time", "patient_id", "instrument", "administered_at"
         ),

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
 
+from data.engine import make_engine
 from data.models import Base
-from data.schema import is_current
+from data.schema import alembic_config, is_current, upgrade
+from tests.conftest import BACKENDS, fresh_database_url
 
 
 def test_migrations_and_models_agree(engine: Engine) -> None:
@@ -16,3 +24,54 @@ def test_migrations_and_models_agree(engine: Engine) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, Base.metadata)
     assert differences == [], f"add a migration for: {differences}"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0003_keeps_every_record_and_still_refuses_a_reused_form_key(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Rebuilding the assessment table (SQLite) must not lose rows; form keys stay unique
+    per clinic while records without one (imports) may repeat."""
+    database = make_engine(fresh_database_url(backend, request, tmp_path))
+    try:
+        upgrade(database, "0002")
+        row = (
+            "INSERT INTO assessment (clinic_id, patient_id, instrument, administered_at, source,"
+            " answers, total, flags, valid, scoring_version, idempotency_key, created_at)"
+            " VALUES (1, 1, 'phq9', :at, 'patient', '{}', 5, '[]', true, 'v1', :key, :at)"
+        )
+        at = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+        with database.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO clinic (id, name, is_demo, created_at) VALUES (1, 'c', false, :at)"
+                ),
+                {"at": at},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO patient (id, clinic_id, external_id, name, created_at)"
+                    " VALUES (1, 1, 'MRN-1', 'P', :at)"
+                ),
+                {"at": at},
+            )
+            for key in ("form-1", None, None):
+                connection.execute(text(row), {"at": at, "key": key})
+        upgrade(database)
+        with database.connect() as connection:
+            keys = connection.scalars(
+                text("SELECT idempotency_key FROM assessment ORDER BY id")
+            ).all()
+        assert keys == ["form-1", None, None]
+        with database.begin() as connection:
+            connection.execute(text(row), {"at": at, "key": None})
+        with pytest.raises(IntegrityError), database.begin() as connection:
+            connection.execute(text(row), {"at": at, "key": "form-1"})
+        config = alembic_config()
+        with database.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0002")
+        upgrade(database)
+        assert is_current(database)
+    finally:
+        database.dispose()
