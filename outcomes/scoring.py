@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,7 +126,7 @@ def _out_of_range(values: np.ndarray, low: int, high: int) -> BoolArray:
     return outside
 
 
-def _classify_objects(raw: np.ndarray, low: int, high: int) -> _ItemColumn:
+def _classify_objects(raw: Sequence[object] | np.ndarray, low: int, high: int) -> _ItemColumn:
     """Read answers of mixed Python types (one record from :func:`score`, or object columns)."""
     n = len(raw)
     values = np.zeros(n, dtype=np.int64)
@@ -218,14 +218,28 @@ class _Scored:
     requirement_unmet: list[tuple[int, str, BoolArray]]
 
 
-def _score_arrays(instrument: Instrument, frame: pd.DataFrame, rules: InstrumentRules) -> _Scored:
+def _frame_items(instrument: Instrument, frame: pd.DataFrame) -> dict[str, _ItemColumn]:
     n = len(frame)
     low, high = instrument.min_value, instrument.max_value
     columns = set(frame.columns)
-    items = {
+    return {
         key: _read_item(frame[key] if key in columns else None, n, low, high)
         for key in instrument.scored_item_keys
     }
+
+
+def _record_items(instrument: Instrument, record: Mapping[str, object]) -> dict[str, _ItemColumn]:
+    # One record's answers read as one-row columns directly: building a DataFrame for them
+    # cost more than scoring them.
+    low, high = instrument.min_value, instrument.max_value
+    return {
+        key: _classify_objects([record.get(key)], low, high) for key in instrument.scored_item_keys
+    }
+
+
+def _score_arrays(
+    instrument: Instrument, items: dict[str, _ItemColumn], n: int, rules: InstrumentRules
+) -> _Scored:
 
     # One dense pass per item column: add every value, and count unusable and missing
     # answers in int8 (bools viewed as int8 keep numpy on its fast same-type loop).
@@ -365,19 +379,29 @@ def _describe_invalid_answer(key: str, value: object, low: int, high: int) -> st
     return f"{key}: {value!r} ({type(value).__name__}) is not an answer; {allowed}"
 
 
+def _answer_in(frame: pd.DataFrame, row: int) -> Callable[[str], object]:
+    # Column by column: a whole row read at once would convert 5 to 5.0 next to a float.
+    def answer(key: str) -> object:
+        value: object = frame[key].iloc[row]
+        return value
+
+    return answer
+
+
 def _row_errors(
     instrument: Instrument,
     rules: InstrumentRules,
-    frame: pd.DataFrame,
+    answer: Callable[[str], object],
     scored: _Scored,
     row: int,
 ) -> tuple[str, ...]:
-    """Readable reasons why one row is invalid (only ever called for invalid rows)."""
+    """Readable reasons why one row is invalid (only ever called for invalid rows);
+    ``answer(key)`` is the row's answer as given."""
     errors: list[str] = []
     low, high = instrument.min_value, instrument.max_value
     for key, column in scored.items.items():
         if column.invalid[row]:
-            errors.append(_describe_invalid_answer(key, frame[key].iloc[row], low, high))
+            errors.append(_describe_invalid_answer(key, answer(key), low, high))
     # Only domains left blank count here: a wrong answer has its own message above.
     unanswered = [
         domain
@@ -464,8 +488,8 @@ def score_frame(
     per row (except for columns of mixed Python objects, which are read one value at a time).
     """
     definition, frame, instrument_rules = _prepare(instrument, frame, rules)
-    scored = _score_arrays(definition, frame, instrument_rules)
     n = len(frame)
+    scored = _score_arrays(definition, _frame_items(definition, frame), n, instrument_rules)
     no_total = ~scored.valid if definition.has_total else np.ones(n, dtype=bool)
     total = pd.arrays.IntegerArray(scored.total, no_total)
     severity = pd.Categorical.from_codes(
@@ -488,7 +512,9 @@ def score_frame(
     if errors:
         row_errors: list[tuple[str, ...]] = [()] * n
         for row in np.flatnonzero(~scored.valid):
-            row_errors[row] = _row_errors(definition, instrument_rules, frame, scored, int(row))
+            row_errors[row] = _row_errors(
+                definition, instrument_rules, _answer_in(frame, int(row)), scored, int(row)
+            )
         result["errors"] = pd.Series(row_errors, index=frame.index, dtype=object)
     return result
 
@@ -525,10 +551,8 @@ def score(
             f"items must be a mapping of item key to answer, got {type(items).__name__}"
         )
     definition = get_instrument(instrument)
-    row = {key: [items.get(key)] for key in definition.scored_item_keys}
-    frame = pd.DataFrame({key: pd.Series(value, dtype=object) for key, value in row.items()})
     instrument_rules = (rules or DEFAULT_RULES).for_instrument(definition)
-    scored = _score_arrays(definition, frame, instrument_rules)
+    scored = _score_arrays(definition, _record_items(definition, items), 1, instrument_rules)
     valid = bool(scored.valid[0])
     flags = {name for name, raised in scored.flags.items() if raised[0]}
     if scored.prorated[0]:
@@ -539,5 +563,5 @@ def score(
         severity=scored.severity_labels[code] if code >= 0 else None,
         flags=tuple(sorted(flags)),
         valid=valid,
-        errors=() if valid else _row_errors(definition, instrument_rules, frame, scored, 0),
+        errors=() if valid else _row_errors(definition, instrument_rules, items.get, scored, 0),
     )
