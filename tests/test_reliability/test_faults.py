@@ -1,9 +1,11 @@
 """Faults: a process killed mid-write, backup and restore, the database going away.
 
-* **SIGKILL** in the middle of a 200,000-row CSV import (after its first rows were written
-  inside the transaction) and at a random moment of a loop of check-ins, on SQLite and
-  PostgreSQL: afterwards the database passes its integrity checks, holds all or nothing of
-  the import and of each check-in (answers, alert, audit event together), and takes writes.
+* **SIGKILL** in the middle of a 200,000-row assessments CSV import and of a 100,000-row
+  infusions CSV import (after their first rows were written inside the transaction) and at
+  a random moment of a loop of check-ins, on SQLite and PostgreSQL: afterwards the database
+  passes its integrity checks, holds all or nothing of the import and of each check-in
+  (answers, alert, audit event together), and takes writes; the killed infusions import
+  then runs to the end and stores every row exactly once.
 * **Backup then restore** into an empty database gives identical rows in every table:
   SQLite through :func:`data.backup.backup` and the online backup API; PostgreSQL through the
   ``pg_dump`` command :func:`data.backup.backup` builds, restored with ``pg_restore``.
@@ -28,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -40,7 +43,8 @@ from data.access import Actor
 from data.backup import backup
 from data.checkin import safety_alert_kinds, submit_checkin
 from data.engine import database_unavailable, make_engine, transaction
-from data.models import Assessment, AuditEvent, Base, SafetyAlert
+from data.infusions import InfusionInput, record_infusion
+from data.models import ROUTES, Assessment, AuditEvent, Base, Infusion, Patient, SafetyAlert
 from data.schema import upgrade
 from outcomes import get_instrument
 from tests.conftest import ROOT, _free_port, fresh_database_url
@@ -48,23 +52,29 @@ from tests.test_dashboard.conftest import APP, signed_in
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 IMPORT_ROWS = 200_000
+# The infusions importer validates row by row, then writes in chunks of 20,000
+# (data.csv_io._WRITE_CHUNK): the second chunk leaves over a second of writing after the
+# first one is reported, so the kill lands mid-write, and validation stays a few seconds.
+INFUSION_ROWS = 40_000
+KILL_PATIENTS = 800
 ITEMS = [f"phq9_{i}" for i in range(1, 10)]
 
 # The children run from the repository root, so `data` is the project's package.
 IMPORT_CHILD = """
 import sys
+from data import csv_io
 from data.access import Actor
-from data.csv_io import import_assessments_csv
 from data.engine import make_engine, transaction
 
-url, clinic_id, source = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+url, clinic_id, source, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+importer = getattr(csv_io, f"import_{kind}_csv")
 
 def progress(done, total):
     if done:
         print("writing", done, flush=True)
 
 with transaction(make_engine(url), write=True) as session:
-    import_assessments_csv(
+    importer(
         session, actor=Actor.system(clinic_id), source=source, create_patients=True,
         progress=progress,
     )
@@ -105,6 +115,27 @@ def _kill(process: subprocess.Popen[str]) -> None:
     process.send_signal(signal.SIGKILL)
     process.wait(30)
     assert process.returncode == -signal.SIGKILL
+
+
+ImportKind = Literal["assessments", "infusions"]
+
+
+def _kill_mid_import(url: str, clinic_id: int, source: Path, kind: ImportKind) -> None:
+    """Import ``source`` in a child process and SIGKILL it once its first rows are written."""
+    child = _child(IMPORT_CHILD, url, clinic_id, source, kind)
+    assert child.stdout is not None
+    line = child.stdout.readline()  # blocks until the first rows are written
+    _kill(child)
+    assert line.startswith("writing"), child.stderr.read() if child.stderr else line
+    assert "committed" not in child.stdout.read()
+
+
+def _import_to_the_end(url: str, clinic_id: int, source: Path, kind: ImportKind) -> None:
+    # The same child as the killed import: the re-run is what an operator would do.
+    child = _child(IMPORT_CHILD, url, clinic_id, source, kind)
+    out, err = child.communicate(timeout=600)
+    assert child.returncode == 0, err
+    assert out.splitlines()[-1] == "committed", out
 
 
 def _consistency_problems(engine: Engine, clinic_id: int) -> list[str]:
@@ -187,6 +218,45 @@ def _assessments_csv(path: Path, rows: int) -> None:
     frame.to_csv(path, index=False)
 
 
+def _infusions_csv(path: Path, rows: int) -> set[tuple[str, dt.datetime]]:
+    """``rows`` infusions of 2,000 patients, twice a week; returns their (patient, time) keys.
+
+    Every value is inside data.infusions.LIMITS: one refused row would make the importer
+    write nothing, and the kill would then not land mid-write.
+    """
+    rng = np.random.default_rng(11)
+    per_patient = rows // KILL_PATIENTS
+    start = dt.datetime(2021, 1, 4, 15, 0, tzinfo=dt.UTC)
+    times = [start + dt.timedelta(days=3.5 * n) for n in range(per_patient)]
+    patients = [f"KILL-{p:05d}" for p in range(KILL_PATIENTS)]
+    n = per_patient * KILL_PATIENTS
+    route = rng.choice(ROUTES, n)
+    by_weight = np.isin(route, ("iv", "im"))
+    systolic = rng.integers(95, 180, (3, n))
+    frame = pd.DataFrame(
+        {
+            "patient_id": np.repeat(patients, per_patient),
+            "administered_at": np.tile([t.isoformat() for t in times], KILL_PATIENTS),
+            "route": route,
+            # Esketamine and oral doses are fixed in mg, IV and IM ones by weight.
+            "dose_mg_per_kg": np.where(by_weight, rng.choice([0.5, 0.75, 1.0], n), np.nan),
+            "dose_mg": np.where(by_weight, np.nan, rng.choice([56.0, 84.0], n)),
+            "duration_minutes": rng.integers(20, 60, n),
+            "spo2_min": rng.integers(90, 101, n),
+            "dissociation_cadss6": rng.integers(0, 25, n),
+            "sedation_moaas": rng.integers(3, 6, n),
+            "side_effects": rng.choice(["", "nausea", "nausea;dizziness", "headache"], n),
+        }
+    )
+    for k, moment in enumerate(("before", "40min", "discharge")):
+        frame[f"systolic_{moment}"] = systolic[k]
+        # Always below the systolic, as problems_with demands.
+        frame[f"diastolic_{moment}"] = systolic[k] - rng.integers(30, 60, n)
+        frame[f"heart_rate_{moment}"] = rng.integers(50, 110, n)
+    frame.to_csv(path, index=False)
+    return {(patient, time) for patient in patients for time in times}
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_killed_import_leaves_nothing_of_itself(
     backend: str, bench_load: ModuleType, request: pytest.FixtureRequest, tmp_path: Path
@@ -197,12 +267,7 @@ def test_a_killed_import_leaves_nothing_of_itself(
     source = tmp_path / "big.csv"
     _assessments_csv(source, IMPORT_ROWS)
 
-    child = _child(IMPORT_CHILD, url, actor.clinic_id, source)
-    assert child.stdout is not None
-    line = child.stdout.readline()  # blocks until the first rows are written
-    _kill(child)
-    assert line.startswith("writing"), child.stderr.read() if child.stderr else line
-    assert "committed" not in child.stdout.read()
+    _kill_mid_import(url, actor.clinic_id, source, "assessments")
 
     engine.dispose()  # a fresh engine: as the app would be after a restart
     engine = make_engine(url)
@@ -210,6 +275,71 @@ def test_a_killed_import_leaves_nothing_of_itself(
     assert _count(engine, Assessment, actor.clinic_id) == 0  # all or nothing: nothing
     assert _count(engine, SafetyAlert, actor.clinic_id) == 0
     _still_writable(engine, actor)
+    engine.dispose()
+
+
+def _imported_infusions(engine: Engine, clinic_id: int) -> list[tuple[str, dt.datetime]]:
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(Patient.external_id, Infusion.administered_at)
+            .join(Patient, Patient.id == Infusion.patient_id)
+            .where(Infusion.clinic_id == clinic_id, Patient.external_id.like("KILL-%"))
+        ).all()
+    return [(external_id, moment) for external_id, moment in rows]
+
+
+def _import_audits(engine: Engine, clinic_id: int) -> int:
+    with transaction(engine) as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.clinic_id == clinic_id, AuditEvent.action == "import_infusions")
+            )
+            or 0
+        )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_killed_infusions_import_leaves_nothing_then_imports_whole(
+    backend: str, bench_load: ModuleType, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = fresh_database_url(backend, request, tmp_path)
+    engine = make_engine(url)
+    actor = bench_load.create_clinic(engine, 1)[0]
+    # A record from before the import, so "as before" is not merely "empty".
+    with transaction(engine, write=True) as session:
+        record_infusion(
+            session,
+            actor=Actor.system(actor.clinic_id),
+            patient_id=actor.patient_id or 0,
+            infusion=InfusionInput(
+                administered_at=dt.datetime(2020, 6, 1, tzinfo=dt.UTC), route="iv"
+            ),
+        )
+    before = _count(engine, Infusion, actor.clinic_id)
+    source = tmp_path / "infusions.csv"
+    expected = _infusions_csv(source, INFUSION_ROWS)
+
+    _kill_mid_import(url, actor.clinic_id, source, "infusions")
+
+    engine.dispose()  # a fresh engine: as the app would be after a restart
+    engine = make_engine(url)
+    assert _consistency_problems(engine, actor.clinic_id) == []
+    assert _count(engine, Infusion, actor.clinic_id) == before  # all or nothing: nothing
+    assert _imported_infusions(engine, actor.clinic_id) == []
+    assert _count(engine, Patient, actor.clinic_id) == 1  # the patients it registered too
+    assert _import_audits(engine, actor.clinic_id) == 0
+    _still_writable(engine, actor)
+
+    _import_to_the_end(url, actor.clinic_id, source, "infusions")
+    assert _consistency_problems(engine, actor.clinic_id) == []
+    stored = _imported_infusions(engine, actor.clinic_id)
+    assert len(stored) == INFUSION_ROWS  # with the set below: each row exactly once
+    assert set(stored) == expected
+    assert _count(engine, Infusion, actor.clinic_id) == before + INFUSION_ROWS
+    assert _count(engine, Patient, actor.clinic_id) == 1 + KILL_PATIENTS
+    assert _import_audits(engine, actor.clinic_id) == KILL_PATIENTS
     engine.dispose()
 
 
