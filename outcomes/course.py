@@ -17,6 +17,7 @@ Frames
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from fractions import Fraction
 from typing import Any
 
@@ -79,7 +80,14 @@ def calendar_days(values: pd.Series) -> np.ndarray:
         stamps = values
     else:
         try:
-            stamps = pd.to_datetime(values, utc=False, format="mixed")
+            with warnings.catch_warnings():
+                # pandas' notice that mixed offsets will need utc=True: handled just below.
+                warnings.simplefilter("ignore", FutureWarning)
+                stamps = pd.to_datetime(values, utc=False, format="mixed")
+            if not pd.api.types.is_datetime64_any_dtype(stamps.dtype):
+                # Texts with different UTC offsets come back as Python objects: their days
+                # are counted in UTC, as the app stores every time.
+                stamps = pd.to_datetime(values, utc=True, format="mixed")
         except (ValueError, TypeError) as error:
             raise ScoringError(
                 f"administered_at holds a value that is not a date: {error}"

@@ -178,3 +178,16 @@ def test_course_outcomes_use_only_rows_of_the_requested_instrument() -> None:
     gad = mixed.assign(instrument="gad7", total=pd.array([0] * 10, dtype="Int64"))
     courses = course_outcomes("phq9", pd.concat([mixed, gad]), INFUSIONS)
     assert courses.loc["p1", "baseline_total"] == 18
+
+
+def test_texts_with_different_utc_offsets_count_their_days_in_utc() -> None:
+    """pandas returns Python objects for mixed offsets; those are days in UTC, not an error."""
+    from outcomes.course import calendar_days
+
+    texts = pd.Series(["2025-01-07T23:00:00-05:00", "2025-01-08T01:00:00+01:00", "2025-01-09"])
+    days = calendar_days(texts)
+    assert days.astype("datetime64[D]").astype(str).tolist() == [
+        "2025-01-08",
+        "2025-01-08",
+        "2025-01-09",
+    ]
