@@ -140,6 +140,8 @@ _IN_CHUNK = 1_000
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 _PATIENT_ID_LENGTH = Patient.__table__.c.external_id.type.length  # type: ignore[attr-defined]
 _DATE_ONLY = r"\s*\d{4}-\d{1,2}-\d{1,2}\s*"
+# A zone after the time part: Z, or a sign (the date's own hyphens come before the time).
+_ZONED = r"[T ]\S*[Zz+-]"
 
 _INSTRUMENT_NAMES: dict[str, str] = {}
 for _definition in INSTRUMENTS:
@@ -380,9 +382,11 @@ def _read_csv(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
+            # As categories, each column comes back as its distinct texts and a code per row
+            # (see _Distinct), numbered by the parser itself.
             cells = pd.read_csv(
                 io.StringIO(text),
-                dtype=str,
+                dtype="category",
                 keep_default_na=False,
                 na_filter=False,
                 skip_blank_lines=False,
@@ -403,7 +407,8 @@ def _read_csv(
     columns: dict[str, tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]] = {}
     blank = np.ones(len(cells), dtype=bool)
     for name in header:
-        given_codes, given = pd.factorize(cells[name], use_na_sentinel=False)
+        given_codes = cells[name].cat.codes.to_numpy()
+        given = cells[name].cat.categories.to_numpy(dtype=object)
         stripped = pd.Series(given, dtype=object).astype(str).str.strip()
         # Stripping can make two texts one (" 1" and "1"): number the stripped texts afresh.
         merged, distinct_texts = pd.factorize(stripped, use_na_sentinel=False)
@@ -451,7 +456,14 @@ def _parse_times(
     """ISO 8601 text to UTC times (a date alone is noon UTC, a naive time is UTC), and
     which cells were a date alone."""
     raw = pd.Series(cells.texts, dtype=object)
-    parsed = pd.to_datetime(raw, format="ISO8601", utc=True, errors="coerce")
+    # pandas (2.3) gives a naive time or a date the offset of a zoned time parsed before it
+    # in the same call: "2025-01-13T10:30" after "...-05:00" became 15:30 UTC. Texts with
+    # and without a zone are therefore parsed apart.
+    zoned = raw.str.contains(_ZONED, regex=True).to_numpy(dtype=bool)
+    parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
+    for part in (zoned, ~zoned):
+        if part.any():
+            parsed[part] = pd.to_datetime(raw[part], format="ISO8601", utc=True, errors="coerce")
     date_only = raw.str.fullmatch(_DATE_ONLY).astype(bool)
     parsed = parsed.where(~date_only, parsed + pd.Timedelta(hours=12))
     # Stored times keep microseconds; compare and store in the same precision.

@@ -370,6 +370,46 @@ def test_infusions_import_with_their_measurements(session: Session, world: World
     assert _count(session, AuditEvent, action="import_infusions") == 1
 
 
+def test_a_time_without_a_zone_is_utc_whatever_row_comes_before_it(
+    session: Session, world: World
+) -> None:
+    """pandas gave naive times and dates the offset of a zoned time earlier in the file."""
+    a1, a2 = _mrn(world, world.patient_a1), _mrn(world, world.patient_a2)
+    import_assessments_csv(
+        session,
+        actor=world.system_a,
+        source=_csv(
+            PHQ9_HEADER,
+            f"{a2},phq9,2025-01-07T09:00:00-05:00,1,1,1,1,1,1,1,1,0,",
+            f"{a1},phq9,2025-01-13T10:30,1,1,1,1,1,1,1,1,0,",
+            f"{a1},phq9,2025-01-20,1,1,1,1,1,1,1,1,0,",
+            f"{a2},phq9,2025-01-21T08:00+01:00,1,1,1,1,1,1,1,1,0,",
+        ),
+        now=NOW,
+    )
+    assert [a.administered_at for a in _stored(session, world.clinic_a)] == [
+        dt.datetime(2025, 1, 7, 14, 0, tzinfo=dt.UTC),
+        dt.datetime(2025, 1, 13, 10, 30, tzinfo=dt.UTC),
+        dt.datetime(2025, 1, 20, 12, 0, tzinfo=dt.UTC),
+        dt.datetime(2025, 1, 21, 7, 0, tzinfo=dt.UTC),
+    ]
+    import_infusions_csv(
+        session,
+        actor=world.system_a,
+        source=_csv(
+            INFUSION_HEADER,
+            f"{a1},2025-02-03T15:00-05:00,iv,0.5,40,,,,,,",
+            f"{a1},2025-02-05T15:00,iv,0.5,40,,,,,,",
+        ),
+        now=NOW,
+    )
+    times = session.scalars(select(Infusion.administered_at).order_by(Infusion.administered_at))
+    assert list(times) == [
+        dt.datetime(2025, 2, 3, 20, 0, tzinfo=dt.UTC),
+        dt.datetime(2025, 2, 5, 15, 0, tzinfo=dt.UTC),
+    ]
+
+
 def test_implausible_infusions_are_refused_with_every_reason(
     session: Session, world: World
 ) -> None:
