@@ -492,13 +492,14 @@ def _per_unique(cells: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> 
     return distinct.per_row(converted, cells.index)
 
 
-def _numbers(cells: _Distinct, index: pd.Index) -> tuple[pd.Series, pd.Series]:
-    """Numbers of a text column (NA where blank or text), and the text cells (else "")."""
+def _numbers(cells: _Distinct, index: pd.Index) -> tuple[pd.Series, pd.Series | None]:
+    """Numbers of a text column (NA where blank or text), and the text cells (else ""), or
+    None when every cell is a number or blank."""
     distinct = pd.Series(cells.texts, dtype=object)
     blank = distinct == ""
     numbers = pd.to_numeric(distinct.mask(blank), errors="coerce").astype("float64")
     text = distinct.where(numbers.isna() & ~blank, "")
-    texts = cells.per_row(text.to_numpy(), index)
+    texts = cells.per_row(text.to_numpy(), index) if (text != "").any() else None
     finite = numbers.dropna()
     whole = np.isfinite(finite) & (np.floor(finite) == finite) & (finite.abs() < 2**53)
     if whole.all():
@@ -529,16 +530,17 @@ def _assessment_table(source: Source) -> AdministrationTable:
     for key in ITEM_KEYS:
         if key in cells.columns:
             items[key], text = _numbers(read.distinct[key], cells.index)
-            if (text != "").any():
+            if text is not None:
                 item_text[key] = text
     reported = None
     if REPORTED_TOTAL in cells.columns:
         reported, text = _numbers(read.distinct[REPORTED_TOTAL], cells.index)
-        for position in np.flatnonzero((text != "").to_numpy()):
-            problems.setdefault(int(position), []).append(
-                f"total {text.iloc[position]!r} is not a number; leave it blank or give the "
-                "total the sender computed"
-            )
+        if text is not None:
+            for position in np.flatnonzero((text != "").to_numpy()):
+                problems.setdefault(int(position), []).append(
+                    f"total {text.iloc[position]!r} is not a number; leave it blank or give "
+                    "the total the sender computed"
+                )
     return AdministrationTable(
         labels=read.labels,
         patient=_restore_formulas(cells["patient_id"]),
@@ -580,7 +582,9 @@ def _resolve_patients(
     """Map the clinic's patient ids to ours; unknown ones are new patients or a problem."""
     blank = (external == "").to_numpy()
     _add(problems, np.flatnonzero(blank), "patient_id is empty")
-    too_long = (external.str.len() > _PATIENT_ID_LENGTH).to_numpy()
+    too_long = _per_unique(external, lambda ids: ids.str.len() > _PATIENT_ID_LENGTH).to_numpy(
+        dtype=bool
+    )
     _add(
         problems,
         np.flatnonzero(too_long),
@@ -978,7 +982,10 @@ class _NewAssessments:
     def in_patient_order(self) -> _NewAssessments:
         # Written patient by patient, the (patient, instrument, time) index grows at a few
         # places instead of everywhere at once: a quarter faster on SQLite.
-        order = np.lexsort((self.at, self.instrument, self.patient_id)).tolist()
+        sorted_order = np.lexsort((self.at, self.instrument, self.patient_id))
+        if np.array_equal(sorted_order, np.arange(len(sorted_order))):
+            return self  # files usually come patient by patient already
+        order = sorted_order.tolist()
         ordered = _NewAssessments()
         for name in self.__dataclass_fields__:
             setattr(ordered, name, list(map(getattr(self, name).__getitem__, order)))
@@ -1240,7 +1247,9 @@ def store_administrations(
     warnings = list(table.warnings)
     rules = clinic_config(session, actor.clinic_id).rules
 
-    instrument = table.instrument.str.strip().str.lower().map(_INSTRUMENT_NAMES)
+    instrument = _per_unique(
+        table.instrument, lambda names: names.str.strip().str.lower().map(_INSTRUMENT_NAMES)
+    )
     for position in np.flatnonzero(instrument.isna().to_numpy()):
         given = table.instrument.iloc[position]
         problems.setdefault(int(position), []).append(
@@ -1427,10 +1436,11 @@ def _infusion_values(
             continue
         column, text = _numbers(_factorized(cells[name]), cells.index)
         numbers[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        for cell in np.flatnonzero((text != "").to_numpy()):
-            problems.setdefault(int(cell), []).append(
-                f"{name} ({INFUSION_LABELS[name]}): {text.iloc[cell]!r} is not a number"
-            )
+        if text is not None:
+            for cell in np.flatnonzero((text != "").to_numpy()):
+                problems.setdefault(int(cell), []).append(
+                    f"{name} ({INFUSION_LABELS[name]}): {text.iloc[cell]!r} is not a number"
+                )
     routes = cells["route"].str.lower().map(_ROUTE_NAMES).fillna(cells["route"])
     effects = cells["side_effects"] if "side_effects" in cells.columns else None
     notes = (
