@@ -51,6 +51,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import math
 import os
 import warnings
@@ -628,7 +629,9 @@ def _audit_each(session: Session, actor: Actor, action: str, patient_ids: Iterab
         for patient_id in patient_ids
     ]
     if events:
-        session.execute(insert(AuditEvent), events)
+        # Core, not the ORM's bulk insert: the same statement without per-row ORM bookkeeping.
+        table = AuditEvent.metadata.tables[AuditEvent.__tablename__]
+        session.connection().execute(insert(table), events)
 
 
 def _create_patients(session: Session, actor: Actor, external_ids: Sequence[str]) -> dict[str, int]:
@@ -952,13 +955,12 @@ def _answers_json(
 
 
 def _flags_json(scored: pd.DataFrame, names: Sequence[str]) -> list[str]:
-    columns = []
-    for name in names:
-        raised = scored[name].to_numpy(dtype=bool).astype(np.int64)
-        columns.append(_json_pieces(np.array(["", f'"{name}", '], dtype=object), raised))
-    if not columns:
-        return ["[]"] * len(scored)
-    return ["[" + "".join(parts)[:-2] + "]" for parts in zip(*columns, strict=True)]
+    flags = ["[]"] * len(scored)
+    raised = {name: scored[name].to_numpy(dtype=bool) for name in names}
+    # Most records raise no flag: only the others are written out.
+    for row in np.flatnonzero(np.logical_or.reduce([*raised.values(), np.zeros(len(scored))])):
+        flags[row] = json.dumps([name for name in names if raised[name][row]])
+    return flags
 
 
 @dataclass
