@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -21,10 +22,42 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database's schema up to ``revision`` (the newest by default)."""
+    _migrate(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database's schema back to ``revision``."""
+    _migrate(engine, command.downgrade, revision)
+
+
+def _migrate(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            step(config, revision)
+        return
+    # SQLite changes a constraint by rebuilding the table, and dropping the old one would
+    # break the references to its rows (safety alerts to assessments). SQLite's procedure
+    # for this: foreign keys off outside the transaction, the rebuild, then a check that
+    # every reference still holds before committing (https://sqlite.org/lang_altertable.html).
+    with engine.connect() as connection:
+        driver = connection.connection.dbapi_connection
+        if driver is None:  # pragma: no cover - a connection just opened has its driver's
+            raise RuntimeError("the database connection is closed")
+        driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                step(config, revision)
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                if broken is not None:
+                    raise RuntimeError(
+                        f"the migration would break references from table {broken[0]}; "
+                        "nothing was changed"
+                    )
+        finally:
+            driver.execute("PRAGMA foreign_keys=ON")
 
 
 def is_current(engine: Engine) -> bool:

@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
@@ -14,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from data.engine import make_engine
 from data.models import Base
-from data.schema import alembic_config, is_current, upgrade
+from data.schema import downgrade, is_current, upgrade
 from tests.conftest import BACKENDS, fresh_database_url
 
 
@@ -57,6 +56,14 @@ def test_0003_keeps_every_record_and_still_refuses_a_reused_form_key(
             )
             for key in ("form-1", None, None):
                 connection.execute(text(row), {"at": at, "key": key})
+            # A safety alert refers to an assessment: SQLite's table rebuild must keep it valid.
+            connection.execute(
+                text(
+                    "INSERT INTO safety_alert (clinic_id, patient_id, assessment_id, kind,"
+                    " created_at) VALUES (1, 1, 1, 'phq9_item9_positive', :at)"
+                ),
+                {"at": at},
+            )
         upgrade(database)
         with database.connect() as connection:
             keys = connection.scalars(
@@ -67,11 +74,13 @@ def test_0003_keeps_every_record_and_still_refuses_a_reused_form_key(
             connection.execute(text(row), {"at": at, "key": None})
         with pytest.raises(IntegrityError), database.begin() as connection:
             connection.execute(text(row), {"at": at, "key": "form-1"})
-        config = alembic_config()
-        with database.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0002")
+        downgrade(database, "0002")
         upgrade(database)
         assert is_current(database)
+        with database.connect() as connection:
+            alert = connection.scalar(text("SELECT assessment_id FROM safety_alert"))
+            assert alert == 1
+            if backend == "sqlite":  # switched off for the rebuild only
+                assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         database.dispose()
