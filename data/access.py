@@ -46,17 +46,27 @@ class Actor:
         return cls(user_id=None, clinic_id=clinic_id, role="system", username=name)
 
 
-def verify_actor(session: Session, actor: Actor) -> None:
-    """Refuse an actor whose user row no longer matches it (disabled, moved, re-roled)."""
+def verify_actor(session: Session, actor: Actor) -> Patient | None:
+    """Refuse an actor whose user row no longer matches it (disabled, moved, re-roled).
+
+    Returns a patient actor's own patient record (None for anyone else).
+    """
     if not isinstance(actor, Actor):
         raise AccessDenied("no signed-in user")
     if actor.role == "system":
         if actor.user_id is not None:
             raise AccessDenied("the system actor has no user account")
-        return
+        return None
     if actor.user_id is None:
         raise AccessDenied("no signed-in user")
-    user = session.get(User, actor.user_id)
+    # The user and, for a patient, their own record in one round trip; the record is
+    # returned, so a patient's access check to their own records needs no query of its own.
+    found = session.execute(
+        select(User, Patient)
+        .outerjoin(Patient, Patient.user_id == User.id)
+        .where(User.id == actor.user_id)
+    ).first()
+    user, own = found if found is not None else (None, None)
     if (
         user is None
         or not user.active
@@ -65,10 +75,11 @@ def verify_actor(session: Session, actor: Actor) -> None:
         or user.username != actor.username
     ):
         raise AccessDenied("this sign-in is no longer valid; please sign in again")
-    if actor.role == "patient":
-        own = session.scalar(select(Patient.id).where(Patient.user_id == actor.user_id))
-        if own is None or own != actor.patient_id:
-            raise AccessDenied("this sign-in is no longer valid; please sign in again")
+    if actor.role != "patient":
+        return None
+    if own is None or own.id != actor.patient_id:
+        raise AccessDenied("this sign-in is no longer valid; please sign in again")
+    return own
 
 
 def ensure_role(session: Session, actor: Actor, *roles: Role) -> None:
@@ -80,8 +91,11 @@ def ensure_role(session: Session, actor: Actor, *roles: Role) -> None:
 
 def ensure_can_view_patient(session: Session, *, actor: Actor, patient_id: int) -> Patient:
     """The patient's row, if ``actor`` may see this patient's records; else AccessDenied."""
-    verify_actor(session, actor)
-    patient = session.get(Patient, patient_id) if isinstance(patient_id, int) else None
+    own = verify_actor(session, actor)
+    if own is not None and own.id == patient_id:
+        patient: Patient | None = own
+    else:
+        patient = session.get(Patient, patient_id) if isinstance(patient_id, int) else None
     if patient is None or patient.clinic_id != actor.clinic_id:
         raise AccessDenied()
     if actor.role == "patient" and patient.id != actor.patient_id:

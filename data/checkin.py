@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from data import audit
@@ -55,6 +55,31 @@ def _existing(session: Session, clinic_id: int, key: str) -> Assessment | None:
             Assessment.clinic_id == clinic_id, Assessment.idempotency_key == key
         )
     )
+
+
+def _insert_unless_stored(session: Session, **values: object) -> int | None:
+    """Insert the assessment and return its id, or None if its form key is stored already.
+
+    One statement (``INSERT ... ON CONFLICT DO NOTHING``): a concurrent submission of the
+    same form waits for the other to commit and then stores nothing, without the lookup
+    and savepoint a plain insert needed to survive the race.
+    """
+    statement = _INSERT_UNLESS_STORED[session.get_bind().dialect.name]
+    assessment_id: int | None = session.execute(statement, values).scalar()
+    return assessment_id
+
+
+# Built once per database, values bound at each check-in: building the statement per call
+# cost as much as sending it.
+_INSERT_UNLESS_STORED = {
+    name: dialect_insert(Assessment)
+    .on_conflict_do_nothing(
+        index_elements=[Assessment.clinic_id, Assessment.idempotency_key],
+        index_where=Assessment.idempotency_key.is_not(None),
+    )
+    .returning(Assessment.id)
+    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 def _result_of(session: Session, stored: Assessment) -> CheckinResult:
@@ -148,12 +173,6 @@ def submit_checkin(
         patient_id=patient_id,
         clinician_only=definition.rater == "clinician",
     )
-    if idempotency_key is not None:
-        stored = _existing(session, actor.clinic_id, idempotency_key)
-        if stored is not None:
-            if stored.patient_id != patient_id or stored.instrument != definition.id:
-                raise InvalidInput(["this form was already used for another record"])
-            return _result_of(session, stored)
     when = administered_at or utcnow()
     if when.tzinfo is None:
         raise InvalidInput(["the time of the check-in needs a time zone"])
@@ -164,7 +183,8 @@ def submit_checkin(
     if not result.valid:
         raise InvalidInput(result.errors, flags=result.flags)
 
-    assessment = Assessment(
+    assessment_id = _insert_unless_stored(
+        session,
         clinic_id=actor.clinic_id,
         patient_id=patient_id,
         instrument=definition.id,
@@ -178,34 +198,31 @@ def submit_checkin(
         scoring_version=SCORING_VERSION,
         idempotency_key=idempotency_key,
         entered_by_id=actor.user_id,
+        created_at=utcnow(),
     )
-    try:
-        # A savepoint: if a concurrent submission of the same form won the race, only this
-        # insert is undone and the caller's transaction carries on.
-        with session.begin_nested():
-            session.add(assessment)
-            session.flush()
-    except IntegrityError:
-        stored = _existing(session, actor.clinic_id, idempotency_key) if idempotency_key else None
-        if stored is None:
-            raise
+    if assessment_id is None:  # the form was stored already (a double submit, a retry)
+        stored = _existing(session, actor.clinic_id, idempotency_key or "")
+        if stored is None:  # pragma: no cover - a conflict is always with a stored row
+            raise RuntimeError("the form's key conflicted with no stored record")
+        if stored.patient_id != patient_id or stored.instrument != definition.id:
+            raise InvalidInput(["this form was already used for another record"])
         return _result_of(session, stored)
 
     alerts = [
         SafetyAlert(
             clinic_id=actor.clinic_id,
             patient_id=patient_id,
-            assessment_id=assessment.id,
+            assessment_id=assessment_id,
             kind=kind,
             created_at=utcnow(),
         )
         for kind in safety_alert_kinds(definition, result.flags)
     ]
     session.add_all(alerts)
-    session.flush()
     audit.record(session, actor=actor, action=f"submit_{definition.id}", patient_id=patient_id)
+    session.flush()
     return CheckinResult(
-        assessment_id=assessment.id,
+        assessment_id=assessment_id,
         score=result,
         alert_ids=tuple(alert.id for alert in alerts),
         duplicate=False,
