@@ -12,10 +12,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _bench_load() -> ModuleType:
-    if "outcomes_bench_load" in sys.modules:
-        return sys.modules["outcomes_bench_load"]
-    spec = importlib.util.spec_from_file_location("outcomes_bench_load", ROOT / "bench" / "load.py")
+def _bench_module(name: str) -> ModuleType:
+    key = f"outcomes_bench_{name}"
+    if key in sys.modules:
+        return sys.modules[key]
+    spec = importlib.util.spec_from_file_location(key, ROOT / "bench" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while it loads
@@ -23,7 +24,17 @@ def _bench_load() -> ModuleType:
     return module
 
 
+def _bench_load() -> ModuleType:
+    return _bench_module("load")
+
+
 @pytest.fixture(scope="session")
 def bench_load() -> ModuleType:
     """``bench/load.py``: the same code the long run uses, in a short version."""
     return _bench_load()
+
+
+@pytest.fixture(scope="session")
+def bench_soak() -> ModuleType:
+    """``bench/soak.py``, for a short version of the soak run."""
+    return _bench_module("soak")

@@ -91,3 +91,26 @@ def test_a_write_that_cannot_get_its_turn_says_the_database_is_busy(
     with transaction(engine, write=True):  # the queue is free again
         pass
     engine.dispose()
+
+
+def test_a_short_soak_checks_every_window_and_the_whole_run(
+    bench_soak: ModuleType, tmp_path: Path
+) -> None:
+    """``bench/soak.py`` in three one-second windows: each window reported, the whole run
+    checked as one load run is, and nothing judged wrong."""
+    result = bench_soak.run_soak(
+        f"sqlite:///{tmp_path / 'soak.db'}",
+        backend="sqlite",
+        patients=6,
+        minutes=3 / 60,
+        window_seconds=1.0,
+        think_seconds=0.02,
+    )
+    assert len(result.windows) == 3
+    assert all(w.submissions > 0 and w.errors == 0 for w in result.windows)
+    assert all(w.rss_mb > 0 and w.database_mb > 0 for w in result.windows)
+    check = result.check
+    assert check is not None and check.problems == [] and check.errors == 0
+    assert check.submissions == sum(w.submissions for w in result.windows)
+    assert check.stored == check.forms and check.audit_events == check.stored
+    assert result.problems == [] and result.ok
