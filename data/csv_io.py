@@ -1056,13 +1056,14 @@ _ASSESSMENT_INSERT_COLUMNS = (
 def _time_texts(at: Sequence[int], dialect: str) -> list[str]:
     # Imported times repeat (a date alone is noon): format each distinct one once.
     distinct, which = np.unique(np.asarray(at, dtype=np.int64), return_inverse=True)
-    iso = np.datetime_as_string(distinct.astype("datetime64[us]"), unit="us")[which]
+    iso = np.datetime_as_string(distinct.astype("datetime64[us]"), unit="us")
     if dialect == "sqlite":
         # SQLAlchemy's SQLite DateTime stores "YYYY-MM-DD HH:MM:SS.ffffff" (naive UTC here, see
         # data.models.UTCDateTime); the same text keeps comparisons in SQL exact.
-        texts: list[str] = np.char.replace(iso, "T", " ").tolist()
+        formatted = np.char.replace(iso, "T", " ")
     else:
-        texts = np.char.add(iso, "+00:00").tolist()
+        formatted = np.char.add(iso, "+00:00")
+    texts: list[str] = formatted.astype(object)[which].tolist()
     return texts
 
 

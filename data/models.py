@@ -169,10 +169,14 @@ class TreatmentCourse(Base):
 
 class Infusion(Base):
     __tablename__ = "infusion"
-    __table_args__ = (Index("ix_infusion_patient_time", "patient_id", "administered_at"),)
+    __table_args__ = (
+        Index("ix_infusion_patient_time", "patient_id", "administered_at"),
+        # Each patient's first infusion across a clinic, read from the index alone.
+        Index("ix_infusion_clinic_patient_time", "clinic_id", "patient_id", "administered_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     course_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_course.id"))
     administered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
