@@ -795,3 +795,48 @@ def test_postgresql_backups_are_a_pg_dump_command_without_the_password() -> None
         "postgresql://clinic@db.example:5432/outcomes",
     )
     assert "s3cret" not in " ".join(command)
+
+
+@pytest.mark.parametrize("instrument", ["phq9", "madrs", "pcl5"])
+def test_answers_are_stored_as_the_json_text_of_the_answered_items(instrument: str) -> None:
+    """The bulk path writes answers as text without json.dumps per row: it must give the
+    same text, with unanswered items left out, whatever the instrument's range."""
+    import random
+
+    import numpy as np
+    import pandas as pd
+
+    from data.csv_io import AdministrationTable, _answers_json
+    from outcomes import get_instrument
+
+    definition = get_instrument(instrument)
+    rng = random.Random(instrument)
+    rows = [
+        {
+            key: (
+                None
+                if rng.random() < 0.1
+                else rng.randint(definition.min_value, definition.max_value)
+            )
+            for key in definition.item_keys
+        }
+        for _ in range(300)
+    ]
+    rows[0] = dict.fromkeys(definition.item_keys)  # nothing answered
+    items = {
+        key: pd.Series([row[key] for row in rows], dtype="Int64") for key in definition.item_keys
+    }
+    table = AdministrationTable(
+        labels=[f"row {i}" for i in range(len(rows))],
+        patient=pd.Series(["P"] * len(rows)),
+        instrument=pd.Series([instrument] * len(rows)),
+        administered_at=pd.Series(pd.NaT, index=range(len(rows)), dtype="datetime64[ns, UTC]"),
+        items=items,
+    )
+    positions = np.arange(len(rows))[::-1].copy()  # any order of rows
+    expected = [
+        json.dumps({key: value for key, value in rows[p].items() if value is not None})
+        for p in positions
+    ]
+    assert _answers_json(table, definition, positions) == expected
+    assert any(all(v is not None for v in row.values()) for row in rows)  # the fast path ran
