@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from data.access import Actor
 from data.csv_io import AdministrationTable, store_administrations
@@ -121,5 +121,13 @@ def build(url: str, *, patients: int = 10_000, weeks: int = 50, seed: int = 7) -
             ],
         )
     timings["infusions_s"] = time.perf_counter() - started
+    if engine.dialect.name == "postgresql":
+        # What autovacuum does soon after a bulk load in a running clinic: statistics for the
+        # planner and the visibility map that lets index-only scans skip the table. Measured
+        # straight after COPY, without it, every "index-only" read visits the rows too.
+        started = time.perf_counter()
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
+        timings["vacuum_analyze_s"] = time.perf_counter() - started
     engine.dispose()
     return timings
