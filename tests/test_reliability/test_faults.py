@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -534,12 +534,34 @@ def dedicated_server() -> Iterator[DedicatedServer]:
         subprocess.run([script, "stop", str(folder)], check=False, capture_output=True)
 
 
+def _wait_until_answering(url: str, *, seconds: float = 30.0) -> None:
+    probe = make_engine(url)
+    deadline = time.monotonic() + seconds
+    try:
+        while True:
+            try:
+                with probe.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+                return
+            except Exception as error:
+                if not database_unavailable(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    finally:
+        probe.dispose()
+
+
 def _timed_unavailable(engine: Engine, actor: Actor) -> float:
     started = time.monotonic()
     with pytest.raises(Exception) as refused:  # which kind it is, is checked below
         _still_writable(engine, actor)
     assert database_unavailable(refused.value), repr(refused.value)
     return time.monotonic() - started
+
+
+def _submit_button(app: AppTest) -> Any:
+    # By its label: the sidebar's sign-out buttons are buttons too.
+    return next(button for button in app.button if button.label == "Submit check-in")
 
 
 def _answer(app: AppTest, value: int) -> None:
@@ -572,7 +594,7 @@ def test_the_server_going_away_is_reported_clearly_and_answers_are_kept(
 
     # The page: the patient answers and submits while the server is down.
     _answer(app, 1)
-    app.button[0].click().run()
+    _submit_button(app).click().run()
     assert not app.exception, app.exception
     shown = " ".join(e.value for e in app.error)
     assert "could not be saved" in shown and "answers are still here" in shown
@@ -586,10 +608,13 @@ def test_the_server_going_away_is_reported_clearly_and_answers_are_kept(
     assert not visit.exception, visit.exception
     assert "cannot be reached" in " ".join(e.value for e in visit.error)
 
-    # The server is back: the same answers are saved with the next press of Submit.
+    # The server is back: the same answers are saved with the next press of Submit. "Back"
+    # is when it answers queries again (after an immediate stop it first recovers).
     dedicated_server.start()
-    app.button[0].click().run()
+    _wait_until_answering(dedicated_server.url)
+    _submit_button(app).click().run()
     assert not app.exception, app.exception
+    assert app.success, [e.value for e in (*app.error, *app.warning)]
     assert "Thank you" in app.success[0].value
     assert _count(engine, Assessment, actor.clinic_id) == 1 + len(app_instruments(engine, actor))
     engine.dispose()
