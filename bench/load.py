@@ -44,6 +44,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -376,6 +378,30 @@ def run_load(
         engine.dispose()
 
 
+@contextmanager
+def loopback_postgres(server: str | None, purpose: str) -> Iterator[str]:
+    """``server`` (checked to be on loopback), or a throwaway server on 127.0.0.1 started
+    here by ``scripts/test-postgres.sh`` and stopped afterwards."""
+    if server is not None:
+        ensure_loopback(server)
+        yield server
+        return
+    # Not under a private temporary folder: as root the server runs as "postgres", which
+    # cannot enter one.
+    folder = Path("/tmp") / f"outcomes-{purpose}-pg-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    script = str(ROOT / "scripts" / "test-postgres.sh")
+    started = subprocess.run(
+        [script, "start", str(folder), str(free_port())],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    try:
+        yield started
+    finally:
+        subprocess.run([script, "stop", str(folder)], check=False)
+
+
 def postgres_database(server: str, name: str) -> str:
     admin = make_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -463,20 +489,7 @@ def main() -> None:
                 )
             )
         if args.backend in ("postgres", "both"):
-            server = args.postgres_url
-            # Not under the scratch folder: as root the server runs as "postgres", which
-            # cannot enter a private temporary folder.
-            folder = Path("/tmp") / f"outcomes-load-pg-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-            script = str(ROOT / "scripts" / "test-postgres.sh")
-            if server is None:
-                server = subprocess.run(
-                    [script, "start", str(folder), str(free_port())],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout.strip()
-            try:
-                ensure_loopback(server)
+            with loopback_postgres(args.postgres_url, "load") as server:
                 url = postgres_database(server, f"load_{uuid.uuid4().hex[:8]}")
                 results.append(
                     run_load(
@@ -489,9 +502,6 @@ def main() -> None:
                         engine_options=options,
                     )
                 )
-            finally:
-                if args.postgres_url is None:
-                    subprocess.run([script, "stop", str(folder)], check=False)
     print(table(results))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) | {"ok": r.ok} for r in results], indent=2))

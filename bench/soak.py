@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,13 +39,12 @@ sys.path[:] = [
 
 import numpy as np
 from load import (
-    ROOT,
     LoadResult,
     Sent,
     create_clinic,
     drive,
     ensure_loopback,
-    free_port,
+    loopback_postgres,
     postgres_database,
     verify,
 )
@@ -259,24 +257,10 @@ def main() -> None:
             results.append(run_soak(url, backend="sqlite", **common))
             print(summary(results[-1]), flush=True)
         if args.backend in ("postgres", "both"):
-            server = args.postgres_url
-            folder = Path("/tmp") / f"outcomes-soak-pg-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-            script = str(ROOT / "scripts" / "test-postgres.sh")
-            if server is None:
-                server = subprocess.run(
-                    [script, "start", str(folder), str(free_port())],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout.strip()
-            try:
-                ensure_loopback(server)
+            with loopback_postgres(args.postgres_url, "soak") as server:
                 url = postgres_database(server, f"soak_{uuid.uuid4().hex[:8]}")
                 results.append(run_soak(url, backend="postgresql", **common))
                 print(summary(results[-1]), flush=True)
-            finally:
-                if args.postgres_url is None:
-                    subprocess.run([script, "stop", str(folder)], check=False)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
