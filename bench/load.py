@@ -330,6 +330,16 @@ def verify(engine: Engine, clinic_id: int, sent: list[Sent], result: LoadResult)
         problems.append(f"{result.audit_events} audit events for {len(rows)} stored check-ins")
 
 
+def latency_ms(sent: list[Sent]) -> tuple[float, float, float, float]:
+    """p50, p95, p99 and the longest submit of ``sent``, in ms (zeros when there are none)."""
+    if not sent:
+        return 0.0, 0.0, 0.0, 0.0
+    latencies = np.array([s.seconds for s in sent]) * 1000
+    p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
+    p50, p95, p99, longest = (round(float(v), 1) for v in (p50, p95, p99, latencies.max()))
+    return p50, p95, p99, longest
+
+
 def run_load(
     url: str,
     *,
@@ -367,11 +377,7 @@ def run_load(
         result.forms = len({s.key for s in sent})
         result.self_harm_forms = len({s.key for s in sent if s.self_harm})
         result.per_second = round(len(sent) / elapsed, 1)
-        latencies = np.array([s.seconds for s in sent]) * 1000
-        if len(latencies):
-            p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
-            result.p50_ms, result.p95_ms = round(float(p50), 1), round(float(p95), 1)
-            result.p99_ms, result.max_ms = round(float(p99), 1), round(float(latencies.max()), 1)
+        result.p50_ms, result.p95_ms, result.p99_ms, result.max_ms = latency_ms(sent)
         verify(engine, actors[0].clinic_id, sent, result)
         return result
     finally:

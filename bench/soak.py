@@ -44,6 +44,7 @@ from load import (
     create_clinic,
     drive,
     ensure_loopback,
+    latency_ms,
     loopback_postgres,
     postgres_database,
     verify,
@@ -105,15 +106,14 @@ def database_mb(engine: Engine) -> float:
 
 
 def _window(sent: list[Sent], minute: float, engine: Engine) -> Window:
-    latencies = np.array([s.seconds for s in sent]) * 1000 if sent else np.zeros(1)
-    p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
+    p50, p95, p99, _ = latency_ms(sent)
     return Window(
         minute=round(minute, 2),
         submissions=len(sent),
         errors=sum(s.error is not None for s in sent),
-        p50_ms=round(float(p50), 1),
-        p95_ms=round(float(p95), 1),
-        p99_ms=round(float(p99), 1),
+        p50_ms=p50,
+        p95_ms=p95,
+        p99_ms=p99,
         rss_mb=round(resident_mb(), 1),
         database_mb=round(database_mb(engine), 1),
     )
