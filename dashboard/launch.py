@@ -28,7 +28,8 @@ def main() -> None:
     lines += [f"  open http://{HOST}:{PORT}", ""]
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
-    app = Path(__file__).resolve().parent / "streamlit_app.py"
+    # The server file wraps the app in the clinic's protections (dashboard/server.py).
+    app = Path(__file__).resolve().parent / "server.py"
     os.execv(
         sys.executable,
         [

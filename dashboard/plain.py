@@ -1,6 +1,10 @@
-"""Scores in plain words for patients: no jargon, no codes."""
+"""Plain words: scores for patients without jargon, and supplied text kept literal."""
 
 from __future__ import annotations
+
+import re
+import string
+import unicodedata
 
 from outcomes import Score
 from outcomes.instruments import Instrument
@@ -56,3 +60,37 @@ def alert_label(kind: str) -> str:
             if level.flag == kind:
                 return f"{instrument.name}: {level.level} risk"
     return kind.replace("_", " ")
+
+
+_MARKDOWN_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
+# GitHub-flavoured Markdown turns web addresses and emails in plain text into links, even
+# when escaped; an invisible word joiner in "://", "www." and after "@" stops it.
+_WORD_JOINER = "\u2060"
+_AUTOLINK_TRIGGERS = re.compile(r"(\\:)(\\/\\/)|(www)(\\\.)|(\\@)", re.IGNORECASE)
+
+
+def _unlink(match: re.Match[str]) -> str:
+    if match.group(1):
+        return match.group(1) + _WORD_JOINER + match.group(2)
+    if match.group(3):
+        return match.group(3) + _WORD_JOINER + match.group(4)
+    return match.group(5) + _WORD_JOINER
+
+
+def literal(text: object) -> str:
+    """Text that a person or a file supplied, safe to place inside Markdown.
+
+    Names, ids, usernames and notes are data, never markup: every ASCII punctuation
+    character is backslash-escaped (CommonMark lets any of them be escaped, and Streamlit's
+    colour, icon and maths syntax all start with one), and line breaks and other control
+    characters become single spaces, so a value can neither format text, show an image,
+    start a heading nor forge a coloured "all clear"; web addresses and emails do not become
+    links. Where no formatting is wanted at all, prefer an element that never parses
+    Markdown (``st.text``, ``st.dataframe``).
+    """
+    flat = "".join(
+        " " if unicodedata.category(character)[0] in "CZ" else character
+        for character in str(text)
+    )
+    escaped = _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(flat.split()))
+    return _AUTOLINK_TRIGGERS.sub(_unlink, escaped)

@@ -10,6 +10,7 @@ import datetime as dt
 
 import streamlit as st
 
+from dashboard import downloads
 from data.access import Actor
 
 ACTOR = "actor"
@@ -43,7 +44,17 @@ def sign_in(actor: Actor) -> None:
     st.session_state[LAST_SEEN] = now()
 
 
+def browser_id() -> str | None:
+    """This browser's random cookie (set by :mod:`dashboard.server`); None without one."""
+    try:
+        value = st.context.cookies.get(downloads.BROWSER_COOKIE)
+    except Exception:  # no web request behind this run (AppTest, bare mode)
+        return None
+    return value if isinstance(value, str) and value else None
+
+
 def sign_out(message: str | None = None) -> None:
+    downloads.forget_browser(browser_id())
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     if message:
@@ -55,12 +66,23 @@ def signed_in_at() -> dt.datetime:
     return value if isinstance(value, dt.datetime) else now()
 
 
-def idle_expired(idle_minutes: int) -> bool:
-    """True if the session sat idle too long; otherwise marks it as seen now."""
+def idle_passed(idle_minutes: int) -> bool:
+    """Whether the session has sat idle longer than ``idle_minutes`` (changes nothing)."""
     last = st.session_state.get(LAST_SEEN)
-    if isinstance(last, dt.datetime) and now() - last > dt.timedelta(minutes=idle_minutes):
+    return isinstance(last, dt.datetime) and now() - last > dt.timedelta(minutes=idle_minutes)
+
+
+def idle_expired(idle_minutes: int) -> bool:
+    """True if the session sat idle too long; otherwise marks it as seen now.
+
+    While signed in, this browser may also receive prepared files until the idle limit
+    (:func:`dashboard.downloads.mark_signed_in`).
+    """
+    if idle_passed(idle_minutes):
         return True
     st.session_state[LAST_SEEN] = now()
+    if current_actor() is not None:
+        downloads.mark_signed_in(browser_id(), idle_seconds=idle_minutes * 60)
     return False
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
 from dashboard import navigation, resources, state
@@ -31,11 +33,26 @@ def show_unavailable(error: Exception) -> None:
         unavailable_shown = True
 
 
-st.set_page_config(page_title="Infusion Outcomes", page_icon=":material/monitoring:", layout="wide")
+# Streamlit's own favicon: a Material icon here would be fetched from a third-party server.
+st.set_page_config(page_title="Infusion Outcomes", layout="wide")
+
+IDLE_MINUTES = Settings().session_idle_minutes
+
+
+@st.fragment(run_every=dt.timedelta(seconds=max(1.0, min(30.0, IDLE_MINUTES * 60 / 4))))
+def end_when_idle() -> None:
+    """Clear the screen once the idle limit passes, without waiting for the next click.
+
+    Reruns on its own timer (a fragment run is not activity); once the limit has passed it
+    reruns the whole app, which signs out and shows the sign-in page instead of the records.
+    """
+    if state.idle_passed(IDLE_MINUTES):
+        st.rerun(scope="app")
+
 
 actor = state.current_actor()
 if actor is not None:
-    expired = state.idle_expired(Settings().session_idle_minutes)
+    expired = state.idle_expired(IDLE_MINUTES)
     try:
         with resources.session_scope() as session:
             valid = session_still_valid(session, actor=actor, signed_in_at=state.signed_in_at())
@@ -56,13 +73,15 @@ if actor is not None:
 
 if actor is None:
     page = st.navigation(
-        [st.Page(str(navigation.PAGES / "signin.py"), title="Sign in", icon=":material/login:")],
+        [st.Page(str(navigation.PAGES / "signin.py"), title="Sign in", icon="🔑")],
         position="hidden",
     )
 else:
     page = st.navigation(navigation.pages_for(actor.role))
     with st.sidebar:
-        st.markdown(f"**{actor.username}** · {actor.role}")
+        end_when_idle()
+        # A username is whatever was typed when the account was made: plain text, never Markdown.
+        st.text(f"{actor.username} · {actor.role}")
         if st.button("Sign out", key="sign_out"):
             state.sign_out("You are signed out.")
             st.rerun()

@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OUTCOMES_", extra="ignore")
 
     database_url: str = f"sqlite:///{DEFAULT_DATABASE}"
-    session_idle_minutes: int = 30
+    session_idle_minutes: float = 30
 
 
 @lru_cache(maxsize=1)

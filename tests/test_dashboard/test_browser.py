@@ -61,7 +61,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "dashboard" / "streamlit_app.py"),
+            str(ROOT / "dashboard" / "server.py"),
             "--server.address",
             "127.0.0.1",
             "--server.port",

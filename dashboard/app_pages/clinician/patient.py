@@ -9,7 +9,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, resources, state
+from dashboard import charts, downloads, resources, state
+from dashboard.plain import literal
 from dashboard.summary import summary_html
 from data.checkin import submit_checkin
 from data.clinic import clinic_config
@@ -81,10 +82,11 @@ course_frame = course_outcomes(
 )
 course = course_frame.loc[patient_id].to_dict() if patient_id in course_frame.index else None
 
-st.subheader(f"{record.name} · {record.external_id}")
+# Names, ids, the care team and the protocol are as typed or imported: literal text.
+st.subheader(f"{literal(record.name)} · {literal(record.external_id)}")
 st.caption(
-    f"Born {record.date_of_birth or 'unknown'} · care team: {record.assigned_clinician or '—'}"
-    f" · protocol: {record.protocol or '—'}"
+    f"Born {record.date_of_birth or 'unknown'} · care team: "
+    f"{literal(record.assigned_clinician or '—')} · protocol: {literal(record.protocol or '—')}"
 )
 STATUS = {
     "relapsed": "relapsed",
@@ -246,9 +248,9 @@ with tabs[2]:
                 record_infusion(session, actor=actor, patient_id=patient_id, infusion=infusion)
         except InvalidInput as refused:
             for problem in refused.problems:
-                st.error(problem)
+                st.error(literal(problem))
         except AccessDenied as denied:
-            st.error(str(denied))
+            st.error(literal(denied))
         else:
             st.success("Infusion recorded.")
             st.rerun()
@@ -272,46 +274,58 @@ with tabs[3]:
                     answers=answers,
                 )
         except (InvalidInput, AccessDenied) as refused:
-            st.error(str(refused))
+            st.error(literal(refused))
         else:
             st.success(f"MADRS saved: total {stored.score.total} ({stored.score.severity}).")
 with tabs[4]:
     st.caption(
-        "Exports are recorded in the audit log. CSV files use the import format; spreadsheet "
+        "Each file is prepared on request, recorded in the audit log, and can be downloaded "
+        "once, by you, within two minutes. CSV files use the import format; spreadsheet "
         "formulas in text cells are neutralised."
     )
-    if st.button("Prepare exports", key="prepare_exports"):
-        assessments_csv, infusions_csv = io.StringIO(), io.StringIO()
-        with resources.session_scope() as session:
-            export_assessments_csv(session, actor=actor, out=assessments_csv, patient_id=patient_id)
-            export_infusions_csv(session, actor=actor, out=infusions_csv, patient_id=patient_id)
-            bundle = export_fhir_bundle(session, actor=actor, patient_id=patient_id)
-        st.session_state["exports"] = {
-            "patient": patient_id,
-            "assessments": assessments_csv.getvalue(),
-            "infusions": infusions_csv.getvalue(),
-            "fhir": json.dumps(bundle, indent=2),
-        }
-    exports = st.session_state.get("exports")
-    if exports and exports["patient"] == patient_id:
-        columns = st.columns(3)
-        columns[0].download_button(
-            "Questionnaires (CSV)",
-            exports["assessments"],
-            file_name=f"{record.external_id}-assessments.csv",
-        )
-        columns[1].download_button(
-            "Infusions (CSV)", exports["infusions"], file_name=f"{record.external_id}-infusions.csv"
-        )
-        columns[2].download_button(
-            "Everything (FHIR Bundle)",
-            exports["fhir"],
-            file_name=f"{record.external_id}-fhir.json",
-            mime="application/fhir+json",
-        )
-    st.download_button(
-        "Printable one-page summary (HTML)",
-        summary_html(record, instrument.name, course, len(infusions)),
-        file_name=f"{record.external_id}-summary.html",
-        mime="text/html",
+    choices = {
+        "assessments": "Questionnaires (CSV)",
+        "infusions": "Infusions (CSV)",
+        "fhir": "Everything (FHIR Bundle)",
+        "summary": "Printable one-page summary (HTML)",
+    }
+    wanted = st.selectbox(
+        "File", list(choices), format_func=lambda c: choices[c], key="export_choice"
     )
+    if st.button("Prepare download", key="prepare_export"):
+        out = io.StringIO()
+        with resources.session_scope() as session:
+            # The data layer checks access and records the export; both are committed
+            # before the file exists anywhere.
+            if wanted == "assessments":
+                export_assessments_csv(session, actor=actor, out=out, patient_id=patient_id)
+            elif wanted == "infusions":
+                export_infusions_csv(session, actor=actor, out=out, patient_id=patient_id)
+            elif wanted == "fhir":
+                bundle = export_fhir_bundle(session, actor=actor, patient_id=patient_id)
+                json.dump(bundle, out, indent=2)
+            else:
+                # Read (and audited) again in this transaction: the summary is a view of the
+                # record, recorded before the file exists.
+                printed = patient_record(session, actor=actor, patient_id=patient_id)
+                out.write(summary_html(printed, instrument.name, course, len(infusions)))
+        suffix, mime = {
+            "assessments": ("assessments.csv", "text/csv"),
+            "infusions": ("infusions.csv", "text/csv"),
+            "fhir": ("fhir.json", "application/fhir+json"),
+            "summary": ("summary.html", "text/html"),
+        }[wanted]
+        try:
+            link = downloads.prepare(
+                state.browser_id(),
+                out.getvalue(),
+                file_name=f"{record.external_id}-{suffix}",
+                mime=mime,
+            )
+        except ValueError as refused:
+            st.error(literal(refused))
+        else:
+            st.session_state["prepared_download"] = (patient_id, choices[wanted], link)
+    prepared = st.session_state.get("prepared_download")
+    if prepared and prepared[0] == patient_id:
+        st.link_button(f"Download {prepared[1]}", prepared[2], type="primary")

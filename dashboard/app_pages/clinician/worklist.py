@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import resources, state
-from dashboard.plain import alert_label
+from dashboard.plain import alert_label, literal
 from data.clinic import clinic_config
 from data.errors import AccessDenied, InvalidInput
 from data.repository import (
@@ -56,8 +56,9 @@ if alerts.empty:
 for alert in alerts.itertuples(index=False):
     with st.container(border=True):
         when = pd.Timestamp(alert.created_at).strftime("%d %b %Y %H:%M UTC")
+        # The name is as imported or typed: literal text, so it cannot forge an "all clear".
         st.markdown(
-            f":red[**{names.get(alert.patient_id, 'patient')}**] — "
+            f":red[**{literal(names.get(alert.patient_id, 'patient'))}**] — "
             f"{alert_label(str(alert.kind))} · total {alert.total} · {when}"
         )
         note = st.text_input(
@@ -85,6 +86,6 @@ for reason, group in others.groupby("reason", sort=False):
     st.markdown(f"**{REASON_LABELS[str(reason)]}** ({len(group)})")
     for row in group.itertuples(index=False):
         left, right = st.columns([4, 1])
-        left.markdown(f"{names.get(row.patient_id, row.patient_id)} — {row.detail}")
+        left.markdown(f"{literal(names.get(row.patient_id, row.patient_id))} — {row.detail}")
         if right.button("Open", key=f"open_{reason}_{row.patient_id}"):
             open_patient(row.patient_id)

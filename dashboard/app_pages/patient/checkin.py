@@ -8,7 +8,7 @@ import uuid
 import streamlit as st
 
 from dashboard import forms, resources, state
-from dashboard.plain import describe_score
+from dashboard.plain import describe_score, literal
 from data.checkin import submit_checkin
 from data.clinic import clinic_config
 from data.engine import database_unavailable
@@ -40,7 +40,8 @@ st.title("Weekly check-in")
 
 
 def crisis_panel() -> None:
-    st.error(f"**You are not alone.** {config.crisis_text}", icon=":material/emergency:")
+    # The clinic's own words, as its administrator typed them: literal text.
+    st.error(f"**You are not alone.** {literal(config.crisis_text)}", icon=":material/emergency:")
 
 
 def due_date() -> dt.date:
@@ -121,9 +122,9 @@ if submitted:
         except InvalidInput as refused:
             if refused.flags:
                 crisis_panel()
-            st.error("Your answers could not be saved: " + "; ".join(refused.problems))
+            st.error("Your answers could not be saved: " + literal("; ".join(refused.problems)))
         except AccessDenied as denied:
-            st.error(str(denied))
+            st.error(literal(denied))
         except Exception:
             st.error(
                 "Your check-in could not be saved just now: the clinic's records are "

@@ -1,0 +1,161 @@
+"""The web server: Streamlit's own app plus what a clinic's app needs on every response.
+
+``make run`` (and the browser tests) start this file with ``streamlit run``, which finds
+:data:`app`, a Streamlit ``st.App`` served by uvicorn. On top of Streamlit it adds:
+
+* **security headers** on every HTTP response: no framing by other sites
+  (``X-Frame-Options``, CSP ``frame-ancestors``), a content security policy that allows
+  this server only (no third-party scripts, styles, fonts or images), ``nosniff`` and no
+  referrer;
+* **a browser cookie** (random, ``HttpOnly``, ``SameSite=Strict``) that ties a download to
+  the browser that prepared it (:mod:`dashboard.downloads`);
+* **the download route** ``/download/<token>``: a prepared file, once, to that browser
+  while it is signed in;
+* **Streamlit's media files** (``/media/...``) only to a browser with a signed-in session.
+
+TLS is the reverse proxy's job: see ``docs/deployment.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+
+import streamlit as st
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dashboard import downloads
+
+logger = logging.getLogger("dashboard.server")
+PAGE_FAILED = (
+    "Something went wrong on this page. Nothing you had already saved is lost. Please reload "
+    "the page; if it happens again, tell the clinic's administrator the time it happened."
+)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        # Streamlit's own bundle sets inline styles and evaluates compiled code paths.
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "frame-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def _is_https(scope: Scope) -> bool:
+    if scope.get("scheme") == "https":
+        return True
+    for name, value in scope.get("headers", ()):
+        if name == b"x-forwarded-proto":
+            return bool(value.decode("latin-1").strip().lower() == "https")
+    return False
+
+
+def _is_media(path: str) -> bool:
+    """Whether ``path`` asks for one of Streamlit's media files (not its static assets)."""
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    prefix = f"/{base}/media/" if base else "/media/"
+    return path.startswith(prefix)
+
+
+class ClinicProtections:
+    """Security headers, the browser cookie, and signed-in-only media, on every request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        browser = Request(scope).cookies.get(downloads.BROWSER_COOKIE)
+        cookie = None
+        if not browser:
+            cookie = (
+                f"{downloads.BROWSER_COOKIE}={downloads.new_browser_id()}; Path=/; HttpOnly; "
+                "SameSite=Strict" + ("; Secure" if _is_https(scope) else "")
+            )
+
+        async def send_protected(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+                if cookie is not None:
+                    headers.append("Set-Cookie", cookie)
+            await send(message)
+
+        if _is_media(scope.get("path", "")) and not downloads.is_signed_in(browser):
+            refused = PlainTextResponse(
+                "Files from Infusion Outcomes are only sent to a signed-in session.",
+                status_code=403,
+                headers={"Cache-Control": "no-store"},
+            )
+            await refused(scope, receive, send_protected)
+            return
+        await self.app(scope, receive, send_protected)
+
+
+async def download(request: Request) -> Response:
+    """Hand a prepared file to the browser it was prepared for, once."""
+    prepared = downloads.take(
+        request.path_params["token"], request.cookies.get(downloads.BROWSER_COOKIE)
+    )
+    if prepared is None:
+        return PlainTextResponse(
+            "This download has expired or was already used. Go back to Infusion Outcomes "
+            "and prepare the file again.",
+            status_code=404,
+            headers={"Cache-Control": "no-store"},
+        )
+    return Response(
+        prepared.content,
+        media_type=prepared.mime,
+        headers={
+            "Content-Disposition": f'attachment; filename="{prepared.file_name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def show_plain_error(error: Exception) -> bool:
+    """Any error a page did not handle: a plain message on screen, never a traceback.
+
+    The log gets the error's kind and where it happened, not its text or local values,
+    which could hold patient data.
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "unknown"
+    logger.error("a page failed with %s at %s", type(error).__name__, where)
+    st.error(PAGE_FAILED, icon=":material/error:")
+    return True  # Streamlit shows nothing more
+
+
+app = st.App(
+    Path(__file__).resolve().parent / "streamlit_app.py",
+    routes=[Route(downloads.ROUTE + "{token}", download, methods=["GET"])],
+    middleware=[Middleware(ClinicProtections)],
+    on_script_error=show_plain_error,
+)
