@@ -8,21 +8,20 @@ import streamlit as st
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
-# (file, title, icon) per role, in menu order. Emoji icons: a page's icon is also the
-# browser's favicon, and Streamlit fetches a Material icon's favicon from a third-party server.
+# (file, title, icon) per role, in menu order.
 ROLE_PAGES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "patient": (
-        ("patient/checkin.py", "Check-in", "📝"),
-        ("patient/progress.py", "My progress", "📈"),
+        ("patient/checkin.py", "Check-in", ":material/edit_note:"),
+        ("patient/progress.py", "My progress", ":material/show_chart:"),
     ),
     "clinician": (
-        ("clinician/worklist.py", "Worklist", "📋"),
-        ("clinician/patient.py", "Patient", "🧑"),
+        ("clinician/worklist.py", "Worklist", ":material/checklist:"),
+        ("clinician/patient.py", "Patient", ":material/person:"),
     ),
     "administrator": (
-        ("admin/outcomes.py", "Outcomes", "📊"),
-        ("admin/users.py", "Users", "👥"),
-        ("admin/audit.py", "Audit log", "🛡️"),
+        ("admin/outcomes.py", "Outcomes", ":material/monitoring:"),
+        ("admin/users.py", "Users", ":material/group:"),
+        ("admin/audit.py", "Audit log", ":material/policy:"),
     ),
 }
 

@@ -33,7 +33,6 @@ def show_unavailable(error: Exception) -> None:
         unavailable_shown = True
 
 
-# Streamlit's own favicon: a Material icon here would be fetched from a third-party server.
 st.set_page_config(page_title="Infusion Outcomes", layout="wide")
 
 IDLE_MINUTES = Settings().session_idle_minutes
@@ -73,7 +72,7 @@ if actor is not None:
 
 if actor is None:
     page = st.navigation(
-        [st.Page(str(navigation.PAGES / "signin.py"), title="Sign in", icon="🔑")],
+        [st.Page(str(navigation.PAGES / "signin.py"), title="Sign in")],
         position="hidden",
     )
 else:
@@ -95,6 +94,9 @@ else:
                 state.sign_out("You are signed out on every device.")
                 st.rerun()
         st.caption(DISCLAIMER)
+# After st.navigation, so that it wins over the page's Material icon: Streamlit fetches a
+# Material favicon from a third-party server, an emoji one it draws itself.
+st.set_page_config(page_icon="📊")
 try:
     page.run()
 except AccessDenied as denied:

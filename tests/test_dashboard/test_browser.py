@@ -43,18 +43,10 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from data.bootstrap import prepare
-    from data.engine import make_engine
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.db'}"
-    engine = make_engine(url)
-    prepare(engine)
-    engine.dispose()
+def _start_server(url: str, **settings: str) -> tuple[subprocess.Popen[bytes], str]:
+    """The app as ``make run`` serves it (dashboard/server.py), on a free loopback port."""
     port = _free_port()
-    env = {**os.environ, "OUTCOMES_DATABASE_URL": url}
-    os.environ["BROWSER_TEST_DATABASE_URL"] = url
+    env = {**os.environ, "OUTCOMES_DATABASE_URL": url, **settings}
     process = subprocess.Popen(
         [
             sys.executable,
@@ -84,12 +76,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         try:
             with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
                 if response.status == 200:
-                    break
+                    return process, base
         except OSError:
             time.sleep(0.3)
-    else:
-        process.kill()
-        raise RuntimeError("the Streamlit server did not start within 60 s")
+    process.kill()
+    raise RuntimeError("the Streamlit server did not start within 60 s")
+
+
+def _demo_database(folder: Path) -> str:
+    from data.bootstrap import prepare
+    from data.engine import make_engine
+
+    url = f"sqlite:///{folder / 'demo.db'}"
+    engine = make_engine(url)
+    prepare(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = _demo_database(tmp_path_factory.mktemp("browser"))
+    os.environ["BROWSER_TEST_DATABASE_URL"] = url
+    process, base = _start_server(url)
     yield base
     process.terminate()
     process.wait(timeout=20)

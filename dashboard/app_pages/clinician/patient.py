@@ -149,7 +149,11 @@ st.plotly_chart(
     ),
     width="stretch",
 )
-tabs = st.tabs(["Symptoms", "Infusion log", "Record infusion", "Clinician MADRS", "Export"])
+# Keyed, so the tab in use stays open when a button or form in it reruns the page.
+tabs = st.tabs(
+    ["Symptoms", "Infusion log", "Record infusion", "Clinician MADRS", "Export"],
+    key="patient_tab",
+)
 with tabs[0]:
     if scores.empty:
         st.info(f"No {instrument.name} answers yet.")
