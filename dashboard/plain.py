@@ -89,8 +89,7 @@ def literal(text: object) -> str:
     Markdown (``st.text``, ``st.dataframe``).
     """
     flat = "".join(
-        " " if unicodedata.category(character)[0] in "CZ" else character
-        for character in str(text)
+        " " if unicodedata.category(character)[0] in "CZ" else character for character in str(text)
     )
     escaped = _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(flat.split()))
     return _AUTOLINK_TRIGGERS.sub(_unlink, escaped)

@@ -24,7 +24,6 @@ from tests.test_dashboard.test_browser import (
     _page,
     _sign_in,
     _start_server,
-    browser,  # noqa: F401  (the module's Chromium fixture)
 )
 
 pytestmark = pytest.mark.browser
@@ -95,9 +94,11 @@ def test_a_hostile_name_is_shown_as_typed_and_nothing_leaves_the_server(  # type
     elsewhere: list[str] = []
     page.on(
         "request",
-        lambda request: None
-        if request.url.startswith((base, "data:", "blob:"))
-        else elsewhere.append(request.url),
+        lambda request: (
+            None
+            if request.url.startswith((base, "data:", "blob:"))
+            else elsewhere.append(request.url)
+        ),
     )
     _sign_in(page, base, "demo-clinician")
     page.get_by_role("heading", name="Safety alerts", exact=False).wait_for()
