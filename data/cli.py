@@ -10,7 +10,11 @@ Every command
   a message on stderr and exit status 1, and nothing is changed;
 * never prints patient data, SQL or SQL parameters: summaries are counts, problems name
   rows and columns. Patient data leaves only through ``export``, to the file (or stdout)
-  the operator names.
+  the operator names;
+* never prints a database password: a URL is shown only through
+  :func:`data.engine.printable_url`;
+* refuses to work on a SQLite file that SQLite's ``quick_check`` finds damaged
+  (``outcomes verify`` runs the full check).
 
 ``docs/records.md`` has examples of every command.
 """
@@ -32,7 +36,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -55,12 +59,20 @@ from data.csv_io import (
     import_assessments_csv,
     import_infusions_csv,
 )
-from data.engine import make_engine, transaction
+from data.engine import (
+    DatabaseDamaged,
+    database_damaged,
+    integrity_problems,
+    make_engine,
+    printable_url,
+    transaction,
+)
 from data.errors import AccessDenied, InvalidInput
 from data.fhir_io import export_fhir_bundle, import_fhir_bundle
+from data.files import check_new_target, discard, place, private_temp_file
 from data.models import Clinic, Patient
 from data.rescore import rescore as rescore_clinic
-from data.schema import is_current, upgrade
+from data.schema import is_current, revisions, upgrade
 from data.settings import get_settings
 
 __all__ = ["app"]
@@ -77,6 +89,16 @@ app = typer.Typer(
 _BAD_URL = (
     "the database URL cannot be read; expected e.g. sqlite:////path/outcomes.db or "
     "postgresql+psycopg://user@host/outcomes"
+)
+_DAMAGED = (
+    "the database file is damaged (SQLite's check found the problems below); nothing is "
+    "written to a damaged database nor backed up from it. Stop the app, move the file and its "
+    '-wal and -shm files aside, restore the newest backup (docs/records.md, "Restoring a '
+    'backup") and run `outcomes verify`'
+)
+_NEW_REAL_DATABASE = (
+    "OUTCOMES_DATABASE_URL=sqlite:////srv/clinic/outcomes.db outcomes init --clinic-name NAME "
+    "--admin-username USER (or a PostgreSQL URL, docs/records.md)"
 )
 PROGRESS_FROM_ROWS = 5_000
 """Imports with more rows than this show a progress bar (on a terminal)."""
@@ -146,17 +168,14 @@ def _refusals(*, rows_note: bool = False) -> Iterator[None]:
         _fail(f"refused{note if rows_note else ''}:", error.problems)
     except AccessDenied as error:
         _fail(f"{str(error).rstrip('.')}")
+    except DatabaseDamaged as error:
+        _fail(_DAMAGED, error.problems)
     except ArgumentError:
         _fail(_BAD_URL)
-    except (OperationalError, InterfaceError) as error:
-        # Only the kind of error is shown: the driver's message can quote the statement's
-        # values, which would be patient data.
-        _fail(
-            "cannot use the database (is it running, is the URL right, is it busy?); "
-            f"{type(error.orig).__name__}"
-        )
     except DBAPIError as error:
-        _fail(f"the database refused the change ({type(error.orig).__name__})")
+        if database_damaged(error):
+            _fail(_DAMAGED, [_sqlite_says(error)])
+        _fail_database(error)
     except SQLAlchemyError as error:
         _fail(f"database error ({type(error).__name__})")
     except ValueError as error:
@@ -165,6 +184,26 @@ def _refusals(*, rows_note: bool = False) -> Iterator[None]:
         _fail(f"{str(error).rstrip('.')}")
     except OSError as error:
         _fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
+
+
+def _sqlite_says(error: DBAPIError) -> str:
+    # SQLite's words for a damaged file ("database disk image is malformed"); any other
+    # driver message could quote a statement's values, so only its kind is shown.
+    said = str(error.orig).strip()
+    if said.lower() in ("database disk image is malformed", "file is not a database"):
+        return said
+    return type(error.orig).__name__
+
+
+def _fail_database(error: DBAPIError) -> NoReturn:
+    if isinstance(error, OperationalError | InterfaceError):
+        # Only the kind of error is shown: the driver's message can quote the statement's
+        # values, which would be patient data.
+        _fail(
+            "cannot use the database (is it running, is the URL right, is it busy?); "
+            f"{type(error.orig).__name__}"
+        )
+    _fail(f"the database refused the change ({type(error.orig).__name__})")
 
 
 def _url(database_url: str | None) -> str:
@@ -182,17 +221,34 @@ def _sqlite_file(url: str) -> Path | None:
 
 
 @contextmanager
-def _engine(database_url: str | None, *, create: bool = False) -> Iterator[Engine]:
-    """An engine on the database; unless ``create``, it must exist with the current schema."""
+def _engine(
+    database_url: str | None,
+    *,
+    create: bool = False,
+    check_integrity: bool = True,
+    require_current: bool = True,
+) -> Iterator[Engine]:
+    """An engine on the database; unless ``create``, it must exist with the current schema.
+
+    An existing SQLite file is checked first (``quick_check``, unless ``check_integrity`` is
+    false because the command checks it itself): a damaged one is refused before anything is
+    written to it.
+    """
     url = _url(database_url)
     path = _sqlite_file(url)
     if path is not None and not create and not path.exists():
         # Connecting would create an empty file: refuse instead, and change nothing.
         _fail(f"there is no database at {path}; create it with `outcomes init`")
-    engine = make_engine(url)
+    existed = path is not None and path.exists() and path.stat().st_size > 0
+    with _refusals():
+        engine = make_engine(url)
     try:
         with _refusals():
-            if not create and not is_current(engine):
+            if check_integrity and existed:
+                problems = integrity_problems(engine)
+                if problems:
+                    _fail(_DAMAGED, problems)
+            if not create and require_current and not is_current(engine):
                 _fail(
                     "the database schema is missing or out of date; run `outcomes init` "
                     "(it upgrades the schema and keeps the records)"
@@ -200,6 +256,14 @@ def _engine(database_url: str | None, *, create: bool = False) -> Iterator[Engin
         yield engine
     finally:
         engine.dispose()
+
+
+def _holds_demo(engine: Engine) -> bool:
+    """Whether the database holds the demo clinic (read before any change is made)."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table(Clinic.__tablename__):
+            return False
+        return connection.scalar(select(Clinic.id).where(Clinic.is_demo.is_(True))) is not None
 
 
 def _clinic_id(session: Session, clinic: str | None) -> int:
@@ -297,7 +361,9 @@ def init(
     """Create or upgrade the database schema; create a clinic and its first administrator.
 
     Safe to run again: the schema is only upgraded, and an existing clinic of that name is
-    reused. Example: outcomes init --clinic-name "Lakeside Ketamine" --admin-username ana
+    reused. A database holds the demo clinic or real clinics, never both: in a demo database
+    no clinic or account is created. Example:
+    outcomes init --clinic-name "Lakeside Ketamine" --admin-username ana
     """
     if password_stdin and not admin_username:
         _fail("--password-stdin needs --admin-username")
@@ -305,6 +371,13 @@ def init(
         _fail("the clinic name needs 1 to 200 characters")
     password = _read_password(password_stdin) if admin_username else None
     with _engine(database_url, create=True) as engine, _refusals():
+        demo = _holds_demo(engine)
+        if demo and (clinic_name is not None or admin_username):
+            _fail(
+                "this database holds the demo clinic (synthetic records, public passwords), "
+                "and a real clinic never shares a database with it. Start the real clinic in a "
+                f"new database: {_NEW_REAL_DATABASE}"
+            )
         upgrade(engine)
         with transaction(engine, write=True) as session:
             clinic_id: int | None = None
@@ -339,6 +412,11 @@ def init(
         typer.echo(f"created the administrator account {admin_username!r}")
     if any_clinic is None:
         typer.echo("no clinic yet: run `outcomes init --clinic-name NAME` to create one")
+    if demo:
+        typer.echo(
+            "this database holds the demo clinic; to start a real clinic, use a new database: "
+            + _NEW_REAL_DATABASE
+        )
 
 
 @app.command("seed-demo")
@@ -420,13 +498,6 @@ def import_records(
     _echo_import(result, file)
 
 
-def _open_output(output: Path, *, overwrite: bool) -> int:
-    # Exports are patient data: readable by the operator only (0600), and an existing file
-    # is not replaced unless asked.
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
-    return os.open(output, flags, 0o600)
-
-
 @app.command()
 def export(
     patient: Annotated[
@@ -449,54 +520,87 @@ def export(
 ) -> None:
     """Export a patient's or the clinic's records as CSV (the import format) or FHIR.
 
-    Every patient exported gets an audit event. The file is created readable by you only.
-    Example: outcomes export --format fhir --patient MRN-1042 -o mrn-1042.json
+    Every patient exported gets an audit event, stored before the file appears. The file is
+    created readable by you only. Example:
+    outcomes export --format fhir --patient MRN-1042 -o mrn-1042.json
     """
     if format_ is ExportFormat.fhir and kind is RecordKind.infusions:
         _fail("a FHIR export carries questionnaires; export infusions with --format csv")
-    to_file = output is not None and str(output) != "-"
-    if to_file and output is not None and output.exists() and not overwrite:
-        _fail(f"{output} exists already; choose another file or add --overwrite")
-    with (
-        _engine(database_url) as engine,
-        _refusals(),
-        transaction(engine, write=True) as session,
-    ):
-        actor = Actor.system(_clinic_id(session, clinic))
-        patient_id = None
-        if patient is not None:
-            patient_id = session.scalar(
-                select(Patient.id).where(
-                    Patient.clinic_id == actor.clinic_id, Patient.external_id == patient
+    target = output if output is not None and str(output) != "-" else None
+    if target is not None:
+        if target.exists() and not target.is_symlink() and not overwrite:
+            _fail(f"{target} exists already; choose another file or add --overwrite")
+        with _refusals():
+            check_new_target(target, replace=overwrite)
+    # The records go to a private temporary file beside the target while the audit events
+    # are written; the file takes its name only once they are committed. So a failed commit
+    # leaves no file, and a file never exists without its audit events.
+    temp: Path | None = None
+    try:
+        with (
+            _engine(database_url) as engine,
+            _refusals(),
+            transaction(engine, write=True) as session,
+        ):
+            text, records, patients = _export_text(
+                session, clinic=clinic, patient=patient, format_=format_, kind=kind
+            )
+            if target is not None:
+                descriptor, temp = private_temp_file(target)
+                with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+                    handle.write(text)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        # Committed. Only now does the export reach the operator.
+        if target is None:
+            typer.echo(text, nl=False)
+        elif temp is not None:
+            try:
+                place(temp, target, replace=overwrite)
+            except OSError as error:
+                reason = "it exists now" if isinstance(error, FileExistsError) else error.strerror
+                typer.echo(
+                    f"error: cannot create {target} ({reason}); no file was written. The "
+                    "export's audit events are recorded; export again to a new file name",
+                    err=True,
                 )
-            )
-            if patient_id is None:
-                _fail("no patient with that id in the clinic")
-        buffer = io.StringIO()
-        if format_ is ExportFormat.fhir:
-            bundle = export_fhir_bundle(session, actor=actor, patient_id=patient_id)
-            json.dump(bundle, buffer, indent=2)
-            buffer.write("\n")
-            records, patients = len(bundle.get("entry", [])), None
-        else:
-            writer = (
-                export_assessments_csv if kind is RecordKind.assessments else export_infusions_csv
-            )
-            summary = writer(session, actor=actor, out=buffer, patient_id=patient_id)
-            records, patients = summary.rows, summary.patients
-        # Written inside the transaction: if the file cannot be written, the audit events
-        # of the export roll back with it.
-        if to_file and output is not None:
-            with os.fdopen(
-                _open_output(output, overwrite=overwrite), "w", encoding="utf-8", newline=""
-            ) as handle:
-                handle.write(buffer.getvalue())
-        else:
-            typer.echo(buffer.getvalue(), nl=False)
+                raise typer.Exit(1) from None
+    finally:
+        discard(temp)
     what = "FHIR entries" if format_ is ExportFormat.fhir else f"row(s) of {kind.value}"
-    where = f" to {output}" if to_file else ""
+    where = f" to {target}" if target is not None else ""
     of = f" of {patients} patient(s)" if patients is not None else ""
     typer.echo(f"exported {records} {what}{of}{where}", err=True)
+
+
+def _export_text(
+    session: Session,
+    *,
+    clinic: str | None,
+    patient: str | None,
+    format_: ExportFormat,
+    kind: RecordKind,
+) -> tuple[str, int, int | None]:
+    """The export's text, its number of records and (CSV) of patients; audit events added."""
+    actor = Actor.system(_clinic_id(session, clinic))
+    patient_id = None
+    if patient is not None:
+        patient_id = session.scalar(
+            select(Patient.id).where(
+                Patient.clinic_id == actor.clinic_id, Patient.external_id == patient
+            )
+        )
+        if patient_id is None:
+            _fail("no patient with that id in the clinic")
+    buffer = io.StringIO()
+    if format_ is ExportFormat.fhir:
+        bundle = export_fhir_bundle(session, actor=actor, patient_id=patient_id)
+        json.dump(bundle, buffer, indent=2)
+        buffer.write("\n")
+        return buffer.getvalue(), len(bundle.get("entry", [])), None
+    writer = export_assessments_csv if kind is RecordKind.assessments else export_infusions_csv
+    summary = writer(session, actor=actor, out=buffer, patient_id=patient_id)
+    return buffer.getvalue(), summary.rows, summary.patients
 
 
 @app.command("create-user")
@@ -557,24 +661,122 @@ def rescore(clinic: ClinicChoice = None, database_url: DatabaseUrl = None) -> No
 
 @app.command("backup")
 def backup_command(
-    target: Annotated[Path, typer.Argument(help="The backup file to create.")],
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace TARGET.")] = False,
+    target: Annotated[Path, typer.Argument(help="The backup file to create (a new name).")],
     database_url: DatabaseUrl = None,
 ) -> None:
     """Back up the database: SQLite is copied; for PostgreSQL the pg_dump command is printed.
 
-    The pg_dump command is never run here; run it where the backup should live.
+    The copy is checked, readable by you only, and never replaces an existing file or writes
+    through a link. A damaged database is refused. The pg_dump command is never run here;
+    run it where the backup should live. Example: outcomes backup /backups/outcomes-$(date +%F).db
     """
-    with _engine(database_url) as engine, _refusals():
-        result = backup(engine, target, overwrite=overwrite)
+    # The backup checks the database itself (before copying, and the copy after).
+    with _engine(database_url, check_integrity=False) as engine, _refusals():
+        result = backup(engine, target)
     if result.done:
-        typer.echo(f"backed up to {result.target}")
+        typer.echo(f"backed up to {result.target} (checked; readable by you only)")
     else:
         typer.echo(
             "# PostgreSQL: run this where the backup should be written; the password comes "
             "from ~/.pgpass or PGPASSWORD",
         )
         typer.echo(result.shell_command)
+
+
+@app.command()
+def verify(database_url: DatabaseUrl = None) -> None:
+    """Check the database, changing nothing: exit status 0 when all is well, else 1.
+
+    SQLite: the full integrity check (every page, index and constraint), the foreign-key
+    check and the schema revision. PostgreSQL: that the server answers and the schema
+    revision; the server checks its own files (see docs/records.md).
+    """
+    problems: list[str] = []
+    advice: list[str] = []
+    with (
+        _engine(database_url, check_integrity=False, require_current=False) as engine,
+        _refusals(),
+    ):
+        path = _sqlite_file(str(engine.url))
+        if path is not None:
+            typer.echo(f"database: SQLite file {path}")
+            damage = integrity_problems(engine, thorough=True)
+            if damage:
+                problems += [f"integrity_check: {problem}" for problem in damage]
+                advice.append(
+                    "the file is damaged: stop the app, move the file and its -wal and -shm "
+                    "files aside, and restore the newest backup that `outcomes verify` passes "
+                    '(docs/records.md, "Restoring a backup")'
+                )
+            else:
+                typer.echo("integrity_check: ok")
+                broken = _foreign_key_problems(engine)
+                problems += broken
+                if broken:
+                    advice.append(
+                        "records refer to records that are missing: restore the newest backup "
+                        "that `outcomes verify` passes, or keep this file and ask for help"
+                    )
+                else:
+                    typer.echo("foreign_key_check: ok")
+            _warn_if_readable_by_others(path)
+        else:
+            typer.echo(f"database: PostgreSQL at {printable_url(engine.url)}")
+            typer.echo(
+                "connected; PostgreSQL checks its own files (data checksums, pg_amcheck): "
+                "verify does not read them"
+            )
+        if not _damage_found(problems):
+            current, head = revisions(engine)
+            if current == head:
+                typer.echo(f"schema: current (revision {current})")
+            else:
+                problems.append(f"schema: revision {current or 'none'}, this software's is {head}")
+                advice.append(
+                    "run `outcomes init` to bring the schema up to date (the records are kept); "
+                    "if the database is newer than this software, upgrade the software"
+                )
+    if problems:
+        typer.echo("error: the database is not in order:", err=True)
+        for problem in problems:
+            typer.echo(f"  - {problem}", err=True)
+        for line in advice:
+            typer.echo(f"what to do: {line}", err=True)
+        raise typer.Exit(1)
+    typer.echo("the database is in order")
+
+
+def _damage_found(problems: list[str]) -> bool:
+    return any(problem.startswith("integrity_check:") for problem in problems)
+
+
+def _foreign_key_problems(engine: Engine) -> list[str]:
+    """SQLite's foreign-key check, as counts per table (the row ids are of no use here)."""
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    broken: dict[tuple[str, str], int] = {}
+    for table, _rowid, parent, _key in rows:
+        broken[(str(table), str(parent))] = broken.get((str(table), str(parent)), 0) + 1
+    return [
+        f"foreign_key_check: {n} row(s) of {table} refer to a missing row of {parent}"
+        for (table, parent), n in sorted(broken.items())
+    ]
+
+
+def _warn_if_readable_by_others(path: Path) -> None:
+    """The database is patient data: say so if other users of the machine may read it."""
+    exposed = [
+        file
+        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+        if file.exists() and file.stat().st_mode & 0o077
+    ]
+    if exposed:
+        names = " ".join(str(file) for file in exposed)
+        typer.echo(
+            f"warning: other users of this machine may read {names}; make the files yours "
+            f"only: chmod 600 {names}",
+            err=True,
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

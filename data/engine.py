@@ -13,22 +13,30 @@ check-ins) showed exactly that: waits of 15 s and "database is locked" reaching 
 the queue, the busy timeout only has to cover writers in *other* processes (the command line).
 On PostgreSQL, transactions queue the same way for a connection of the pool, whose own wait
 let a thread that had just returned a connection take it again ahead of those waiting.
+
+A SQLite database holds patient data, so its file is created readable by its owner only
+(0600) before SQLite opens it, and SQLite gives its ``-wal`` and ``-shm`` files the mode of
+the database file. A folder made for it is created 0700. A damaged file is recognised
+(:func:`database_damaged`, :func:`integrity_problems`) so that the app and the command line
+say what to do instead of showing a traceback or writing into it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 import threading
 import weakref
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool, QueuePool
@@ -36,6 +44,18 @@ from sqlalchemy.pool import Pool, QueuePool
 from data.errors import DatabaseUnavailable
 
 BUSY_TIMEOUT_MS = 15_000
+
+DAMAGED_MESSAGE = (
+    "The clinic's database file is damaged, so records can be neither read nor saved safely. "
+    "Nothing more is written to it. Whoever runs this installation: stop the app, move the "
+    "damaged file (and its -wal and -shm files) aside, restore the newest backup and check it "
+    'with `outcomes verify` (docs/records.md, "Restoring a backup").'
+)
+"""What to tell a user when :func:`database_damaged` is true: what is wrong, and what to do."""
+
+# SQLite's primary result codes for a damaged file (https://sqlite.org/rescode.html).
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+_DAMAGED_TEXTS = ("database disk image is malformed", "file is not a database")
 
 
 class _NoResultRows(logging.Filter):
@@ -47,6 +67,51 @@ class _NoResultRows(logging.Filter):
 
 # SQL parameters never reach a log (hide_parameters below); result rows never either.
 logging.getLogger("sqlalchemy.engine.Engine").addFilter(_NoResultRows())
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite URL; ``None`` for another database or an in-memory one."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if parsed.query.get("mode") == "memory" or database.startswith("file:"):
+        return None  # URI filenames: SQLite's to interpret, not ours
+    return Path(database)
+
+
+def create_private_folder(folder: Path) -> None:
+    """Create ``folder`` and any missing parents, each readable by its owner only (0700).
+
+    Folders that exist already are left as they are: they are someone else's to set.
+    """
+    missing: list[Path] = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile by another process
+            continue
+
+
+def _create_private_database(path: Path) -> None:
+    """Create an empty database file 0600 before SQLite opens (and creates) it 0644.
+
+    An empty file is a valid empty SQLite database. Only a missing file is created: the mode
+    of an existing one is its owner's choice.
+    """
+    if os.path.lexists(path):
+        return
+    try:
+        create_private_folder(path.parent)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        return  # created meanwhile; SQLite opens it as it is
+    except OSError:
+        return  # e.g. a read-only folder: SQLite then reports that it cannot open the file
+    os.close(descriptor)
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -136,22 +201,164 @@ def database_unavailable(error: BaseException) -> bool:
     """Whether ``error`` means the database cannot be used just now (down, unreachable, busy).
 
     For pages, which may not import SQLAlchemy: they show "try again in a moment" for these
-    and let every other error through.
+    and let every other error through. A damaged database is not "just now": see
+    :func:`database_damaged`.
     """
+    if database_damaged(error):
+        return False
     return isinstance(
         error, DatabaseUnavailable | OperationalError | InterfaceError | PoolTimeoutError
     )
 
 
+class DatabaseDamaged(RuntimeError):
+    """The SQLite database file is damaged; :data:`DAMAGED_MESSAGE` says what to do.
+
+    Attributes
+    ----------
+    problems : tuple of str
+        What SQLite's check found (page and index numbers, never record values).
+    """
+
+    def __init__(self, problems: Sequence[str] = ()) -> None:
+        self.problems = tuple(problems)
+        super().__init__(DAMAGED_MESSAGE)
+
+
+def database_damaged(error: BaseException) -> bool:
+    """Whether ``error`` means the SQLite database file is damaged (not merely busy or down).
+
+    True for :class:`DatabaseDamaged` and for SQLite's "database disk image is malformed"
+    (``SQLITE_CORRUPT``) and "file is not a database" (``SQLITE_NOTADB``), also when
+    SQLAlchemy wraps them or they are the cause of another error. Pages, which may not import
+    SQLAlchemy, show :data:`DAMAGED_MESSAGE` for these instead of a traceback.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, DatabaseDamaged):
+            return True
+        if isinstance(current, sqlite3.DatabaseError):
+            code = getattr(current, "sqlite_errorcode", None)
+            if isinstance(code, int) and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+                return True
+            if str(current).strip().lower() in _DAMAGED_TEXTS:
+                return True
+        if isinstance(current, DBAPIError):
+            pending.append(current.orig)
+        pending += [current.__cause__, current.__context__]
+    return False
+
+
+def integrity_problems(
+    engine: Engine, *, thorough: bool = False, limit: int = 20
+) -> tuple[str, ...]:
+    """What SQLite finds wrong with the database file of ``engine``; empty when it is intact.
+
+    Parameters
+    ----------
+    engine : Engine
+        Any engine; only a SQLite file is checked (PostgreSQL checks its own pages: nothing
+        is found here).
+    thorough : bool, default False
+        ``PRAGMA integrity_check`` (also compares every index with its table and checks
+        UNIQUE and NOT NULL) instead of ``PRAGMA quick_check``, which checks the structure of
+        every page in time linear in the file's size and is the one used before writing and
+        at start-up.
+    limit : int, default 20
+        At most this many problems are listed.
+
+    Notes
+    -----
+    SQLite's messages name pages, tables and indexes, never record values, so they may be
+    shown. A file so damaged that the check cannot run gives SQLite's error as the problem.
+
+    References
+    ----------
+    .. [1] SQLite, PRAGMA integrity_check and quick_check,
+       https://www.sqlite.org/pragma.html#pragma_integrity_check
+    """
+    if engine.dialect.name != "sqlite" or sqlite_file(engine.url) is None:
+        return ()
+    pragma = "integrity_check" if thorough else "quick_check"
+    try:
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql(f"PRAGMA {pragma}({int(limit)})").scalars().all()
+    except DBAPIError as error:
+        if not database_damaged(error):
+            raise
+        return (str(error.orig).strip() or "the file cannot be read as a database",)
+    lines = [line.strip() for row in rows for line in str(row).splitlines()]
+    problems = tuple(line for line in lines if line and not line.startswith("*** in database"))
+    return () if problems == ("ok",) else problems[:limit]
+
+
+def ensure_intact(engine: Engine) -> None:
+    """Raise :class:`DatabaseDamaged` if ``PRAGMA quick_check`` finds the SQLite file damaged.
+
+    Nothing is written. Used before writing in bulk (import, start-up, backups).
+    """
+    problems = integrity_problems(engine)
+    if problems:
+        raise DatabaseDamaged(problems)
+
+
+_SECRET_QUERY_KEYS = ("password", "passwd", "secret", "token")
+
+
+def without_password(url: str | URL) -> URL:
+    """``url`` with every form of password removed, for printing or passing on a command line.
+
+    The password field itself (percent-encoded or not), query parameters that carry one
+    (``?password=``, libpq's ``sslpassword``, anything naming a password, secret or token),
+    and what an unencoded ``@`` in a password leaves in the host name are all dropped.
+    """
+    parsed = make_url(url)
+    host = parsed.host
+    if host and "@" in host:
+        # "user:p@ss@host": the URL parser takes "ss@host" for the host name.
+        host = host.rsplit("@", 1)[1]
+    query = {
+        key: value
+        for key, value in parsed.query.items()
+        if not any(secret in key.lower() for secret in _SECRET_QUERY_KEYS)
+    }
+    # Built anew: URL.set(password=None) keeps the password.
+    return URL.create(
+        parsed.drivername,
+        username=parsed.username,
+        host=host,
+        port=parsed.port,
+        database=parsed.database,
+        query=query,
+    )
+
+
+def printable_url(url: str | URL) -> str:
+    """``url`` safe to print or log: :func:`without_password`, rendered."""
+    return without_password(url).render_as_string(hide_password=True)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with this project's settings for its database."""
     if url.startswith("sqlite"):
+        path = sqlite_file(url)
         engine = create_engine(
             url,
             connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             hide_parameters=True,
             **kwargs,
         )
+        if path is not None:
+
+            def _before_connect(*_args: Any) -> None:
+                _create_private_database(path)
+
+            event.listen(engine, "do_connect", _before_connect)
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine

@@ -60,8 +60,14 @@ def _migrate(engine: Engine, step: Callable[[Config, str], None], revision: str)
             driver.execute("PRAGMA foreign_keys=ON")
 
 
-def is_current(engine: Engine) -> bool:
-    """Whether the database is at the newest revision."""
+def revisions(engine: Engine) -> tuple[str | None, str | None]:
+    """The database's schema revision (``None`` before any migration) and the newest one."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+        return MigrationContext.configure(connection).get_current_revision(), head
+
+
+def is_current(engine: Engine) -> bool:
+    """Whether the database is at the newest revision."""
+    current, head = revisions(engine)
+    return current == head

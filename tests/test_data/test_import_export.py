@@ -1,4 +1,4 @@
-"""CSV and FHIR import/export, rescoring and backups, on SQLite and PostgreSQL (issue #3).
+"""CSV and FHIR import/export and rescoring, on SQLite and PostgreSQL (issue #3).
 
 Each import test states the clinic-facing rule it checks: all or nothing, every bad row by its
 spreadsheet number, re-imports that never double a record, safety alerts for imported
@@ -19,7 +19,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from data.access import Actor
-from data.backup import backup, backup_sqlite, pg_dump_command
 from data.checkin import submit_checkin
 from data.clinic import SCORING_VERSION
 from data.csv_io import (
@@ -31,7 +30,6 @@ from data.csv_io import (
     neutralise_formula,
     restore_formula,
 )
-from data.engine import make_engine, transaction
 from data.errors import AccessDenied, InvalidInput
 from data.fhir_io import export_fhir_bundle, import_fhir_bundle
 from data.infusions import InfusionInput, record_infusion
@@ -46,7 +44,6 @@ from data.models import (
     SafetyAlert,
 )
 from data.rescore import rescore
-from data.schema import upgrade
 from outcomes import score
 from tests.conftest import World
 
@@ -738,63 +735,6 @@ def test_rescore_restamps_an_old_scoring_version_and_needs_an_administrator(
     summary = rescore(session, actor=world.system_a)
     assert (summary.changed, summary.restamped) == (0, 1)
     assert session.scalar(select(Assessment.scoring_version)) == SCORING_VERSION
-
-
-# --------------------------------------------------------------------------------------------
-# Backup
-# --------------------------------------------------------------------------------------------
-
-
-def test_a_sqlite_backup_holds_identical_rows(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'clinic.db'}")
-    upgrade(engine)
-    with transaction(engine, write=True) as session:
-        clinic = Clinic(name="Backup Clinic")
-        session.add(clinic)
-        session.flush()
-        import_assessments_csv(
-            session,
-            actor=Actor.system(clinic.id),
-            source=_csv(
-                PHQ9_HEADER,
-                *(f"P{i},phq9,2025-01-{i:02d},1,1,1,1,1,1,1,1,{i % 2}," for i in range(1, 21)),
-            ),
-            create_patients=True,
-            now=NOW,
-        )
-    target = tmp_path / "copy.db"
-    result = backup(engine, target)
-    assert result.done and result.command == ()
-    with pytest.raises(InvalidInput, match="exists already"):
-        backup_sqlite(engine, target)
-
-    copy = make_engine(f"sqlite:///{target}")
-    tables = [table.name for table in Base.metadata.sorted_tables] + ["alembic_version"]
-    try:
-        with engine.connect() as original, copy.connect() as backed_up:
-            for table in tables:
-                query = text(f"SELECT * FROM {table} ORDER BY 1")
-                assert backed_up.execute(query).all() == original.execute(query).all(), table
-            assert original.execute(text("SELECT count(*) FROM assessment")).scalar() == 20
-    finally:
-        copy.dispose()
-        engine.dispose()
-
-
-def test_postgresql_backups_are_a_pg_dump_command_without_the_password() -> None:
-    command = pg_dump_command(
-        "postgresql+psycopg://clinic:s3cret@db.example:5432/outcomes", Path("/backups/o.dump")
-    )
-    assert command == (
-        "pg_dump",
-        "--format=custom",
-        "--no-owner",
-        "--file",
-        "/backups/o.dump",
-        "--dbname",
-        "postgresql://clinic@db.example:5432/outcomes",
-    )
-    assert "s3cret" not in " ".join(command)
 
 
 @pytest.mark.parametrize("instrument", ["phq9", "madrs", "pcl5"])
