@@ -214,11 +214,11 @@ def _signed_in(app: AppTest, actor: Actor) -> AppTest:
     return app
 
 
-PAGES = [
-    ("patient", page) for page in page_files("patient")
-] + [("clinician", page) for page in page_files("clinician")] + [
-    ("admin", page) for page in page_files("administrator")
-]
+PAGES = (
+    [("patient", page) for page in page_files("patient")]
+    + [("clinician", page) for page in page_files("clinician")]
+    + [("admin", page) for page in page_files("administrator")]
+)
 
 
 @pytest.mark.parametrize(("who", "page"), PAGES)
