@@ -8,7 +8,7 @@ from pathlib import Path
 
 from data.bootstrap import prepare
 from data.demo import DEMO_SIGN_INS
-from data.engine import make_engine
+from data.engine import DatabaseDamaged, make_engine, printable_url
 from data.settings import Settings
 
 HOST, PORT = "127.0.0.1", 8501
@@ -17,9 +17,15 @@ HOST, PORT = "127.0.0.1", 8501
 def main() -> None:
     settings = Settings()
     engine = make_engine(settings.database_url)
-    readiness = prepare(engine)
-    engine.dispose()
-    lines = ["", "Infusion Outcomes", f"  database: {engine.url.render_as_string()}"]
+    try:
+        readiness = prepare(engine)
+    except DatabaseDamaged as damaged:
+        sys.stderr.write(f"Infusion Outcomes cannot start: {damaged}\n")
+        sys.exit(1)
+    finally:
+        engine.dispose()
+    # Never the password, in whatever form the URL carries it.
+    lines = ["", "Infusion Outcomes", f"  database: {printable_url(settings.database_url)}"]
     if readiness.seeded_demo:
         lines.append("  seeded the demo clinic (synthetic patients only)")
     if readiness.demo:

@@ -31,6 +31,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard import downloads
+from data.engine import DAMAGED_MESSAGE, database_damaged
 
 logger = logging.getLogger("dashboard.server")
 PAGE_FAILED = (
@@ -149,7 +150,7 @@ def show_plain_error(error: Exception) -> bool:
     frames = traceback.extract_tb(error.__traceback__)
     where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "unknown"
     logger.error("a page failed with %s at %s", type(error).__name__, where)
-    st.error(PAGE_FAILED, icon=":material/error:")
+    st.error(DAMAGED_MESSAGE if database_damaged(error) else PAGE_FAILED, icon=":material/error:")
     return True  # Streamlit shows nothing more
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import navigation, resources, state
 from data.accounts import session_still_valid, sign_out_everywhere
-from data.engine import database_unavailable
+from data.engine import DAMAGED_MESSAGE, database_damaged, database_unavailable
 from data.errors import AccessDenied
 from data.settings import Settings
 
@@ -24,12 +24,17 @@ unavailable_shown = False
 
 
 def show_unavailable(error: Exception) -> None:
-    """Say once that the database is unreachable; any other error is a bug and propagates."""
+    """Say once that the database is unreachable or damaged; any other error is a bug and
+    propagates (to :func:`dashboard.server.show_plain_error`, never a traceback on screen)."""
     global unavailable_shown
-    if not database_unavailable(error):
+    damaged = database_damaged(error)
+    if not damaged and not database_unavailable(error):
         raise error
     if not unavailable_shown:
-        st.error(UNAVAILABLE, icon=":material/cloud_off:")
+        if damaged:
+            st.error(DAMAGED_MESSAGE, icon=":material/report:")
+        else:
+            st.error(UNAVAILABLE, icon=":material/cloud_off:")
         unavailable_shown = True
 
 

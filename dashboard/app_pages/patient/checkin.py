@@ -11,7 +11,7 @@ from dashboard import forms, resources, state
 from dashboard.plain import describe_score, literal
 from data.checkin import submit_checkin
 from data.clinic import clinic_config
-from data.engine import database_unavailable
+from data.engine import DAMAGED_MESSAGE, database_damaged, database_unavailable
 from data.errors import AccessDenied, InvalidInput
 from data.repository import patient_assessments, patient_infusions
 from outcomes.instruments import get_instrument
@@ -125,7 +125,10 @@ if submitted:
             st.error("Your answers could not be saved: " + literal("; ".join(refused.problems)))
         except AccessDenied as denied:
             st.error(literal(denied))
-        except Exception:
+        except Exception as error:
+            if database_damaged(error):
+                st.error(DAMAGED_MESSAGE)
+                st.stop()
             st.error(
                 "Your check-in could not be saved just now: the clinic's records are "
                 "unreachable. Your answers are still here; please press Submit again in a "
