@@ -30,7 +30,10 @@ def damaged_url(app_world: AppWorld, tmp_path: Path) -> str:
 
 @pytest.mark.parametrize(
     ("who", "page"),
-    [("clinician", "app_pages/clinician/worklist.py"), ("patient", "app_pages/patient/progress.py")],
+    [
+        ("clinician", "app_pages/clinician/worklist.py"),
+        ("patient", "app_pages/patient/progress.py"),
+    ],
 )
 def test_pages_on_a_damaged_database_say_what_to_do(
     app_world: AppWorld,
