@@ -25,6 +25,7 @@ lint: $(STAMP)
 
 test: lint
 	scripts/ensure-chromium.sh
+	scripts/ensure-nginx.sh
 	$(BIN)/python -m pytest
 
 screenshots: $(STAMP)
