@@ -1152,3 +1152,110 @@ def test_the_import_limits_are_documented() -> None:
         f"first {csv_io.MAX_LISTED_PROBLEMS}",
     ):
         assert stated in docs, stated
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_records_stored_between_the_check_and_the_write_are_checked_again(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Item 7: the file is checked outside the write lock, so the write checks the records
+    again: a conflicting record stored meanwhile refuses the import, a patient registered
+    meanwhile is used, not registered twice."""
+    from data.csv_io import prepare_assessments_csv
+    from data.schema import upgrade
+    from tests.conftest import fresh_database_url
+
+    engine = make_engine(fresh_database_url(backend, request, tmp_path))
+    try:
+        upgrade(engine)
+        with transaction(engine, write=True) as session:
+            clinic = Clinic(name="Clinic P")
+            session.add(clinic)
+            session.flush()
+            system = Actor.system(clinic.id)
+            create_patient(session, actor=system, external_id="MRN-1", name="MRN-1")
+        ones = _csv(PHQ9_HEADER, f"MRN-1,{PHQ9_ROW}", f"MRN-2,{PHQ9_ROW}")
+        with transaction(engine) as session:
+            prepared = prepare_assessments_csv(
+                session, actor=system, source=ones, create_patients=True, now=NOW
+            )
+        twos = PHQ9_ROW.replace("1,1,1,1,1,1,1,1,0", "2,2,2,2,2,2,2,2,0")
+        with transaction(engine, write=True) as session:
+            import_assessments_csv(
+                session, actor=system, source=_csv(PHQ9_HEADER, f"MRN-1,{twos}"), now=NOW
+            )
+        with pytest.raises(InvalidInput) as refused, transaction(engine, write=True) as session:
+            prepared.write(session)
+        assert refused.value.problems == (
+            "row 2: a record of this patient, instrument and time is already stored with "
+            "different answers; an import never replaces a stored record",
+        )
+        with transaction(engine) as session:
+            assert _count(session, Assessment) == 1 and _count(session, Patient) == 1
+
+        with transaction(engine) as session:
+            prepared = prepare_assessments_csv(
+                session,
+                actor=system,
+                source=_csv(PHQ9_HEADER, f"MRN-2,{PHQ9_ROW}"),
+                create_patients=True,
+                now=NOW,
+            )
+        with transaction(engine, write=True) as session:
+            create_patient(session, actor=system, external_id="MRN-2", name="Registered meanwhile")
+        with transaction(engine, write=True) as session:
+            result = prepared.write(session)
+        assert (result.imported, result.patients_created) == (1, 0)
+        with transaction(engine) as session:
+            assert _count(session, Patient) == 2 and _count(session, Assessment) == 2
+    finally:
+        engine.dispose()
+
+
+def test_the_command_line_says_a_read_only_database_cannot_be_written() -> None:
+    """Item 11: a database the user may not write is named as such, not as a traceback."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    # Outside pytest's own (owner-only) temporary folders, so that another user can reach it.
+    base = Path(tempfile.mkdtemp(prefix="outcomes-readonly-"))
+    folder = base / "database"
+    try:
+        folder.mkdir()
+        url = f"sqlite:///{folder / 'outcomes.db'}"
+        root = Path(__file__).parents[2]
+        command = [sys.executable, "-c", "from data.cli import app; app()"]
+        init = [*command, "init", "--database-url", url, "--clinic-name", "RO"]
+        subprocess.run(init, check=True, cwd=root, capture_output=True)
+        source = base / "a.csv"
+        source.write_text(f"{PHQ9_HEADER}\nMRN-1,{PHQ9_ROW}\n")
+        source.chmod(0o644)
+        base.chmod(0o755)
+        for path in folder.iterdir():
+            path.chmod(0o444)
+        folder.chmod(0o555)
+        as_another_user: list[str] = []
+        if os.geteuid() == 0:  # root writes anything: run as nobody, as an operator would
+            setpriv = shutil.which("setpriv")
+            assert setpriv is not None, "setpriv (util-linux) runs this test as another user"
+            as_another_user = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        imported = [*command, "import", "assessments", str(source), "--create-patients"]
+        ran = subprocess.run(
+            [*as_another_user, *imported, "--database-url", url],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "HOME": str(base)},
+        )
+    finally:
+        if folder.exists():
+            folder.chmod(0o755)
+        shutil.rmtree(base)
+    assert ran.returncode == 1, ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert "the database cannot be written" in ran.stderr and "read-only" in ran.stderr
