@@ -157,6 +157,25 @@ def _response_entries(bundle: Mapping[str, Any]) -> list[tuple[int, Mapping[str,
     return found
 
 
+# outcomes.fhir explains a refusal with the values it read, for a developer at a prompt; an
+# import's refusal goes to terminals and logs and says where and what, never the file's
+# values (issue 9, item 10). Item linkIds and codes locate the problem and stay.
+_QUOTED = r"(?:'[^']*'|\"(?:[^\"\\]|\\.)*\"|None)"
+_VALUES = [
+    (re.compile(rf" \(fullUrl {_QUOTED}\)"), ""),
+    (re.compile(rf"authored (?:{_QUOTED}|\S+) (has|gives)"), r"authored \1"),
+    (re.compile(rf"status {_QUOTED} is not an R4 status"), "status is not an R4 status"),
+    (re.compile(r" is .*, not a whole number"), " is not a whole number"),
+    (re.compile(rf"answer code {_QUOTED} \(system {_QUOTED}\)"), "the answer code"),
+]
+
+
+def _without_values(message: str) -> str:
+    for quoted, plain in _VALUES:
+        message = quoted.sub(plain, message)
+    return message
+
+
 def _parse(
     bundle: Mapping[str, Any], rules: Rules
 ) -> tuple[list[tuple[int, ParsedResponse]], list[str]]:
@@ -172,9 +191,9 @@ def _parse(
             try:
                 readable.append((index, parse_questionnaire_response(resource, rules=rules)))
             except FhirError as entry_error:
-                unreadable.append(f"Bundle entry[{index}]: {entry_error}")
+                unreadable.append(f"Bundle entry[{index}]: {_without_values(str(entry_error))}")
         if not unreadable:  # the Bundle itself is malformed, not one of its entries
-            raise InvalidInput([str(error)]) from None
+            raise InvalidInput([_without_values(str(error))]) from None
         return readable, unreadable
     return [(index, response) for (index, _), response in zip(entries, parsed, strict=True)], []
 

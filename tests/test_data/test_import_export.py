@@ -1259,3 +1259,32 @@ def test_the_command_line_says_a_read_only_database_cannot_be_written() -> None:
     assert ran.returncode == 1, ran.stderr
     assert "Traceback" not in ran.stderr
     assert "the database cannot be written" in ran.stderr and "read-only" in ran.stderr
+
+
+def test_fhir_refusals_name_the_entry_and_element_but_not_the_values(
+    session: Session, world: World
+) -> None:
+    """Item 10 for FHIR: outcomes.fhir quotes what it read; an import's refusal does not."""
+    bundle = _one_response_bundle("Patient/MRN-fhir-1")
+    good = bundle["entry"][0]
+    entries = [json.loads(json.dumps(good)) for _ in range(5)]
+    entries[0]["resource"]["status"] = "secret-status"
+    entries[0]["fullUrl"] = "urn:uuid:secret-url"
+    entries[1]["resource"]["authored"] = "2024-03-01T09:30:00"
+    entries[2]["resource"]["authored"] = "2024-03"
+    entries[3]["resource"]["item"][0]["answer"] = [{"valueDecimal": 1.25}]
+    entries[4]["resource"]["item"][0]["answer"] = [
+        {"valueCoding": {"system": "http://secret.example", "code": "SECRET-CODE"}}
+    ]
+    bundle["entry"] = entries
+    with pytest.raises(InvalidInput) as refused:
+        import_fhir_bundle(session, actor=world.system_a, source=bundle)
+    problems = refused.value.problems
+    assert [p.split(":")[0] for p in problems] == [f"Bundle entry[{n}]" for n in range(5)]
+    assert "status is not an R4 status" in problems[0]
+    assert "authored has a time but no time zone" in problems[1]
+    assert "authored gives only a year or a month" in problems[2]
+    assert "valueDecimal is not a whole number" in problems[3]
+    assert "the answer code is not a recognised answer" in problems[4]
+    for secret in ("secret", "SECRET", "09:30", "2024-03", "1.25"):
+        assert not [p for p in problems if secret in p], secret
