@@ -14,10 +14,19 @@ Two kinds of file, one row per event:
 
 ``docs/records.md`` describes the columns with examples; the rules that matter to a clinic:
 
-* **All or nothing.** A file with any bad row writes nothing. Every bad row is reported
-  with its number and every reason (:class:`~data.errors.InvalidInput`), so the file can
-  be corrected in one pass. Rows are numbered as a spreadsheet shows them: the header is
-  row 1 and the first record row 2 (blank rows keep their number and are ignored).
+* **All or nothing.** A file with any bad row writes nothing. Bad rows are reported with
+  their number and every reason (:class:`~data.errors.InvalidInput`; the first
+  :data:`MAX_LISTED_PROBLEMS`, then counts by kind), so the file can be corrected in one
+  pass. Rows are numbered as a spreadsheet shows them: the header is row 1 and the first
+  record row 2 (blank rows keep their number and are ignored). Refusals say where and what
+  is wrong, never what the file holds (a patient id, an answer, a date, a stray line).
+* **Check first, then write.** ``prepare_*`` reads, checks and scores the whole file without
+  writing (a read transaction is enough); :meth:`PreparedImport.write` then writes it in
+  one write transaction, so that the write lock is held for the writing only. Files beyond
+  the stated limits (:data:`MAX_FILE_BYTES`, :data:`MAX_RECORDS`, :data:`MAX_LINE_BYTES`,
+  :data:`MAX_COLUMNS`; NUL characters) are refused in one linear pass before parsing.
+* **Patients.** Patient ids follow :mod:`data.patients`; a record dated before its
+  patient's date of birth is refused.
 * **Times.** ISO 8601. A date-time without a zone is UTC; a date alone
   (``2024-03-01``) means 12:00 UTC on that day, which is the same calendar day in every
   time zone from UTC-11 to UTC+11, so the day a clinic sees never shifts.
@@ -121,6 +130,7 @@ __all__ = [
     "prepare_administrations",
     "prepare_assessments_csv",
     "prepare_infusions_csv",
+    "read_import_bytes",
     "store_administrations",
 ]
 
@@ -285,7 +295,7 @@ def _restore_formulas(cells: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------------------------
 
 
-def _read_bytes(source: str | os.PathLike[str] | IO[str] | IO[bytes], *, what: str) -> bytes:
+def read_import_bytes(source: str | os.PathLike[str] | IO[str] | IO[bytes], *, what: str) -> bytes:
     """The file's bytes, refused before reading when larger than :data:`MAX_FILE_BYTES`."""
     if isinstance(source, str | os.PathLike):
         path = Path(source)
@@ -359,7 +369,7 @@ def _check_lines(data: bytes) -> None:
 
 
 def _read_text(source: Source, *, what: str) -> str:
-    data = _read_bytes(source, what=what)
+    data = read_import_bytes(source, what=what)
     _check_lines(data)
     try:
         text = data.decode("utf-8")

@@ -51,9 +51,9 @@ from data.csv_io import (
     ImportResult,
     PreparedImport,
     ProgressCallback,
-    _read_bytes,
     ensure_can_export,
     prepare_administrations,
+    read_import_bytes,
 )
 from data.errors import InvalidInput
 from data.models import Assessment, Patient
@@ -117,7 +117,7 @@ def _load(source: str | os.PathLike[str] | IO[str] | Mapping[str, Any]) -> Mappi
     if isinstance(source, Mapping):
         resource: object = source
     else:
-        data = _read_bytes(source, what="FHIR")
+        data = read_import_bytes(source, what="FHIR")
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
