@@ -160,8 +160,10 @@ FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
 MAX_FILE_BYTES = 100_000_000
 """Largest file an import reads (100 MB, about 1.4 million assessment rows)."""
-MAX_RECORDS = 1_000_000
-"""Most lines a CSV file may have (records, blank rows included, and the header)."""
+MAX_RECORDS = 500_000
+"""Most lines a CSV file may have (records, blank rows included, and the header). The write
+holds the database's write lock (SQLite: everyone's) for about a second per 100,000 rows;
+this keeps it to a few seconds, well under the 15 s a waiting check-in gives up after."""
 MAX_LINE_BYTES = 10_000
 """Longest line of a CSV file, in bytes of UTF-8 (a record is about a hundred)."""
 MAX_COLUMNS = 100
