@@ -56,8 +56,8 @@ from data.csv_io import (
     ImportResult,
     export_assessments_csv,
     export_infusions_csv,
-    import_assessments_csv,
-    import_infusions_csv,
+    prepare_assessments_csv,
+    prepare_infusions_csv,
 )
 from data.engine import (
     DatabaseDamaged,
@@ -68,7 +68,7 @@ from data.engine import (
     transaction,
 )
 from data.errors import AccessDenied, InvalidInput
-from data.fhir_io import export_fhir_bundle, import_fhir_bundle
+from data.fhir_io import export_fhir_bundle, prepare_fhir_bundle
 from data.files import check_new_target, discard, place, private_temp_file
 from data.models import Clinic, Patient
 from data.rescore import rescore as rescore_clinic
@@ -196,6 +196,18 @@ def _sqlite_says(error: DBAPIError) -> str:
 
 
 def _fail_database(error: DBAPIError) -> NoReturn:
+    if getattr(error.orig, "sqlite_errorcode", 0) & 0xFF == 8:  # SQLITE_READONLY_*
+        _fail(
+            "the database cannot be written: its file, or the folder that holds it, is "
+            "read-only for this user (SQLite writes the file and creates its -wal and -shm "
+            "files beside it); run the command as the user who owns the database, or make "
+            "both writable by that user"
+        )
+    if getattr(error.orig, "sqlstate", None) == "25006":  # read_only_sql_transaction
+        _fail(
+            "the database cannot be written: the server accepts only reads (a standby or "
+            "a read-only user?); use the URL of the primary server"
+        )
     if isinstance(error, OperationalError | InterfaceError):
         # Only the kind of error is shown: the driver's message can quote the statement's
         # values, which would be patient data.
@@ -479,20 +491,20 @@ def import_records(
     progress = _ProgressBar()
     with _engine(database_url) as engine, _refusals(rows_note=kind is not ImportKind.fhir):
         try:
-            with transaction(engine, write=True) as session:
+            # The file is read and checked in a read transaction, which never blocks a
+            # check-in; the write lock is taken only for writing the checked records.
+            with transaction(engine) as session:
                 actor = Actor.system(_clinic_id(session, clinic))
-                importer = {
-                    ImportKind.assessments: import_assessments_csv,
-                    ImportKind.infusions: import_infusions_csv,
-                    ImportKind.fhir: import_fhir_bundle,
+                prepare = {
+                    ImportKind.assessments: prepare_assessments_csv,
+                    ImportKind.infusions: prepare_infusions_csv,
+                    ImportKind.fhir: prepare_fhir_bundle,
                 }[kind]
-                result = importer(
-                    session,
-                    actor=actor,
-                    source=file,
-                    create_patients=create_patients,
-                    progress=progress,
+                prepared = prepare(
+                    session, actor=actor, source=file, create_patients=create_patients
                 )
+            with transaction(engine, write=True) as session:
+                result = prepared.write(session, progress=progress)
         finally:
             progress.close()
     _echo_import(result, file)

@@ -14,10 +14,19 @@ Two kinds of file, one row per event:
 
 ``docs/records.md`` describes the columns with examples; the rules that matter to a clinic:
 
-* **All or nothing.** A file with any bad row writes nothing. Every bad row is reported
-  with its number and every reason (:class:`~data.errors.InvalidInput`), so the file can
-  be corrected in one pass. Rows are numbered as a spreadsheet shows them: the header is
-  row 1 and the first record row 2 (blank rows keep their number and are ignored).
+* **All or nothing.** A file with any bad row writes nothing. Bad rows are reported with
+  their number and every reason (:class:`~data.errors.InvalidInput`; the first
+  :data:`MAX_LISTED_PROBLEMS`, then counts by kind), so the file can be corrected in one
+  pass. Rows are numbered as a spreadsheet shows them: the header is row 1 and the first
+  record row 2 (blank rows keep their number and are ignored). Refusals say where and what
+  is wrong, never what the file holds (a patient id, an answer, a date, a stray line).
+* **Check first, then write.** ``prepare_*`` reads, checks and scores the whole file without
+  writing (a read transaction is enough); :meth:`PreparedImport.write` then writes it in
+  one write transaction, so that the write lock is held for the writing only. Files beyond
+  the stated limits (:data:`MAX_FILE_BYTES`, :data:`MAX_RECORDS`, :data:`MAX_LINE_BYTES`,
+  :data:`MAX_COLUMNS`; NUL characters) are refused in one linear pass before parsing.
+* **Patients.** Patient ids follow :mod:`data.patients`; a record dated before its
+  patient's date of birth is refused.
 * **Times.** ISO 8601. A date-time without a zone is UTC; a date alone
   (``2024-03-01``) means 12:00 UTC on that day, which is the same calendar day in every
   time zone from UTC-11 to UTC+11, so the day a clinic sees never shifts.
@@ -37,9 +46,10 @@ Two kinds of file, one row per event:
 * **Audit.** One event per patient whose records were imported (``import_assessments``,
   ``import_infusions``) or exported (``export_assessments``, ``export_infusions``).
 * **Spreadsheet safety.** Exported text cells that a spreadsheet would run as a formula
-  (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) get a leading
-  apostrophe (OWASP, CSV injection); the importer removes exactly that apostrophe again, so
-  an export re-imports unchanged.
+  get a leading apostrophe (:func:`data.spreadsheet.guard_cell`, the project's one guard:
+  ``=``, ``+``, ``-``, ``@``, tab or carriage return, their full-width forms, also after
+  leading spaces of any kind); the importer removes exactly that apostrophe again
+  (:func:`data.spreadsheet.restore_cell`), so an export re-imports unchanged.
 
 References
 ----------
@@ -54,11 +64,13 @@ import io
 import json
 import math
 import os
+import re
 import warnings
-from collections import defaultdict
+from abc import ABC, abstractmethod
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from itertools import repeat
+from itertools import compress, repeat
 from pathlib import Path
 from typing import IO, Any, TypeVar, overload
 
@@ -74,10 +86,12 @@ from data.checkin import safety_alert_kinds
 from data.clinic import SCORING_VERSION, clinic_config
 from data.errors import InvalidInput
 from data.infusions import LABELS as INFUSION_LABELS
+from data.infusions import LIMITS as INFUSION_LIMITS
 from data.infusions import InfusionInput, problems_with
 from data.models import (
     ROUTE_LABELS,
     ROUTES,
+    SIDE_EFFECTS,
     Assessment,
     AuditEvent,
     Infusion,
@@ -85,19 +99,26 @@ from data.models import (
     SafetyAlert,
     utcnow,
 )
+from data.patients import patient_id_problem
+from data.spreadsheet import restore_cell, write_rows
 from outcomes import INSTRUMENTS, PRORATED, get_instrument, score_frame
 from outcomes.instruments import Instrument
 
 __all__ = [
     "ASSESSMENT_COLUMNS",
-    "FORMULA_TRIGGERS",
     "HISTORICAL_ALERT_AGE",
     "HISTORICAL_ALERT_NOTE",
     "INFUSION_COLUMNS",
     "ITEM_KEYS",
+    "MAX_COLUMNS",
+    "MAX_FILE_BYTES",
+    "MAX_LINE_BYTES",
+    "MAX_LISTED_PROBLEMS",
+    "MAX_RECORDS",
     "AdministrationTable",
     "ExportSummary",
     "ImportResult",
+    "PreparedImport",
     "ProgressCallback",
     "create_safety_alerts",
     "ensure_can_export",
@@ -105,8 +126,11 @@ __all__ = [
     "export_infusions_csv",
     "import_assessments_csv",
     "import_infusions_csv",
-    "neutralise_formula",
-    "restore_formula",
+    "listed_problems",
+    "prepare_administrations",
+    "prepare_assessments_csv",
+    "prepare_infusions_csv",
+    "read_import_bytes",
     "store_administrations",
 ]
 
@@ -133,13 +157,24 @@ HISTORICAL_ALERT_AGE = dt.timedelta(days=14)
 """Imported safety answers older than this get an alert that is already acknowledged."""
 HISTORICAL_ALERT_NOTE = "historical answer imported"
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-"""First characters that make a spreadsheet treat a cell as a formula (OWASP)."""
 
+MAX_FILE_BYTES = 100_000_000
+"""Largest file an import reads (100 MB, about 1.4 million assessment rows)."""
+MAX_RECORDS = 500_000
+"""Most lines a CSV file may have (records, blank rows included, and the header). The write
+holds the database's write lock (SQLite: everyone's) for about a second per 100,000 rows;
+this keeps it to a few seconds, well under the 15 s a waiting check-in gives up after."""
+MAX_LINE_BYTES = 10_000
+"""Longest line of a CSV file, in bytes of UTF-8 (a record is about a hundred)."""
+MAX_COLUMNS = 100
+"""Most columns a CSV header may name (an assessments file has fewer than 30)."""
+MAX_LISTED_PROBLEMS = 20
+"""Problems listed one by one in a refusal; the others are counted by kind."""
+
+_LISTED = MAX_LISTED_PROBLEMS
 _WRITE_CHUNK = 20_000
 _IN_CHUNK = 1_000
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
-_PATIENT_ID_LENGTH = Patient.__table__.c.external_id.type.length  # type: ignore[attr-defined]
 _DATE_ONLY = r"\s*\d{4}-\d{1,2}-\d{1,2}\s*"
 # A zone after the time part: Z, or a sign (the date's own hyphens come before the time).
 _ZONED = r"[T ]\S*[Zz+-]"
@@ -149,6 +184,7 @@ for _definition in INSTRUMENTS:
     _INSTRUMENT_NAMES[_definition.id] = _definition.id
     _INSTRUMENT_NAMES[_definition.name.lower()] = _definition.id
 _KNOWN_INSTRUMENTS = ", ".join(i.id for i in INSTRUMENTS) + " (or their names, e.g. PHQ-9)"
+_KNOWN_ROUTES = ", ".join(f"{code} ({ROUTE_LABELS[code]})" for code in ROUTES)
 _ROUTE_NAMES = {code: code for code in ROUTES} | {
     label.lower(): code for code, label in ROUTE_LABELS.items()
 }
@@ -252,36 +288,8 @@ class AdministrationTable:
     unreadable: list[str] = field(default_factory=list)
 
 
-# --------------------------------------------------------------------------------------------
-# Spreadsheet formula injection
-# --------------------------------------------------------------------------------------------
-
-
-def neutralise_formula(value: str) -> str:
-    """A text cell that no spreadsheet will run as a formula.
-
-    A leading ``=``, ``+``, ``-``, ``@``, tab or carriage return gets an apostrophe in front
-    (OWASP CSV injection guidance). A leading apostrophe is doubled as well, so that
-    :func:`restore_formula` can tell an added apostrophe from one that was in the data.
-
-    References
-    ----------
-    .. [1] OWASP. CSV Injection. https://owasp.org/www-community/attacks/CSV_Injection
-    """
-    if value.startswith((*FORMULA_TRIGGERS, "'")):
-        return "'" + value
-    return value
-
-
-def restore_formula(value: str) -> str:
-    """Undo :func:`neutralise_formula`: drop an apostrophe in front of a trigger character."""
-    if len(value) > 1 and value[0] == "'" and value[1] in "=+-@\t\r'":
-        return value[1:]
-    return value
-
-
 def _restore_formulas(cells: pd.Series) -> pd.Series:
-    return _per_unique(cells, lambda values: values.map(restore_formula))
+    return _per_unique(cells, lambda values: values.map(restore_cell))
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,19 +297,105 @@ def _restore_formulas(cells: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------------------------
 
 
-def _read_text(source: Source) -> str:
+def read_import_bytes(source: str | os.PathLike[str] | IO[str] | IO[bytes], *, what: str) -> bytes:
+    """The file's bytes, refused before reading when larger than :data:`MAX_FILE_BYTES`."""
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InvalidInput([_too_large(what)])
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    else:
+        read = source.read(MAX_FILE_BYTES + 1)
+        data = read.encode("utf-8", "surrogatepass") if isinstance(read, str) else read
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidInput([_too_large(what)])
+    return data
+
+
+def _too_large(what: str) -> str:
+    return (
+        f"the file is larger than {MAX_FILE_BYTES / 1e6:g} MB, the largest {what} file "
+        "an import takes; split it into several files and import them one after the other"
+    )
+
+
+def _check_lines(data: bytes) -> None:
+    """Refuse, before any parsing, a file with too many lines, an overlong line or a NUL.
+
+    Linear and in C (numpy over the bytes): an absurd file is refused in a fraction of a
+    second, whatever it holds.
+    """
+    if not data:
+        return
+    octets = np.frombuffer(data, dtype=np.uint8)
+    newline = octets == ord("\n")
+    if not newline.any():  # lines ended by CR alone (old Macintosh files)
+        newline = octets == ord("\r")
+    ends = np.flatnonzero(newline)
+    if len(ends) > MAX_RECORDS + 1:
+        raise InvalidInput(
+            [
+                f"the file has more than {MAX_RECORDS:,} lines, the most an import takes; split "
+                "it into several files and import them one after the other"
+            ]
+        )
+    breaks = np.flatnonzero((octets == ord("\n")) | (octets == ord("\r")))
+    starts = np.concatenate(([0], breaks + 1))
+    lengths = np.diff(np.concatenate((starts, [len(octets)]))) - 1
+    too_long = np.flatnonzero(lengths > MAX_LINE_BYTES)
+    if len(too_long):
+        numbers = np.searchsorted(ends, starts[too_long[:_LISTED]], side="left") + 1
+        distinct = list(dict.fromkeys(numbers.tolist()))
+        rows = ", ".join(str(int(row)) for row in distinct)
+        raise InvalidInput(
+            [
+                f"{'rows' if len(distinct) > 1 else 'row'} {rows} "
+                f"{'are' if len(distinct) > 1 else 'is'} longer than "
+                f"{MAX_LINE_BYTES:,} bytes, the longest line an import takes; is this a CSV "
+                "file of records?"
+            ]
+        )
+    nul = np.flatnonzero(octets == 0)
+    if len(nul):
+        # A NUL ends a text early in some readers (and in C): "MRN-1\0x" would become MRN-1.
+        at = list(dict.fromkeys((np.searchsorted(ends, nul[:_LISTED], side="left") + 1).tolist()))
+        listed = ", ".join(str(int(row)) for row in at)
+        raise InvalidInput(
+            [
+                f"{'rows' if len(at) > 1 else 'row'} {listed} "
+                f"{'hold' if len(at) > 1 else 'holds'} a NUL character (byte 0), which no "
+                "record may contain"
+            ]
+        )
+
+
+def _read_text(source: Source, *, what: str) -> str:
+    data = read_import_bytes(source, what=what)
+    _check_lines(data)
     try:
-        if isinstance(source, str | os.PathLike):
-            data = Path(source).read_bytes()
-            text = data.decode("utf-8")
-        else:
-            text = source.read()
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput(
             ["the file is not UTF-8 text; save it as 'CSV UTF-8' and import it again"]
         ) from None
     # Spreadsheets save UTF-8 with a byte-order mark; it is not part of the first column name.
     return text.removeprefix("\ufeff")
+
+
+def _column_name(position: int) -> str:
+    """A column as a spreadsheet names it: 1 is A, 27 is AA."""
+    name = ""
+    while position > 0:
+        position, remainder = divmod(position - 1, 26)
+        name = chr(ord("A") + remainder) + name
+    return name
+
+
+def _columns_at(positions: Sequence[int]) -> str:
+    shown = ", ".join(f"{p} ({_column_name(p)})" for p in positions[:_LISTED])
+    more = f" and {len(positions) - _LISTED:,} more" if len(positions) > _LISTED else ""
+    return shown + more
 
 
 class _RowLabels(Sequence[str]):
@@ -354,28 +448,41 @@ class _Csv:
 def _read_csv(
     source: Source, *, required: Sequence[str], allowed: Iterable[str], what: str
 ) -> _Csv:
-    text = _read_text(source)
+    text = _read_text(source, what=what)
     try:
         header_row = next(csv.reader(io.StringIO(text)), None)
     except csv.Error as error:
         raise InvalidInput([f"row 1 (the header) cannot be read: {error}"]) from None
     if not header_row or not any(name.strip() for name in header_row):
         raise InvalidInput([f"the file is empty; row 1 must name the columns of {what}"])
+    expected = (
+        f"a file of {what} starts with the header row {', '.join(required)}, then the columns "
+        "described in docs/records.md"
+    )
+    if len(header_row) > MAX_COLUMNS:
+        raise InvalidInput(
+            [
+                f"row 1 (the header) has {len(header_row):,} columns, more than the "
+                f"{MAX_COLUMNS} an import takes; {expected}"
+            ]
+        )
     header = [name.strip().lower() for name in header_row]
+    # Problems name columns by position and our own names only: a file without a header has
+    # its first record in row 1, and that is patient data.
     problems = []
-    repeated = sorted({name for name in header if header.count(name) > 1})
+    allowed_set = set(allowed)
+    counts = Counter(header)
+    repeated = [name for name in allowed if counts[name] > 1]
     if repeated:
         problems.append(f"row 1 (the header) names column(s) twice: {', '.join(repeated)}")
-    missing = [name for name in required if name not in header]
+    missing = [name for name in required if counts[name] == 0]
     if missing:
         problems.append(f"row 1 (the header) lacks the column(s): {', '.join(missing)}")
-    allowed_set = set(allowed)
-    unknown = [name for name in header if name not in allowed_set]
+    unknown = [number for number, name in enumerate(header, start=1) if name not in allowed_set]
     if unknown:
         problems.append(
-            f"row 1 (the header) has unknown column(s): {', '.join(map(repr, unknown))}; "
-            f"a file of {what} has {', '.join(required)} and the columns described in "
-            "docs/records.md (a misspelt item column would silently lose answers)"
+            f"row 1 (the header) has unknown column name(s) in column(s) {_columns_at(unknown)}; "
+            f"{expected} (a misspelt item column would silently lose answers)"
         )
     if problems:
         raise InvalidInput(problems)
@@ -443,7 +550,7 @@ def _malformed_rows(text: str, width: int, *, strict: bool = True) -> list[str]:
                 )
     except csv.Error as error:
         problems.append(f"the file is not valid CSV: {error}")
-    return problems or (["the file is not valid CSV"] if strict else [])
+    return listed_problems(problems) or (["the file is not valid CSV"] if strict else [])
 
 
 def _add(problems: dict[int, list[str]], positions: Iterable[int], message: str) -> None:
@@ -472,11 +579,12 @@ def _parse_times(
     blank = (raw == "").to_numpy()
     _add(problems, np.flatnonzero(blank[cells.codes]), f"{column} is empty")
     unreadable = parsed.isna().to_numpy() & ~blank
-    for position in np.flatnonzero(unreadable[cells.codes]):
-        problems.setdefault(int(position), []).append(
-            f"{column} {cells.texts[cells.codes[position]]!r} is not a date; write YYYY-MM-DD "
-            "or YYYY-MM-DDTHH:MM[:SS] with an optional zone (Z, +01:00); no zone means UTC"
-        )
+    _add(
+        problems,
+        np.flatnonzero(unreadable[cells.codes]),
+        f"{column} is not a date; write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS] with an optional "
+        "zone (Z, +01:00); no zone means UTC",
+    )
     when = pd.Series(parsed.array.take(cells.codes), index=index)
     return when, cells.per_row(date_only.to_numpy(), index)
 
@@ -537,11 +645,11 @@ def _assessment_table(source: Source) -> AdministrationTable:
     if REPORTED_TOTAL in cells.columns:
         reported, text = _numbers(read.distinct[REPORTED_TOTAL], cells.index)
         if text is not None:
-            for position in np.flatnonzero((text != "").to_numpy()):
-                problems.setdefault(int(position), []).append(
-                    f"total {text.iloc[position]!r} is not a number; leave it blank or give "
-                    "the total the sender computed"
-                )
+            _add(
+                problems,
+                np.flatnonzero((text != "").to_numpy()),
+                "total is not a number; leave it blank or give the total the sender computed",
+            )
     return AdministrationTable(
         labels=read.labels,
         patient=_restore_formulas(cells["patient_id"]),
@@ -572,34 +680,50 @@ class _Patients:
     new: list[str]
 
 
+def _check_patient_ids(external: pd.Series, problems: dict[int, list[str]]) -> pd.Series:
+    """Which rows have a patient id that may be stored (:mod:`data.patients`); the others get
+    a problem that names the rule, never the id."""
+    reasons = _per_unique(external, lambda ids: ids.map(patient_id_problem))
+    for reason, rows in reasons.groupby(reasons, sort=False).groups.items():
+        _add(problems, rows, str(reason))  # the index is the positions 0 .. n-1
+    return reasons.isna()
+
+
+# The earliest time zone (Kiribati, UTC+14) starts a day 14 hours before UTC.
+_DAY_BEGINS_EARLIEST = dt.timedelta(hours=14)
+
+
 def _resolve_patients(
     session: Session,
     actor: Actor,
     external: pd.Series,
+    usable: pd.Series,
+    when: pd.Series,
+    date_only: pd.Series | None,
     problems: dict[int, list[str]],
     *,
     create: bool,
 ) -> _Patients:
-    """Map the clinic's patient ids to ours; unknown ones are new patients or a problem."""
-    blank = (external == "").to_numpy()
-    _add(problems, np.flatnonzero(blank), "patient_id is empty")
-    too_long = _per_unique(external, lambda ids: ids.str.len() > _PATIENT_ID_LENGTH).to_numpy(
-        dtype=bool
-    )
-    _add(
-        problems,
-        np.flatnonzero(too_long),
-        f"patient_id is longer than {_PATIENT_ID_LENGTH} characters",
-    )
-    wanted = sorted(set(external[~blank & ~too_long]))
+    """Map the clinic's patient ids to ours; unknown ones are new patients or a problem.
+
+    A record dated before its patient's date of birth is refused: a date alone when it is an
+    earlier date, a time when the day of birth had not begun anywhere on Earth yet, so that
+    no time zone makes a correct record wrong.
+    """
+    wanted = sorted(set(external[usable.to_numpy(dtype=bool)]))
     known: dict[str, int] = {}
+    born: dict[str, pd.Timestamp] = {}
     for chunk in _chunks(wanted, _IN_CHUNK):
         found = session.execute(
-            select(Patient.external_id, Patient.id).where(
+            select(Patient.external_id, Patient.id, Patient.date_of_birth).where(
                 Patient.clinic_id == actor.clinic_id, Patient.external_id.in_(chunk)
             )
         )
-        known.update(found.all())
+        for external_id, patient_id, date_of_birth in found:
+            known[external_id] = patient_id
+            if date_of_birth is not None:
+                start = dt.datetime.combine(date_of_birth, dt.time(), tzinfo=dt.UTC)
+                born[external_id] = pd.Timestamp(start - _DAY_BEGINS_EARLIEST)
     new = [external_id for external_id in wanted if external_id not in known]
     if new and not create:
         # The id is not repeated in the message: row numbers are enough to find it, and
@@ -609,6 +733,19 @@ def _resolve_patients(
             np.flatnonzero(external.isin(new).to_numpy()),
             "no patient with this patient_id in the clinic; check the id, or import with "
             "create_patients (outcomes import --create-patients) to register new patients",
+        )
+    if born:
+        birth = pd.to_datetime(external.map(born), utc=True)
+        if date_only is not None:
+            # A date alone is stored at noon UTC: compare it with noon UTC of the birthday.
+            noon = birth + pd.Timedelta(_DAY_BEGINS_EARLIEST + dt.timedelta(hours=12))
+            birth = birth.where(~date_only.to_numpy(dtype=bool), noon)
+        before = (when.notna() & birth.notna() & (when < birth)).to_numpy(dtype=bool)
+        _add(
+            problems,
+            np.flatnonzero(before),
+            "administered_at is before the patient's date of birth; check the date (or the "
+            "date of birth recorded for the patient)",
         )
     return _Patients(ids=external.map(known).astype("float64"), known=known, new=new)
 
@@ -709,15 +846,38 @@ def _future(
     return future
 
 
-def _ordered(problems: Mapping[int, list[str]], labels: Sequence[str]) -> list[str]:
-    return [f"{labels[p]}: {'; '.join(problems[p])}" for p in sorted(problems)]
+def listed_problems(problems: Sequence[str], *, kinds: Sequence[str] | None = None) -> list[str]:
+    """The first :data:`MAX_LISTED_PROBLEMS` problems, then the others counted by kind.
+
+    A file of 50,000 bad records must not produce a refusal of megabytes: the first ones show
+    what is wrong, the counts how much. ``kinds`` gives each problem's kind (its reason
+    without the record's label); by default the text after the first ``": "``.
+    """
+    if len(problems) <= MAX_LISTED_PROBLEMS:
+        return list(problems)
+    if kinds is None:
+        kinds = [problem.partition(": ")[2] or problem for problem in problems]
+    rest = Counter(kinds[MAX_LISTED_PROBLEMS:])
+    listed = list(problems[:MAX_LISTED_PROBLEMS])
+    listed.append(
+        f"... and {len(problems) - MAX_LISTED_PROBLEMS:,} more record(s) with problems, "
+        f"of {len(rest):,} kind(s); the most common:"
+    )
+    for kind, count in rest.most_common(MAX_LISTED_PROBLEMS // 2):
+        listed.append(f"{count:,} x {kind}")
+    return listed
 
 
 def _refuse_if(
     problems: Mapping[int, list[str]], labels: Sequence[str], unreadable: Sequence[str] = ()
 ) -> None:
     if problems or unreadable:
-        raise InvalidInput([*unreadable, *_ordered(problems, labels)])
+        # A record's reasons together are its kind in the summary.
+        ordered = sorted(problems)
+        kinds = [*(u.partition(": ")[2] or u for u in unreadable)]
+        kinds += ["; ".join(problems[p]) for p in ordered]
+        messages = [*unreadable, *(f"{labels[p]}: {'; '.join(problems[p])}" for p in ordered)]
+        raise InvalidInput(listed_problems(messages, kinds=kinds))
 
 
 def _report(progress: ProgressCallback | None, done: int, total: int) -> None:
@@ -799,7 +959,9 @@ def _score_group(
         errors[text_rows] = again["errors"].to_numpy(dtype=object)
         valid[text_rows] = False
     for offset in np.flatnonzero(~valid):
-        problems.setdefault(int(positions[offset]), []).extend(errors[offset])
+        problems.setdefault(int(positions[offset]), []).extend(
+            _without_answers(message, definition) for message in errors[offset]
+        )
 
     low, high = definition.min_value, definition.max_value
     for item in definition.items:
@@ -810,18 +972,9 @@ def _score_group(
         wrong = ~np.isnan(numbers) & (
             (numbers < low) | (numbers > high) | (np.floor(numbers) != numbers)
         )
-        for offset in np.flatnonzero(wrong):
-            problems.setdefault(int(positions[offset]), []).append(
-                f"{item.key}: {numbers[offset]:g} is not an answer; answers are whole numbers "
-                f"from {low} to {high}"
-            )
         if item.key in table.item_text:
-            text = table.item_text[item.key].iloc[positions]
-            for offset in np.flatnonzero((text != "").to_numpy()):
-                problems.setdefault(int(positions[offset]), []).append(
-                    f"{item.key}: {text.iloc[offset]!r} is text, not a number; answers are "
-                    f"whole numbers from {low} to {high}"
-                )
+            wrong |= (table.item_text[item.key].iloc[positions] != "").to_numpy(dtype=bool)
+        _add(problems, positions[wrong], _not_an_answer(item.key, definition))
 
     own = set(definition.item_keys)
     for key in table.items:
@@ -844,6 +997,22 @@ def _score_group(
                 "is stored"
             )
     return _Group(definition, positions, scored)
+
+
+def _not_an_answer(key: str, definition: Instrument) -> str:
+    return (
+        f"{key} is not an answer; answers are whole numbers from {definition.min_value} to "
+        f"{definition.max_value}"
+    )
+
+
+def _without_answers(message: str, definition: Instrument) -> str:
+    """Scoring's reason without the answer it quotes (``"phq9_3: 'two' is text, ..."``): a
+    refusal names the row and the column, never the file's content."""
+    key, colon, _ = message.partition(": ")
+    if colon and key in definition.item_keys:
+        return _not_an_answer(key, definition)
+    return message
 
 
 def _stored_answers(
@@ -1009,6 +1178,18 @@ class _NewAssessments:
         for name in self.__dataclass_fields__:
             getattr(self, name).extend(getattr(other, name))
 
+    def without(self, skip: npt.NDArray[np.bool_]) -> _NewAssessments:
+        """These rows less those whose position ``skip`` marks (already stored)."""
+        keep = ~skip[np.asarray(self.position, dtype=np.intp)]
+        if keep.all():
+            return self
+        kept = _NewAssessments()
+        for name in self.__dataclass_fields__:
+            values = getattr(self, name)
+            if len(values) == len(keep):
+                setattr(kept, name, list(compress(values, keep)))
+        return kept
+
     def in_patient_order(self) -> _NewAssessments:
         # Written patient by patient, the (patient, instrument, time) index grows at a few
         # places instead of everywhere at once: a quarter faster on SQLite.
@@ -1029,16 +1210,13 @@ def _nullable_list(values: pd.Series) -> list[Any]:
 
 
 def _new_rows(
-    table: AdministrationTable,
-    group: _Group,
-    patient_ids: npt.NDArray[np.integer[Any]],
-    at: npt.NDArray[np.int64],
-    skip: npt.NDArray[np.bool_],
+    table: AdministrationTable, group: _Group, at: npt.NDArray[np.int64]
 ) -> _NewAssessments:
+    """The group's rows as they will be written; their patients' ids are filled in when the
+    rows are written (a patient may be registered only then)."""
     definition = group.instrument
-    keep = ~skip[group.positions]
-    positions = group.positions[keep]
-    scored = group.scored.iloc[np.flatnonzero(keep)]
+    positions = group.positions
+    scored = group.scored
     flag_names = sorted((*definition.flag_names, PRORATED))
     safety = sorted(safety_alert_kinds(definition, definition.flag_names))
     raised = {name: scored[name].to_numpy(dtype=bool) for name in safety}
@@ -1052,7 +1230,6 @@ def _new_rows(
     severity = scored["severity"].astype(object)
     return _NewAssessments(
         position=positions.tolist(),
-        patient_id=patient_ids[positions].tolist(),
         instrument=[definition.id] * len(positions),
         at=at[positions].tolist(),
         answers=_answers_json(table, definition, positions),
@@ -1270,10 +1447,190 @@ def store_administrations(
     AccessDenied
         The actor may not import records.
     """
+    prepared = prepare_administrations(
+        session,
+        actor=actor,
+        table=table,
+        create_patients=create_patients,
+        now=now,
+        historical_after=historical_after,
+    )
+    return prepared.write(session, progress=progress)
+
+
+class PreparedImport(ABC):
+    """A file read and checked, ready to be written: the two halves of an import.
+
+    Reading, checking and scoring a large file takes seconds; none of it needs the write
+    lock. ``prepare_*`` does all of it (in a read transaction, or none), and :meth:`write`
+    then stores the records in bounded batches inside the caller's one write transaction,
+    so that check-ins wait only for the writing (``outcomes import`` works this way). What
+    the check read from the records (which patients exist, what is stored already) is read
+    again in the write transaction when it is another one, and refused if it now conflicts.
+    """
+
+    def __init__(self, *, actor: Actor, checked_in: Session, now: dt.datetime) -> None:
+        self.actor = actor
+        self.now = now
+        self._checked_in = checked_in.get_transaction()
+
+    def _same_transaction(self, session: Session) -> bool:
+        return self._checked_in is not None and session.get_transaction() is self._checked_in
+
+    @abstractmethod
+    def write(self, session: Session, *, progress: ProgressCallback | None = None) -> ImportResult:
+        """Store the records, all or none, in ``session``'s (write) transaction.
+
+        Raises
+        ------
+        InvalidInput
+            Records stored or patients registered since the file was checked now conflict
+            with it (nothing is written).
+        AccessDenied
+            The actor may no longer import records.
+        """
+
+
+@dataclass(frozen=True)
+class _RecordCheck:
+    """What the stored records say about a file's rows."""
+
+    patients: _Patients
+    skip: npt.NDArray[np.bool_]
+
+
+class _PreparedAdministrations(PreparedImport):
+    def __init__(
+        self,
+        *,
+        actor: Actor,
+        checked_in: Session,
+        now: dt.datetime,
+        historical_after: dt.timedelta,
+        create_patients: bool,
+        table: AdministrationTable,
+        usable: pd.Series,
+        keys: pd.DataFrame,
+        rules: Any,
+        rows: _NewAssessments,
+        check: _RecordCheck,
+        warnings: Sequence[str],
+    ) -> None:
+        super().__init__(actor=actor, checked_in=checked_in, now=now)
+        self.historical_after = historical_after
+        self.create_patients = create_patients
+        self.table = table
+        self.usable = usable
+        self.keys = keys
+        self.rules = rules
+        self.rows = rows
+        self.check = check
+        self.warnings = tuple(warnings)
+
+    def _check_again(self, session: Session) -> _RecordCheck:
+        if clinic_config(session, self.actor.clinic_id).rules != self.rules:
+            raise InvalidInput(
+                [
+                    "the clinic's scoring rules changed while the file was being checked; "
+                    "import it again"
+                ]
+            )
+        problems: dict[int, list[str]] = {}
+        check = _check_administration_records(
+            session,
+            self.actor,
+            self.table,
+            self.usable,
+            self.keys,
+            problems,
+            create=self.create_patients,
+        )
+        _refuse_if(problems, self.table.labels)
+        return check
+
+    def write(self, session: Session, *, progress: ProgressCallback | None = None) -> ImportResult:
+        actor, now, table = self.actor, self.now, self.table
+        ensure_role(session, actor, "clinician", "system")
+        check = self.check if self._same_transaction(session) else self._check_again(session)
+        created = _create_patients(session, actor, check.patients.new)
+        patient_ids = table.patient.map({**check.patients.known, **created})
+        rows = self.rows.without(check.skip)
+        rows.patient_id = (
+            patient_ids.to_numpy(dtype=np.float64)[rows.position].astype(np.int64).tolist()
+        )
+        rows = rows.in_patient_order()
+        _report(progress, 0, len(rows.position))
+        ids = _new_ids(session, len(rows.position))
+        _insert_assessments(session, actor, rows, ids, now=now, progress=progress)
+        alerts, acknowledged = create_safety_alerts(
+            session,
+            clinic_id=actor.clinic_id,
+            alerts=[
+                (ids[i], rows.patient_id[i], _from_epoch_us(rows.at[i]), kinds)
+                for i, kinds in enumerate(rows.alert_kinds)
+                if kinds
+            ],
+            now=now,
+            historical_after=self.historical_after,
+        )
+        imported_patients = sorted(set(rows.patient_id))
+        _audit_each(session, actor, "import_assessments", imported_patients)
+        return ImportResult(
+            kind="assessments",
+            rows=len(table.labels),
+            imported=len(rows.position),
+            skipped=int(check.skip.sum()),
+            patients=len(imported_patients),
+            patients_created=len(created),
+            alerts_created=alerts,
+            alerts_acknowledged=acknowledged,
+            warnings=self.warnings,
+        )
+
+
+def _check_administration_records(
+    session: Session,
+    actor: Actor,
+    table: AdministrationTable,
+    usable: pd.Series,
+    keys: pd.DataFrame,
+    problems: dict[int, list[str]],
+    *,
+    create: bool,
+) -> _RecordCheck:
+    """The checks of a file against the stored records: patients and stored administrations."""
+    patients = _resolve_patients(
+        session,
+        actor,
+        table.patient,
+        usable,
+        table.administered_at,
+        table.date_only,
+        problems,
+        create=create,
+    )
+    keys = keys.assign(patient_id=patients.ids.iloc[keys["position"]].to_numpy())
+    skip = _check_stored(session, actor, table, keys, problems)
+    return _RecordCheck(patients=patients, skip=skip)
+
+
+def prepare_administrations(
+    session: Session,
+    *,
+    actor: Actor,
+    table: AdministrationTable,
+    create_patients: bool = False,
+    now: dt.datetime | None = None,
+    historical_after: dt.timedelta = HISTORICAL_ALERT_AGE,
+) -> PreparedImport:
+    """Check and score administrations, ready to be written (:class:`PreparedImport`).
+
+    Parameters and refusals as :func:`store_administrations`; ``session`` only reads (a read
+    transaction is enough), and nothing is written until :meth:`PreparedImport.write`.
+    """
     ensure_role(session, actor, "clinician", "system")
     now = now or utcnow()
     labels = table.labels
-    n = len(labels)
     problems = {position: list(messages) for position, messages in table.problems.items()}
     warnings = list(table.warnings)
     rules = clinic_config(session, actor.clinic_id).rules
@@ -1286,12 +1643,12 @@ def store_administrations(
         problems.setdefault(int(position), []).append(
             "instrument is empty"
             if not given
-            else f"unknown instrument {given!r}; known: {_KNOWN_INSTRUMENTS}"
+            else f"instrument is not one we know; known: {_KNOWN_INSTRUMENTS}"
         )
     when = table.administered_at
     future = _future(when, table.date_only, now)
     _add(problems, np.flatnonzero(future), "administered_at is in the future")
-    patients = _resolve_patients(session, actor, table.patient, problems, create=create_patients)
+    usable_patient = _check_patient_ids(table.patient, problems)
 
     groups = [
         _score_group(
@@ -1305,61 +1662,47 @@ def store_administrations(
         for instrument_id in instrument.dropna().unique()
     ]
 
-    usable = (
-        instrument.notna() & when.notna() & (table.patient != "") & ~pd.Series(future)
-    ).to_numpy(dtype=bool)
+    usable = (instrument.notna() & when.notna() & usable_patient & ~pd.Series(future)).to_numpy(
+        dtype=bool
+    )
     positions = np.flatnonzero(usable)
     keys = pd.DataFrame(
         {
             "position": positions,
             "patient": table.patient.iloc[positions].to_numpy(),
-            "patient_id": patients.ids.iloc[positions].to_numpy(),
             "instrument": instrument.iloc[positions].to_numpy(),
             "at": _epoch_us(when.iloc[positions]) if len(positions) else np.zeros(0, np.int64),
         }
     )
-    _first_of_repeats(
-        keys[["position", "patient", "instrument", "at"]],
-        labels,
+    _first_of_repeats(keys, labels, problems, "patient, instrument and time")
+    check = _check_administration_records(
+        session,
+        actor,
+        table,
+        usable_patient,
+        keys.drop(columns="patient"),
         problems,
-        "patient, instrument and time",
+        create=create_patients,
     )
-    skip = _check_stored(session, actor, table, keys, problems)
     _refuse_if(problems, labels, table.unreadable)
 
-    created = _create_patients(session, actor, patients.new)
-    patient_ids = table.patient.map({**patients.known, **created}).to_numpy(dtype=np.int64)
-    at = _epoch_us(when) if n else np.zeros(0, dtype=np.int64)
+    at = _epoch_us(when) if len(labels) else np.zeros(0, dtype=np.int64)
     rows = _NewAssessments()
     for group in groups:
-        rows.extend(_new_rows(table, group, patient_ids, at, skip))
-    rows = rows.in_patient_order()
-    _report(progress, 0, len(rows.position))
-    ids = _new_ids(session, len(rows.position))
-    _insert_assessments(session, actor, rows, ids, now=now, progress=progress)
-    alerts, acknowledged = create_safety_alerts(
-        session,
-        clinic_id=actor.clinic_id,
-        alerts=[
-            (ids[i], rows.patient_id[i], _from_epoch_us(rows.at[i]), kinds)
-            for i, kinds in enumerate(rows.alert_kinds)
-            if kinds
-        ],
+        rows.extend(_new_rows(table, group, at))
+    return _PreparedAdministrations(
+        actor=actor,
+        checked_in=session,
         now=now,
         historical_after=historical_after,
-    )
-    imported_patients = sorted(set(rows.patient_id))
-    _audit_each(session, actor, "import_assessments", imported_patients)
-    return ImportResult(
-        kind="assessments",
-        rows=n,
-        imported=len(rows.position),
-        skipped=int(skip.sum()),
-        patients=len(imported_patients),
-        patients_created=len(created),
-        alerts_created=alerts,
-        alerts_acknowledged=acknowledged,
-        warnings=tuple(warnings),
+        create_patients=create_patients,
+        table=table,
+        usable=usable_patient,
+        keys=keys.drop(columns="patient"),
+        rules=rules,
+        rows=rows,
+        check=check,
+        warnings=warnings,
     )
 
 
@@ -1414,13 +1757,38 @@ def import_assessments_csv(
     100,000 rows imports in two to three seconds (measurements in ``docs/records.md``).
     See the module notes for times, duplicates and safety alerts.
     """
+    prepared = prepare_assessments_csv(
+        session,
+        actor=actor,
+        source=source,
+        create_patients=create_patients,
+        now=now,
+        historical_after=historical_after,
+    )
+    return prepared.write(session, progress=progress)
+
+
+def prepare_assessments_csv(
+    session: Session,
+    *,
+    actor: Actor,
+    source: Source,
+    create_patients: bool = False,
+    now: dt.datetime | None = None,
+    historical_after: dt.timedelta = HISTORICAL_ALERT_AGE,
+) -> PreparedImport:
+    """Read and check an assessments file, ready to be written (:class:`PreparedImport`).
+
+    As :func:`import_assessments_csv`, but ``session`` only reads (a read transaction is
+    enough): ``outcomes import`` checks the file first and takes the write lock only for
+    :meth:`PreparedImport.write`.
+    """
     ensure_role(session, actor, "clinician", "system")
-    return store_administrations(
+    return prepare_administrations(
         session,
         actor=actor,
         table=_assessment_table(source),
         create_patients=create_patients,
-        progress=progress,
         now=now,
         historical_after=historical_after,
     )
@@ -1468,10 +1836,11 @@ def _infusion_values(
         column, text = _numbers(_factorized(cells[name]), cells.index)
         numbers[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
         if text is not None:
-            for cell in np.flatnonzero((text != "").to_numpy()):
-                problems.setdefault(int(cell), []).append(
-                    f"{name} ({INFUSION_LABELS[name]}): {text.iloc[cell]!r} is not a number"
-                )
+            _add(
+                problems,
+                np.flatnonzero((text != "").to_numpy()),
+                f"{name} ({INFUSION_LABELS[name]}) is not a number",
+            )
     routes = cells["route"].str.lower().map(_ROUTE_NAMES).fillna(cells["route"])
     effects = cells["side_effects"] if "side_effects" in cells.columns else None
     notes = (
@@ -1499,13 +1868,42 @@ def _infusion_values(
         if date_only.iloc[position] and not _after_today_everywhere(values["administered_at"], now):
             # Noon of a day that has begun somewhere is not "in the future" (see _future).
             checked["administered_at"] = min(values["administered_at"], now)
+        # The route and side effects the file gives are checked here, so that a refusal
+        # names the column, not what the file holds in it.
+        reasons = []
+        if checked["route"] not in ROUTES:
+            reasons.append(f"route is not one of: {_KNOWN_ROUTES}")
+            checked["route"] = ROUTES[0]
+        unknown = [e for e in checked["side_effects"] if e not in SIDE_EFFECTS]
+        if unknown:
+            reasons.append(
+                f"side_effects names {len(unknown)} unknown side effect(s); known: "
+                f"{', '.join(SIDE_EFFECTS)}; use side_effects_note for anything else"
+            )
+            checked["side_effects"] = tuple(e for e in checked["side_effects"] if e in SIDE_EFFECTS)
         # problems_with is the same check a clinician's form gets, row by row: infusion files
         # are small (one row per treatment session), so clarity wins over vectorising.
-        reasons = problems_with(InfusionInput(**checked))
+        reasons += map(_without_measurement, problems_with(InfusionInput(**checked)))
         if reasons:
             problems.setdefault(position, []).extend(reasons)
         rows.append(values)
     return rows
+
+
+# "dose of 950 mg is outside ..." -> "dose is outside ...": a refusal does not quote the file.
+_MEASUREMENT_QUOTED = [
+    (
+        re.compile(rf"^{re.escape(INFUSION_LABELS[name])} of .+? {re.escape(unit)} is outside"),
+        f"{INFUSION_LABELS[name]} is outside",
+    )
+    for name, (_, _, unit) in INFUSION_LIMITS.items()
+]
+
+
+def _without_measurement(reason: str) -> str:
+    for quoted, plain in _MEASUREMENT_QUOTED:
+        reason = quoted.sub(plain, reason)
+    return reason
 
 
 def _check_stored_infusions(
@@ -1600,6 +1998,133 @@ def import_infusions_csv(
     An infusion is identified by patient and time: one already stored with the same values
     is skipped, with different values refused.
     """
+    prepared = prepare_infusions_csv(
+        session, actor=actor, source=source, create_patients=create_patients, now=now
+    )
+    return prepared.write(session, progress=progress)
+
+
+def _check_infusion_records(
+    session: Session,
+    actor: Actor,
+    patient: pd.Series,
+    usable: pd.Series,
+    when: pd.Series,
+    date_only: pd.Series,
+    keys: pd.DataFrame,
+    values: Sequence[Mapping[str, Any]],
+    problems: dict[int, list[str]],
+    *,
+    create: bool,
+) -> _RecordCheck:
+    """The checks of an infusions file against the stored records."""
+    patients = _resolve_patients(
+        session, actor, patient, usable, when, date_only, problems, create=create
+    )
+    skip = _check_stored_infusions(
+        session,
+        actor,
+        keys.assign(patient_id=patients.ids.iloc[keys["position"]].to_numpy()),
+        values,
+        problems,
+    )
+    return _RecordCheck(patients=patients, skip=skip)
+
+
+class _PreparedInfusions(PreparedImport):
+    def __init__(
+        self,
+        *,
+        actor: Actor,
+        checked_in: Session,
+        now: dt.datetime,
+        create_patients: bool,
+        labels: Sequence[str],
+        patient: pd.Series,
+        usable: pd.Series,
+        when: pd.Series,
+        date_only: pd.Series,
+        keys: pd.DataFrame,
+        values: list[dict[str, Any]],
+        check: _RecordCheck,
+    ) -> None:
+        super().__init__(actor=actor, checked_in=checked_in, now=now)
+        self.create_patients = create_patients
+        self.labels = labels
+        self.patient = patient
+        self.usable = usable
+        self.when = when
+        self.date_only = date_only
+        self.keys = keys
+        self.values = values
+        self.check = check
+
+    def _check_again(self, session: Session) -> _RecordCheck:
+        problems: dict[int, list[str]] = {}
+        check = _check_infusion_records(
+            session,
+            self.actor,
+            self.patient,
+            self.usable,
+            self.when,
+            self.date_only,
+            self.keys,
+            self.values,
+            problems,
+            create=self.create_patients,
+        )
+        _refuse_if(problems, self.labels)
+        return check
+
+    def write(self, session: Session, *, progress: ProgressCallback | None = None) -> ImportResult:
+        actor, now = self.actor, self.now
+        ensure_role(session, actor, "clinician", "system")
+        check = self.check if self._same_transaction(session) else self._check_again(session)
+        created = _create_patients(session, actor, check.patients.new)
+        ids = self.patient.map({**check.patients.known, **created})
+        rows: list[dict[str, Any]] = []
+        for position in np.flatnonzero(~check.skip):
+            row = dict(self.values[int(position)])
+            for name in _INFUSION_NUMBERS:
+                if name not in _INFUSION_FLOATS and row.get(name) is not None:
+                    row[name] = int(row[name])
+            row["side_effects"] = list(row["side_effects"])
+            row["clinic_id"] = actor.clinic_id
+            row["patient_id"] = int(ids.iloc[int(position)])
+            row["recorded_by_id"] = actor.user_id
+            row["created_at"] = now
+            rows.append(row)
+        # Infusions are few; SQLAlchemy's executemany is bulk enough and keeps the JSON
+        # column's own serialisation.
+        _report(progress, 0, len(rows))
+        for done in range(0, len(rows), _WRITE_CHUNK):
+            session.execute(insert(Infusion), rows[done : done + _WRITE_CHUNK])
+            _report(progress, min(done + _WRITE_CHUNK, len(rows)), len(rows))
+        imported_patients = sorted({int(row["patient_id"]) for row in rows})
+        _audit_each(session, actor, "import_infusions", imported_patients)
+        return ImportResult(
+            kind="infusions",
+            rows=len(self.labels),
+            imported=len(rows),
+            skipped=int(check.skip.sum()),
+            patients=len(imported_patients),
+            patients_created=len(created),
+        )
+
+
+def prepare_infusions_csv(
+    session: Session,
+    *,
+    actor: Actor,
+    source: Source,
+    create_patients: bool = False,
+    now: dt.datetime | None = None,
+) -> PreparedImport:
+    """Read and check an infusions file, ready to be written (:class:`PreparedImport`).
+
+    As :func:`import_infusions_csv`, but ``session`` only reads (a read transaction is
+    enough); nothing is written until :meth:`PreparedImport.write`.
+    """
     ensure_role(session, actor, "clinician", "system")
     now = now or utcnow()
     read = _read_csv(
@@ -1615,9 +2140,9 @@ def import_infusions_csv(
     )
     values = _infusion_values(cells, when, date_only, problems, now)
     patient = _restore_formulas(cells["patient_id"])
-    patients = _resolve_patients(session, actor, patient, problems, create=create_patients)
+    usable = _check_patient_ids(patient, problems)
 
-    positions = np.flatnonzero((when.notna() & (patient != "")).to_numpy(dtype=bool))
+    positions = np.flatnonzero((when.notna() & usable).to_numpy(dtype=bool))
     keys = pd.DataFrame(
         {
             "position": positions,
@@ -1626,44 +2151,33 @@ def import_infusions_csv(
         }
     )
     _first_of_repeats(keys, labels, problems, "patient and time")
-    skip = _check_stored_infusions(
+    keys = keys.drop(columns="patient")
+    check = _check_infusion_records(
         session,
         actor,
-        keys.assign(patient_id=patients.ids.iloc[positions].to_numpy()).drop(columns="patient"),
+        patient,
+        usable,
+        when,
+        date_only,
+        keys,
         values,
         problems,
+        create=create_patients,
     )
     _refuse_if(problems, labels)
-
-    created = _create_patients(session, actor, patients.new)
-    ids = patient.map({**patients.known, **created})
-    rows: list[dict[str, Any]] = []
-    for position in np.flatnonzero(~skip):
-        row = dict(values[int(position)])
-        for name in _INFUSION_NUMBERS:
-            if name not in _INFUSION_FLOATS and row.get(name) is not None:
-                row[name] = int(row[name])
-        row["side_effects"] = list(row["side_effects"])
-        row["clinic_id"] = actor.clinic_id
-        row["patient_id"] = int(ids.iloc[int(position)])
-        row["recorded_by_id"] = actor.user_id
-        row["created_at"] = now
-        rows.append(row)
-    # Infusions are few; SQLAlchemy's executemany is bulk enough and keeps the JSON column's
-    # own serialisation.
-    _report(progress, 0, len(rows))
-    for done in range(0, len(rows), _WRITE_CHUNK):
-        session.execute(insert(Infusion), rows[done : done + _WRITE_CHUNK])
-        _report(progress, min(done + _WRITE_CHUNK, len(rows)), len(rows))
-    imported_patients = sorted({int(row["patient_id"]) for row in rows})
-    _audit_each(session, actor, "import_infusions", imported_patients)
-    return ImportResult(
-        kind="infusions",
-        rows=len(labels),
-        imported=len(rows),
-        skipped=int(skip.sum()),
-        patients=len(imported_patients),
-        patients_created=len(created),
+    return _PreparedInfusions(
+        actor=actor,
+        checked_in=session,
+        now=now,
+        create_patients=create_patients,
+        labels=labels,
+        patient=patient,
+        usable=usable,
+        when=when,
+        date_only=date_only,
+        keys=keys,
+        values=values,
+        check=check,
     )
 
 
@@ -1741,18 +2255,22 @@ def export_assessments_csv(
     rows = session.execute(query).all()
     present = {row[2] for row in rows}
     keys = [key for i in INSTRUMENTS if i.id in present for key in i.item_keys]
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*ASSESSMENT_COLUMNS, *keys, REPORTED_TOTAL])
-    for _, external_id, instrument, administered_at, answers, total in rows:
-        writer.writerow(
-            [
-                neutralise_formula(external_id),
-                neutralise_formula(instrument),
-                _time_cell(administered_at),
-                *(_number_cell(answers.get(key)) for key in keys),
-                _number_cell(total),
-            ]
-        )
+    write_rows(
+        out,
+        [
+            [*ASSESSMENT_COLUMNS, *keys, REPORTED_TOTAL],
+            *(
+                [
+                    external_id,
+                    instrument,
+                    _time_cell(administered_at),
+                    *(_number_cell(answers.get(key)) for key in keys),
+                    _number_cell(total),
+                ]
+                for _, external_id, instrument, administered_at, answers, total in rows
+            ),
+        ],
+    )
     exported = sorted({row[0] for row in rows} | ({patient_id} if patient_id else set()))
     for exported_id in exported:
         audit.record(session, actor=actor, action="export_assessments", patient_id=exported_id)
@@ -1778,19 +2296,23 @@ def export_infusions_csv(
     if patient_id is not None:
         query = query.where(Infusion.patient_id == patient_id)
     rows = session.execute(query).all()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(INFUSION_COLUMNS)
-    for external_id, infusion in rows:
-        writer.writerow(
-            [
-                neutralise_formula(external_id),
-                _time_cell(infusion.administered_at),
-                neutralise_formula(infusion.route),
-                *(_number_cell(getattr(infusion, name)) for name in _INFUSION_NUMBERS),
-                neutralise_formula(";".join(infusion.side_effects or ())),
-                neutralise_formula(infusion.side_effects_note or ""),
-            ]
-        )
+    write_rows(
+        out,
+        [
+            INFUSION_COLUMNS,
+            *(
+                [
+                    external_id,
+                    _time_cell(infusion.administered_at),
+                    infusion.route,
+                    *(_number_cell(getattr(infusion, name)) for name in _INFUSION_NUMBERS),
+                    ";".join(infusion.side_effects or ()),
+                    infusion.side_effects_note or "",
+                ]
+                for external_id, infusion in rows
+            ),
+        ],
+    )
     exported = sorted(
         {infusion.patient_id for _, infusion in rows} | ({patient_id} if patient_id else set())
     )

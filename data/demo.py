@@ -48,6 +48,7 @@ from data.models import (
     User,
     utcnow,
 )
+from data.patients import patient_problems
 from outcomes import PRORATED, get_instrument, score_frame
 from outcomes.instruments import Instrument
 
@@ -1079,6 +1080,11 @@ def seed_demo(
     clinician_ids = [user_ids[username] for username, _, role in _STAFF if role == "clinician"]
     patient_user_id = user_ids["demo-patient"]
 
+    for number, plan in enumerate(plans, start=1):
+        # The demo's patients follow the same rule as everyone's (data.patients).
+        problems = patient_problems(external_id=f"DEMO-{number:04d}", name=plan.name)
+        if problems:  # pragma: no cover - the generator's own names and numbers pass
+            raise ValueError("; ".join(problems))
     _bulk_insert(
         session,
         Patient,

@@ -34,9 +34,9 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from itertools import groupby
-from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,9 +49,11 @@ from data.csv_io import (
     ITEM_KEYS,
     AdministrationTable,
     ImportResult,
+    PreparedImport,
     ProgressCallback,
     ensure_can_export,
-    store_administrations,
+    prepare_administrations,
+    read_import_bytes,
 )
 from data.errors import InvalidInput
 from data.models import Assessment, Patient
@@ -60,12 +62,31 @@ from outcomes.fhir import ParsedResponse, parse_bundle, parse_questionnaire_resp
 from outcomes.instruments import get_instrument
 from outcomes.rules import Rules
 
-__all__ = ["IMPORTED_STATUSES", "export_fhir_bundle", "import_fhir_bundle", "patient_reference"]
+__all__ = [
+    "IMPORTED_STATUSES",
+    "MAX_BUNDLE_ENTRIES",
+    "MAX_JSON_DEPTH",
+    "export_fhir_bundle",
+    "import_fhir_bundle",
+    "patient_reference",
+    "prepare_fhir_bundle",
+]
 
 IMPORTED_STATUSES = ("completed", "amended")
 """QuestionnaireResponse statuses that are imported; the others are skipped with a warning."""
 
-_SUBJECT = re.compile(r"(?:^|/)Patient/([^/]+)$")
+# The clinic's patient id may hold "/" (data.patients): it is everything after the first
+# "Patient/" (a relative reference, or an absolute URL's last "Patient/" segment onwards),
+# less a version suffix.
+_SUBJECT = re.compile(r"(?:^|/)Patient/(.+?)(?:/_history/[^/]+)?$")
+
+MAX_BUNDLE_ENTRIES = 100_000
+"""Most entries a Bundle may have."""
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of JSON objects and arrays in a file (a QuestionnaireResponse with nested
+groups needs about 12)."""
+# A JSON string, escapes included: removed before brackets are counted.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 def patient_reference(external_id: str) -> str:
@@ -73,23 +94,55 @@ def patient_reference(external_id: str) -> str:
     return f"Patient/{external_id}"
 
 
+def _json_depth(data: bytes) -> int:
+    """How deeply the JSON text nests objects and arrays, counted in C over the bytes (linear:
+    the parser itself would recurse, and end in RecursionError on an absurd file)."""
+    structure = np.frombuffer(_JSON_STRING.sub(b"", data), dtype=np.uint8)
+    steps = np.zeros(len(structure), dtype=np.int64)
+    steps[(structure == ord("{")) | (structure == ord("["))] = 1
+    steps[(structure == ord("}")) | (structure == ord("]"))] = -1
+    return int(np.cumsum(steps).max()) if len(steps) else 0
+
+
+def _too_deep() -> InvalidInput:
+    return InvalidInput(
+        [
+            f"the file nests objects and arrays more than {MAX_JSON_DEPTH} levels deep, which "
+            "no FHIR Bundle of questionnaires needs; is this the right file?"
+        ]
+    )
+
+
 def _load(source: str | os.PathLike[str] | IO[str] | Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(source, Mapping):
-        return source
-    try:
-        if isinstance(source, str | os.PathLike):
-            text = Path(source).read_bytes().decode("utf-8")
-        else:
-            text = source.read()
-        resource = json.loads(text)
-    except UnicodeDecodeError:
-        raise InvalidInput(["the file is not UTF-8 text; a FHIR JSON file must be"]) from None
-    except json.JSONDecodeError as error:
-        raise InvalidInput(
-            [f"the file is not JSON: {error.msg} at line {error.lineno}, column {error.colno}"]
-        ) from None
+        resource: object = source
+    else:
+        data = read_import_bytes(source, what="FHIR")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(["the file is not UTF-8 text; a FHIR JSON file must be"]) from None
+        if _json_depth(data) > MAX_JSON_DEPTH:
+            raise _too_deep()
+        try:
+            # A byte-order mark is allowed in a UTF-8 file, as in CSV files.
+            resource = json.loads(text.removeprefix("\ufeff"))
+        except json.JSONDecodeError as error:
+            raise InvalidInput(
+                [f"the file is not JSON: {error.msg} at line {error.lineno}, column {error.colno}"]
+            ) from None
+        except RecursionError:  # pragma: no cover - the depth is checked above
+            raise _too_deep() from None
     if not isinstance(resource, Mapping):
         raise InvalidInput(["the file holds JSON, but not a FHIR resource (a JSON object)"])
+    entries = resource.get("entry")
+    if isinstance(entries, list) and len(entries) > MAX_BUNDLE_ENTRIES:
+        raise InvalidInput(
+            [
+                f"the Bundle has {len(entries):,} entries, more than the {MAX_BUNDLE_ENTRIES:,} "
+                "an import takes; split it into several Bundles"
+            ]
+        )
     return resource
 
 
@@ -102,6 +155,25 @@ def _response_entries(bundle: Mapping[str, Any]) -> list[tuple[int, Mapping[str,
         if isinstance(inner, Mapping) and inner.get("resourceType") == "QuestionnaireResponse":
             found.append((index, inner))
     return found
+
+
+# outcomes.fhir explains a refusal with the values it read, for a developer at a prompt; an
+# import's refusal goes to terminals and logs and says where and what, never the file's
+# values (issue 9, item 10). Item linkIds and codes locate the problem and stay.
+_QUOTED = r"(?:'[^']*'|\"(?:[^\"\\]|\\.)*\"|None)"
+_VALUES = [
+    (re.compile(rf" \(fullUrl {_QUOTED}\)"), ""),
+    (re.compile(rf"authored (?:{_QUOTED}|\S+) (has|gives)"), r"authored \1"),
+    (re.compile(rf"status {_QUOTED} is not an R4 status"), "status is not an R4 status"),
+    (re.compile(r" is .*, not a whole number"), " is not a whole number"),
+    (re.compile(rf"answer code {_QUOTED} \(system {_QUOTED}\)"), "the answer code"),
+]
+
+
+def _without_values(message: str) -> str:
+    for quoted, plain in _VALUES:
+        message = quoted.sub(plain, message)
+    return message
 
 
 def _parse(
@@ -119,9 +191,9 @@ def _parse(
             try:
                 readable.append((index, parse_questionnaire_response(resource, rules=rules)))
             except FhirError as entry_error:
-                unreadable.append(f"Bundle entry[{index}]: {entry_error}")
+                unreadable.append(f"Bundle entry[{index}]: {_without_values(str(entry_error))}")
         if not unreadable:  # the Bundle itself is malformed, not one of its entries
-            raise InvalidInput([str(error)]) from None
+            raise InvalidInput([_without_values(str(error))]) from None
         return readable, unreadable
     return [(index, response) for (index, _), response in zip(entries, parsed, strict=True)], []
 
@@ -156,7 +228,8 @@ def _table(
         label = f"Bundle entry[{index}]"
         if response.status not in IMPORTED_STATUSES:
             warnings.append(
-                f"{label}: status {response.status!r} is not a finished questionnaire; skipped"
+                f"{label}: status is not completed or amended, so not a finished "
+                "questionnaire; skipped"
             )
             continue
         position = len(kept)
@@ -244,15 +317,39 @@ def import_fhir_bundle(
     AccessDenied
         If the actor is neither a clinician nor the system.
     """
+    prepared = prepare_fhir_bundle(
+        session,
+        actor=actor,
+        source=source,
+        create_patients=create_patients,
+        now=now,
+        historical_after=historical_after,
+    )
+    return prepared.write(session, progress=progress)
+
+
+def prepare_fhir_bundle(
+    session: Session,
+    *,
+    actor: Actor,
+    source: str | os.PathLike[str] | IO[str] | Mapping[str, Any],
+    create_patients: bool = False,
+    now: dt.datetime | None = None,
+    historical_after: dt.timedelta = HISTORICAL_ALERT_AGE,
+) -> PreparedImport:
+    """Read and check a FHIR Bundle, ready to be written (:class:`~data.csv_io.PreparedImport`).
+
+    As :func:`import_fhir_bundle`, but ``session`` only reads (a read transaction is
+    enough); nothing is written until :meth:`~data.csv_io.PreparedImport.write`.
+    """
     ensure_role(session, actor, "clinician", "system")
     bundle = _load(source)
     rules = clinic_config(session, actor.clinic_id).rules
-    return store_administrations(
+    return prepare_administrations(
         session,
         actor=actor,
         table=_table(*_parse(bundle, rules)),
         create_patients=create_patients,
-        progress=progress,
         now=now,
         historical_after=historical_after,
     )

@@ -40,6 +40,7 @@ from data.models import (
     User,
     utcnow,
 )
+from data.patients import patient_id_problem, patient_name_problem
 from outcomes.stats import mean_interval
 
 ASSESSMENT_COLUMNS = (
@@ -352,20 +353,29 @@ def create_patient(
     date_of_birth: dt.date | None = None,
     assigned_clinician_id: int | None = None,
 ) -> int:
-    """Register a patient in the actor's clinic (clinicians and the system)."""
+    """Register a patient in the actor's clinic (clinicians and the system).
+
+    The id and the name follow :mod:`data.patients` (a narrow set of characters for the id,
+    one line of text for the name); problems name the field, never the value.
+    """
     ensure_role(session, actor, "clinician", "system")
     problems = []
     external_id = (external_id or "").strip()
-    if not external_id:
-        problems.append("the clinic's patient id (MRN) is needed")
+    name = (name or "").strip()
+    # One rule for every way a patient is created (data.patients); messages name the field,
+    # never the value.
+    id_problem = patient_id_problem(external_id, field="the clinic's patient id (MRN)")
+    if id_problem is not None:
+        problems.append(id_problem)
     elif session.scalar(
         select(Patient.id).where(
             Patient.clinic_id == actor.clinic_id, Patient.external_id == external_id
         )
     ):
-        problems.append(f"a patient with id {external_id!r} already exists")
-    if not (name or "").strip():
-        problems.append("the patient's name is needed")
+        problems.append("a patient with this patient id (MRN) already exists in the clinic")
+    name_problem = patient_name_problem(name, field="the patient's name")
+    if name_problem is not None:
+        problems.append(name_problem)
     if date_of_birth is not None and date_of_birth > dt.date.today():
         problems.append("the date of birth is in the future")
     if assigned_clinician_id is not None:
@@ -381,7 +391,7 @@ def create_patient(
     patient = Patient(
         clinic_id=actor.clinic_id,
         external_id=external_id,
-        name=name.strip(),
+        name=name,
         date_of_birth=date_of_birth,
         assigned_clinician_id=assigned_clinician_id,
     )

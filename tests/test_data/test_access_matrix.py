@@ -441,6 +441,13 @@ RULES: dict[str, tuple[Rule, ...]] = {
     ),
     "data.csv_io.import_infusions_csv": (Rule(NO_TARGET, _import(INFUSIONS_CSV), CLINIC_STAFF),),
     "data.csv_io.store_administrations": (Rule(NO_TARGET, _administrations, CLINIC_STAFF),),
+    # the first half of an import (read and check; nothing written): the import's rules
+    "data.csv_io.prepare_assessments_csv": (
+        Rule(NO_TARGET, _import(ASSESSMENTS_CSV), CLINIC_STAFF),
+    ),
+    "data.csv_io.prepare_infusions_csv": (Rule(NO_TARGET, _import(INFUSIONS_CSV), CLINIC_STAFF),),
+    "data.csv_io.prepare_administrations": (Rule(NO_TARGET, _administrations, CLINIC_STAFF),),
+    "data.fhir_io.prepare_fhir_bundle": (Rule(NO_TARGET, _fhir_import, CLINIC_STAFF),),
     # data.fhir_io: the same rules as the CSV import and export
     "data.fhir_io.import_fhir_bundle": (Rule(NO_TARGET, _fhir_import, CLINIC_STAFF),),
     "data.fhir_io.export_fhir_bundle": (

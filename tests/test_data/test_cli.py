@@ -191,7 +191,7 @@ def test_create_user_prompts_for_a_hidden_password(url: str) -> None:
     ("args", "stdin", "message"),
     [
         pytest.param(
-            ["import", "assessments", "{bad}"], None, "phq9_3: 9 is outside the range", id="bad-row"
+            ["import", "assessments", "{bad}"], None, "phq9_3 is not an answer", id="bad-row"
         ),
         pytest.param(
             ["import", "assessments", "{history}"],
@@ -546,7 +546,7 @@ def test_the_command_line_on_postgresql(postgres_url: str, history: Path, tmp_pa
     bad = tmp_path / "bad.csv"
     bad.write_text(f"{PHQ9_HEADER}\nMRN-1001,phq9,2025-02-01,1,1,1,1,1,1,1,1,4\n")
     refused = run(postgres_url, "import", "assessments", str(bad))
-    assert refused.exit_code == 1 and "row 2: phq9_9: 4 is outside" in refused.stderr
+    assert refused.exit_code == 1 and "row 2: phq9_9 is not an answer" in refused.stderr
     assert snapshot(postgres_url) == before
 
     exported = run(postgres_url, "export", "--format", "csv")

@@ -27,9 +27,8 @@ from data.csv_io import (
     export_infusions_csv,
     import_assessments_csv,
     import_infusions_csv,
-    neutralise_formula,
-    restore_formula,
 )
+from data.engine import make_engine, transaction
 from data.errors import AccessDenied, InvalidInput
 from data.fhir_io import export_fhir_bundle, import_fhir_bundle
 from data.infusions import InfusionInput, record_infusion
@@ -43,7 +42,10 @@ from data.models import (
     Patient,
     SafetyAlert,
 )
+from data.repository import create_patient
 from data.rescore import rescore
+from data.schema import upgrade
+from data.spreadsheet import guard_cell, restore_cell
 from outcomes import score
 from tests.conftest import World
 
@@ -156,16 +158,19 @@ def test_a_file_with_bad_rows_writes_nothing_and_names_every_bad_row(
         f"row {n}" for n in (3, 4, 5, 7, 8, 9, 10, 11, 12, 13)
     ]
     reasons = dict(p.split(": ", 1) for p in problems)
-    assert "unknown instrument 'phq10'" in reasons["row 3"]
-    assert "phq9_2: 7 is outside the range 0 to 3" in reasons["row 4"]
-    assert "phq9_2: 'two' is text, not a number" in reasons["row 5"]
-    assert "'01/10/2025' is not a date" in reasons["row 7"]
+    # Where and what is wrong, never what the file holds there (issue 9, item 10).
+    assert "instrument is not one we know" in reasons["row 3"]
+    assert "phq9_2 is not an answer; answers are whole numbers from 0 to 3" in reasons["row 4"]
+    assert "phq9_2 is not an answer" in reasons["row 5"]
+    assert "administered_at is not a date" in reasons["row 7"]
     assert "repeats row 2" in reasons["row 8"]
     assert "gad7_1 has an answer, but this row is a PHQ-9 record" in reasons["row 9"]
-    assert "total 'x' is not a number" in reasons["row 10"]
+    assert "total is not a number" in reasons["row 10"]
     assert "in the future" in reasons["row 11"]
     assert "3 of 9 items unanswered" in reasons["row 12"]
-    assert "phq9_10: 9 is not an answer" in reasons["row 13"]
+    assert "phq9_10 is not an answer" in reasons["row 13"]
+    for echoed in ("phq10", "7 is", "two", "01/10/2025", "'x'", "9 is"):
+        assert not [p for p in problems if echoed in p], echoed
     assert _count(session, Assessment) == 0
     assert _count(session, AuditEvent, action="import_assessments") == 0
 
@@ -174,7 +179,7 @@ def test_a_file_with_bad_rows_writes_nothing_and_names_every_bad_row(
     ("header", "reason"),
     [
         ("patient_id,instrument,phq9_1", "lacks the column(s): administered_at"),
-        (PHQ9_HEADER + ",phq9_01", "unknown column(s): 'phq9_01'"),
+        (PHQ9_HEADER + ",phq9_01", "unknown column name(s) in column(s) 14 (N)"),
         (PHQ9_HEADER + ",phq9_1", "names column(s) twice: phq9_1"),
         ("", "the file is empty"),
     ],
@@ -427,11 +432,14 @@ def test_implausible_infusions_are_refused_with_every_reason(
         )
     reasons = dict(p.split(": ", 1) for p in refused.value.problems)
     assert list(reasons) == ["row 3", "row 4", "row 5", "row 6"]
-    assert "dose per kg of 5 mg/kg is outside the plausible range" in reasons["row 3"]
-    assert "systolic pressure before of 12 mmHg" in reasons["row 3"]
-    assert "'forty' is not a number" in reasons["row 4"]
-    assert "unknown side effect(s) 'hiccups'" in reasons["row 4"]
-    assert "route 'iv drip' is not one of" in reasons["row 5"]
+    assert "dose per kg is outside the plausible range 0.05–2 mg/kg" in reasons["row 3"]
+    assert "systolic pressure before is outside the plausible range" in reasons["row 3"]
+    assert "duration_minutes (duration) is not a number" in reasons["row 4"]
+    assert "side_effects names 1 unknown side effect(s)" in reasons["row 4"]
+    assert "route is not one of" in reasons["row 5"]
+    # The refusal names columns, not what the file holds (issue 9, item 10).
+    for echoed in ("of 5 ", "of 12 ", "forty", "hiccups", "iv drip"):
+        assert not [p for p in refused.value.problems if echoed in p], echoed
     assert "repeats row 2" in reasons["row 6"]
     assert _count(session, Infusion) == 0
 
@@ -562,7 +570,7 @@ def test_fhir_totals_that_disagree_are_warnings_and_bad_entries_are_all_listed(
     assert result.imported == 4
     mismatch, draft_skipped = result.warnings
     assert mismatch.startswith("Bundle entry[0]: the PHQ-9 total reported by the sender differs")
-    assert draft_skipped.startswith("Bundle entry[8]: status 'in-progress'")
+    assert draft_skipped.startswith("Bundle entry[8]: status is not completed or amended")
 
     broken = json.loads(json.dumps(bundle))
     broken["entry"][0]["resource"]["item"][0]["answer"] = [{"valueString": "often"}]
@@ -592,8 +600,8 @@ def test_fhir_totals_that_disagree_are_warnings_and_bad_entries_are_all_listed(
 )
 def test_formula_cells_are_neutralised_and_restored(cell: str, written: str) -> None:
     """OWASP CSV injection: a leading =, +, -, @, tab or CR gets an apostrophe."""
-    assert neutralise_formula(cell) == written
-    assert restore_formula(written) == cell
+    assert guard_cell(cell) == written
+    assert restore_cell(written) == cell
 
 
 def test_exports_cannot_smuggle_a_formula_into_a_spreadsheet(
@@ -612,7 +620,10 @@ def test_exports_cannot_smuggle_a_formula_into_a_spreadsheet(
     for row in assessments:
         assert not row[0].startswith(("=", "+", "-", "@", "\t", "\r"))
 
-    # ... and the same file re-imports with the original values
+    # ... and the same file re-imports with the original values (a patient id may no longer
+    # hold "=", so the round trip uses an allowed id; the id above is a record stored before)
+    patient.external_id = "MRN-1"
+    session.flush()
     empty = Clinic(name="Clinic C")
     session.add(empty)
     session.flush()
@@ -625,7 +636,7 @@ def test_exports_cannot_smuggle_a_formula_into_a_spreadsheet(
     copy = session.scalar(select(Infusion).where(Infusion.clinic_id == empty.id))
     assert copy is not None and copy.side_effects_note == "=1+1 ginger ale helped"
     assert session.scalar(select(Patient.external_id).where(Patient.id == copy.patient_id)) == (
-        "=cmd|' /C calc'!A0"
+        "MRN-1"
     )
 
 
@@ -780,3 +791,441 @@ def test_answers_are_stored_as_the_json_text_of_the_answered_items(instrument: s
     ]
     assert _answers_json(table, definition, positions) == expected
     assert any(all(v is not None for v in row.values()) for row in rows)  # the fast path ran
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 9: refusals that do not repeat the file, patient ids and names, limits, validation
+# --------------------------------------------------------------------------------------------
+
+PHQ9_ROW = "phq9,2025-01-06,1,1,1,1,1,1,1,1,0,"
+
+
+def _problems(refused: pytest.ExceptionInfo[InvalidInput]) -> str:
+    return "\n".join(refused.value.problems)
+
+
+def test_a_csv_without_a_header_is_refused_without_repeating_its_first_record(
+    session: Session, world: World
+) -> None:
+    first = "MRN-secret-77,phq9,2025-01-06,1,1,1,1,1,1,1,1,0"
+    with pytest.raises(InvalidInput) as refused:
+        import_assessments_csv(session, actor=world.system_a, source=_csv(first), now=NOW)
+    text = _problems(refused)
+    assert "row 1 (the header) has unknown column name(s) in column(s) 1 (A), 2 (B)" in text
+    assert "starts with the header row patient_id, instrument, administered_at" in text
+    for value in ("MRN-secret-77", "phq9", "2025-01-06"):
+        assert value not in text
+
+
+def test_a_system_file_given_as_an_import_is_refused_without_repeating_a_line(
+    session: Session, world: World, tmp_path: Path
+) -> None:
+    passwd = tmp_path / "passwd"
+    passwd.write_text(
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+    )
+    for importer in (import_assessments_csv, import_infusions_csv, import_fhir_bundle):
+        with pytest.raises(InvalidInput) as refused:
+            importer(session, actor=world.system_a, source=passwd, now=NOW)
+        text = _problems(refused)
+        for secret in ("root", "daemon", "/bin", "nologin", "x:0"):
+            assert secret not in text, (importer.__name__, text)
+    assert _count(session, Assessment) == 0
+
+
+def test_a_nul_byte_in_a_patient_id_is_refused_not_truncated_into_another_patient(
+    session: Session, world: World, tmp_path: Path
+) -> None:
+    a1 = _mrn(world, world.patient_a1)
+    source = tmp_path / "nul.csv"
+    source.write_bytes(f"{PHQ9_HEADER}\n{a1}\x00-other,{PHQ9_ROW}\n".encode())
+    with pytest.raises(InvalidInput) as refused:
+        import_assessments_csv(
+            session, actor=world.system_a, source=source, create_patients=True, now=NOW
+        )
+    assert refused.value.problems[0].startswith("row 2 holds a NUL character")
+    bundle = json.loads(
+        json.dumps(_one_response_bundle(f"Patient/{a1}\u0000-other"), ensure_ascii=True)
+    )
+    with pytest.raises(InvalidInput) as refused:
+        import_fhir_bundle(session, actor=world.system_a, source=bundle, create_patients=True)
+    assert "patient_id holds a character that is not allowed" in _problems(refused)
+    assert _count(session, Assessment) == 0
+
+
+def _one_response_bundle(subject: str, authored: str = "2025-01-06") -> dict[str, Any]:
+    from outcomes.fhir import patient_bundle
+
+    when = dt.datetime.fromisoformat(authored).replace(hour=12, tzinfo=dt.UTC)
+    bundle = patient_bundle(
+        [("phq9", {f"phq9_{i}": 1 for i in range(1, 10)}, when)], subject=subject
+    )
+    dumped: dict[str, Any] = bundle.model_dump(mode="json", exclude_none=True)
+    return dumped
+
+
+HOSTILE_IDS = [
+    "MRN-1 :green[**reviewed, all clear — no action needed**]",
+    "![](http://example.com/beacon.png)",
+    "MRN-1\n# heading",
+    "<img src=x onerror=alert(1)>",
+    "MRN\u202e1-ABC",
+    "-2+3",
+    "=HYPERLINK(1)",
+    "x" * 65,
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_IDS)
+def test_patient_ids_outside_the_documented_characters_are_refused_on_every_path(
+    session: Session, world: World, hostile: str
+) -> None:
+    """Item 1: CSV import, FHIR import and the app's form refuse the id by rule, not by value."""
+    patients = _count(session, Patient)
+    file = io.StringIO()
+    csv.writer(file, lineterminator="\r\n").writerow(["patient_id", "administered_at", "route"])
+    csv.writer(file, lineterminator="\r\n").writerow([hostile, "2025-01-06T10:00Z", "iv"])
+    file.seek(0)
+    with pytest.raises(InvalidInput) as refused:
+        import_infusions_csv(
+            session, actor=world.system_a, source=file, create_patients=True, now=NOW
+        )
+    assert "patient_id" in _problems(refused) and hostile.strip() not in _problems(refused)
+    with pytest.raises(InvalidInput) as refused:
+        import_fhir_bundle(
+            session,
+            actor=world.system_a,
+            source=_one_response_bundle(f"Patient/{hostile}"),
+            create_patients=True,
+        )
+    assert "patient_id" in _problems(refused) and hostile not in _problems(refused)
+    with pytest.raises(InvalidInput) as refused:
+        create_patient(session, actor=world.clinician_a, external_id=hostile, name="Ann Lee")
+    assert "patient id" in _problems(refused) and hostile.strip() not in _problems(refused)
+    assert _count(session, Patient) == patients
+
+
+def test_patient_ids_of_the_documented_characters_round_trip_through_csv_and_fhir(
+    session: Session, world: World
+) -> None:
+    mrn = "MRN 12/a_b.c-9"
+    result = import_assessments_csv(
+        session,
+        actor=world.system_a,
+        source=_csv(PHQ9_HEADER, f"{mrn},{PHQ9_ROW}"),
+        create_patients=True,
+        now=NOW,
+    )
+    assert result.patients_created == 1
+    bundle = export_fhir_bundle(session, actor=world.system_a)
+    empty = Clinic(name="Clinic C")
+    session.add(empty)
+    session.flush()
+    copied = import_fhir_bundle(
+        session, actor=Actor.system(empty.id), source=bundle, create_patients=True
+    )
+    assert copied.imported == 1
+    assert session.scalar(select(Patient.external_id).where(Patient.clinic_id == empty.id)) == mrn
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Ann\x00Lee", "Ann\nLee", "Ann\r\n# Lee", "Ann\u2028Lee", "Ann \u202eeeL", "x" * 201, " "],
+)
+def test_patient_names_refuse_control_characters_line_breaks_and_overlong_text(
+    session: Session, world: World, name: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        create_patient(session, actor=world.clinician_a, external_id="MRN-new-9", name=name)
+    assert "the patient's name" in _problems(refused)
+    assert name.strip() not in _problems(refused) or not name.strip()
+
+
+def test_patient_names_of_any_script_are_stored(session: Session, world: World) -> None:
+    for number, name in enumerate(("José Müller-Åberg", "山田 太郎", "O'Brien, Siobhán")):
+        create_patient(
+            session, actor=world.clinician_a, external_id=f"MRN-script-{number}", name=name
+        )
+    assert _count(session, Patient, name="山田 太郎") == 1
+
+
+def test_records_dated_before_the_patients_birth_are_refused_by_row(
+    session: Session, world: World
+) -> None:
+    patient = session.get(Patient, world.patient_a1.patient_id)
+    assert patient is not None
+    patient.date_of_birth = dt.date(1990, 5, 1)
+    session.flush()
+    a1 = _mrn(world, world.patient_a1)
+    before_birth = PHQ9_ROW.replace("2025-01-06", "1990-04-30")
+    # 01:00 on the day of birth at UTC+5 is still the day before in UTC: not refused.
+    birth_day = PHQ9_ROW.replace("2025-01-06", "1990-05-01T01:00+05:00")
+    with pytest.raises(InvalidInput) as refused:
+        import_assessments_csv(
+            session,
+            actor=world.system_a,
+            source=_csv(PHQ9_HEADER, f"{a1},{birth_day}", f"{a1},{before_birth}"),
+            now=NOW,
+        )
+    assert refused.value.problems == (
+        "row 3: administered_at is before the patient's date of birth; check the date (or "
+        "the date of birth recorded for the patient)",
+    )
+    with pytest.raises(InvalidInput) as refused:
+        import_infusions_csv(
+            session,
+            actor=world.system_a,
+            source=_csv("patient_id,administered_at,route", f"{a1},1989-12-01T10:00Z,iv"),
+            now=NOW,
+        )
+    assert refused.value.problems[0].startswith("row 2: administered_at is before the patient")
+    assert _count(session, Assessment) == _count(session, Infusion) == 0
+
+
+def test_a_fhir_file_with_a_byte_order_mark_is_read_as_a_csv_file_is(
+    session: Session, world: World, tmp_path: Path
+) -> None:
+    path = tmp_path / "bundle.json"
+    bundle = _one_response_bundle("Patient/MRN-bom-1")
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(bundle).encode())
+    result = import_fhir_bundle(session, actor=world.system_a, source=path, create_patients=True)
+    assert result.imported == 1
+
+
+def test_deeply_nested_json_is_refused_with_a_message_not_a_recursion_error(
+    session: Session, world: World, tmp_path: Path
+) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"resourceType": "Bundle", "entry": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(InvalidInput) as refused:
+        import_fhir_bundle(session, actor=world.system_a, source=path)
+    assert "more than 32 levels deep" in _problems(refused)
+    # Brackets inside text do not count.
+    bundle = _one_response_bundle("Patient/MRN-deep-1")
+    bundle["entry"][0]["resource"]["item"][0]["text"] = "[[[" * 100 + '\\"{'
+
+    path.write_text(json.dumps(bundle))
+    assert (
+        import_fhir_bundle(
+            session, actor=world.system_a, source=path, create_patients=True
+        ).imported
+        == 1
+    )
+
+
+def test_a_bundle_of_many_bad_entries_is_refused_in_a_short_message(
+    session: Session, world: World
+) -> None:
+    bundle = _one_response_bundle("Patient/MRN-many")
+    entry = bundle["entry"][0]
+    entry["resource"]["item"][0]["answer"] = [{"valueString": "often"}]
+    bundle["entry"] = [entry] * 600
+    with pytest.raises(InvalidInput) as refused:
+        import_fhir_bundle(session, actor=world.system_a, source=bundle)
+    problems = refused.value.problems
+    assert problems[0].startswith("Bundle entry[0]: ")
+    assert problems[19].startswith("Bundle entry[19]: ")
+    assert problems[20].startswith("... and 580 more record(s) with problems, of 1 kind(s)")
+    assert problems[21].startswith("580 x ")
+    assert len(problems) == 22 and sum(map(len, problems)) < 8_000
+
+
+def test_a_csv_of_many_bad_rows_is_refused_in_a_short_message(
+    session: Session, world: World
+) -> None:
+    rows = [f"MRN-{n},{PHQ9_ROW}" for n in range(3_000)]
+    with pytest.raises(InvalidInput) as refused:
+        import_assessments_csv(session, actor=world.system_a, source=_csv(PHQ9_HEADER, *rows))
+    problems = refused.value.problems
+    assert problems[0].startswith("row 2: no patient with this patient_id")
+    assert "2,980 more record(s)" in problems[20] and len(problems) == 22
+
+
+def test_a_header_of_200000_columns_is_refused_before_any_parsing(
+    session: Session, world: World
+) -> None:
+    wide = ",".join(f"c{n}" for n in range(200_000))
+    with pytest.raises(InvalidInput) as refused:
+        import_assessments_csv(session, actor=world.system_a, source=_csv(wide, "1"))
+    assert refused.value.problems == (
+        "row 1 is longer than 10,000 bytes, the longest line an import takes; is this a "
+        "CSV file of records?",
+    )
+    with pytest.raises(InvalidInput) as refused:
+        import_assessments_csv(session, actor=world.system_a, source=_csv("a," * 4_000))
+    assert "has 4,001 columns, more than the 100 an import takes" in _problems(refused)
+
+
+def test_files_beyond_the_stated_limits_are_refused_before_they_are_read(
+    session: Session, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from data import csv_io, fhir_io
+
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join([PHQ9_HEADER] + [f"MRN-{n},{PHQ9_ROW}" for n in range(20)]))
+    monkeypatch.setattr(csv_io, "MAX_RECORDS", 10)
+    with pytest.raises(InvalidInput) as refused:
+        import_assessments_csv(session, actor=world.system_a, source=path)
+    assert "more than 10 lines" in _problems(refused)
+    monkeypatch.setattr(csv_io, "MAX_RECORDS", 1_000_000)
+    monkeypatch.setattr(csv_io, "MAX_FILE_BYTES", 500)
+    with pytest.raises(InvalidInput) as refused:
+        import_infusions_csv(session, actor=world.system_a, source=path)
+    assert "larger than" in _problems(refused)
+    monkeypatch.setattr(fhir_io, "MAX_BUNDLE_ENTRIES", 2)
+    bundle = _one_response_bundle("Patient/MRN-x")
+    bundle["entry"] = bundle["entry"] * 3
+    with pytest.raises(InvalidInput) as refused:
+        import_fhir_bundle(session, actor=world.system_a, source=bundle)
+    assert "more than the 2 an import takes" in _problems(refused)
+
+
+def test_the_import_limits_are_documented() -> None:
+    from data import csv_io, fhir_io
+
+    docs = (Path(__file__).parents[2] / "docs" / "records.md").read_text()
+    for stated in (
+        f"{csv_io.MAX_FILE_BYTES // 1_000_000} MB",
+        f"{csv_io.MAX_RECORDS:,} lines",
+        f"{csv_io.MAX_LINE_BYTES:,} bytes",
+        f"{csv_io.MAX_COLUMNS} columns",
+        f"{fhir_io.MAX_BUNDLE_ENTRIES:,} entries",
+        f"{fhir_io.MAX_JSON_DEPTH} levels",
+        f"first {csv_io.MAX_LISTED_PROBLEMS}",
+    ):
+        assert stated in docs, stated
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_records_stored_between_the_check_and_the_write_are_checked_again(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Item 7: the file is checked outside the write lock, so the write checks the records
+    again: a conflicting record stored meanwhile refuses the import, a patient registered
+    meanwhile is used, not registered twice."""
+    from data.csv_io import prepare_assessments_csv
+    from tests.conftest import fresh_database_url
+
+    engine = make_engine(fresh_database_url(backend, request, tmp_path))
+    try:
+        upgrade(engine)
+        with transaction(engine, write=True) as session:
+            clinic = Clinic(name="Clinic P")
+            session.add(clinic)
+            session.flush()
+            system = Actor.system(clinic.id)
+            create_patient(session, actor=system, external_id="MRN-1", name="MRN-1")
+        ones = _csv(PHQ9_HEADER, f"MRN-1,{PHQ9_ROW}", f"MRN-2,{PHQ9_ROW}")
+        with transaction(engine) as session:
+            prepared = prepare_assessments_csv(
+                session, actor=system, source=ones, create_patients=True, now=NOW
+            )
+        twos = PHQ9_ROW.replace("1,1,1,1,1,1,1,1,0", "2,2,2,2,2,2,2,2,0")
+        with transaction(engine, write=True) as session:
+            import_assessments_csv(
+                session, actor=system, source=_csv(PHQ9_HEADER, f"MRN-1,{twos}"), now=NOW
+            )
+        with pytest.raises(InvalidInput) as refused, transaction(engine, write=True) as session:
+            prepared.write(session)
+        assert refused.value.problems == (
+            "row 2: a record of this patient, instrument and time is already stored with "
+            "different answers; an import never replaces a stored record",
+        )
+        with transaction(engine) as session:
+            assert _count(session, Assessment) == 1 and _count(session, Patient) == 1
+
+        with transaction(engine) as session:
+            prepared = prepare_assessments_csv(
+                session,
+                actor=system,
+                source=_csv(PHQ9_HEADER, f"MRN-2,{PHQ9_ROW}"),
+                create_patients=True,
+                now=NOW,
+            )
+        with transaction(engine, write=True) as session:
+            create_patient(session, actor=system, external_id="MRN-2", name="Registered meanwhile")
+        with transaction(engine, write=True) as session:
+            result = prepared.write(session)
+        assert (result.imported, result.patients_created) == (1, 0)
+        with transaction(engine) as session:
+            assert _count(session, Patient) == 2 and _count(session, Assessment) == 2
+    finally:
+        engine.dispose()
+
+
+def test_the_command_line_says_a_read_only_database_cannot_be_written() -> None:
+    """Item 11: a database the user may not write is named as such, not as a traceback."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    # Outside pytest's own (owner-only) temporary folders, so that another user can reach it.
+    base = Path(tempfile.mkdtemp(prefix="outcomes-readonly-"))
+    folder = base / "database"
+    try:
+        folder.mkdir()
+        url = f"sqlite:///{folder / 'outcomes.db'}"
+        root = Path(__file__).parents[2]
+        command = [sys.executable, "-c", "from data.cli import app; app()"]
+        init = [*command, "init", "--database-url", url, "--clinic-name", "RO"]
+        subprocess.run(init, check=True, cwd=root, capture_output=True)
+        source = base / "a.csv"
+        source.write_text(f"{PHQ9_HEADER}\nMRN-1,{PHQ9_ROW}\n")
+        source.chmod(0o644)
+        base.chmod(0o755)
+        for path in folder.iterdir():
+            path.chmod(0o444)
+        folder.chmod(0o555)
+        as_another_user: list[str] = []
+        if os.geteuid() == 0:  # root writes anything: run as nobody, as an operator would
+            setpriv = shutil.which("setpriv")
+            assert setpriv is not None, "setpriv (util-linux) runs this test as another user"
+            as_another_user = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        imported = [*command, "import", "assessments", str(source), "--create-patients"]
+        ran = subprocess.run(
+            [*as_another_user, *imported, "--database-url", url],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "HOME": str(base)},
+        )
+    finally:
+        if folder.exists():
+            folder.chmod(0o755)
+        shutil.rmtree(base)
+    assert ran.returncode == 1, ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert "the database cannot be written" in ran.stderr and "read-only" in ran.stderr
+
+
+def test_fhir_refusals_name_the_entry_and_element_but_not_the_values(
+    session: Session, world: World
+) -> None:
+    """Item 10 for FHIR: outcomes.fhir quotes what it read; an import's refusal does not."""
+    bundle = _one_response_bundle("Patient/MRN-fhir-1")
+    good = bundle["entry"][0]
+    entries = [json.loads(json.dumps(good)) for _ in range(5)]
+    entries[0]["resource"]["status"] = "secret-status"
+    entries[0]["fullUrl"] = "urn:uuid:secret-url"
+    entries[1]["resource"]["authored"] = "2024-03-01T09:30:00"
+    entries[2]["resource"]["authored"] = "2024-03"
+    entries[3]["resource"]["item"][0]["answer"] = [{"valueDecimal": 1.25}]
+    entries[4]["resource"]["item"][0]["answer"] = [
+        {"valueCoding": {"system": "http://secret.example", "code": "SECRET-CODE"}}
+    ]
+    bundle["entry"] = entries
+    with pytest.raises(InvalidInput) as refused:
+        import_fhir_bundle(session, actor=world.system_a, source=bundle)
+    problems = refused.value.problems
+    assert [p.split(":")[0] for p in problems] == [f"Bundle entry[{n}]" for n in range(5)]
+    assert "status is not an R4 status" in problems[0]
+    assert "authored has a time but no time zone" in problems[1]
+    assert "authored gives only a year or a month" in problems[2]
+    assert "valueDecimal is not a whole number" in problems[3]
+    assert "the answer code is not a recognised answer" in problems[4]
+    for secret in ("secret", "SECRET", "09:30", "2024-03", "1.25"):
+        assert not [p for p in problems if secret in p], secret

@@ -15,6 +15,7 @@ import csv
 import datetime as dt
 import io
 import json
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,17 +29,12 @@ from sqlalchemy import Engine, func, select
 
 from data.access import Actor
 from data.checkin import submit_checkin
-from data.csv_io import (
-    FORMULA_TRIGGERS,
-    export_assessments_csv,
-    import_assessments_csv,
-    neutralise_formula,
-    restore_formula,
-)
+from data.csv_io import export_infusions_csv, import_assessments_csv, import_infusions_csv
 from data.engine import make_engine, transaction
 from data.errors import AccessDenied, InvalidInput
 from data.fhir_io import import_fhir_bundle
 from data.models import Assessment, AuditEvent, Patient, SafetyAlert
+from data.spreadsheet import FORMULA_TRIGGERS, guard_cell, restore_cell
 from tests.conftest import ROOT, fresh_database_url
 from tests.test_reliability.test_faults import _consistency_problems
 
@@ -348,29 +344,50 @@ def test_the_checkin_writer_refuses_or_stores_exactly_once(
 
 @settings(derandomize=True, max_examples=200, database=None)
 @given(value=st.text())
-def test_neutralised_cells_never_start_a_formula_and_restore_exactly(value: str) -> None:
-    safe = neutralise_formula(value)
-    assert not safe.startswith(FORMULA_TRIGGERS)
-    assert restore_formula(safe) == value
+def test_guarded_cells_never_start_a_formula_and_restore_exactly(value: str) -> None:
+    safe = guard_cell(value)
+    assert isinstance(safe, str)
+    # Nothing a spreadsheet skips (spaces of any kind) uncovers a formula either.
+    visible = safe.lstrip()
+    assert not unicodedata.normalize("NFKC", visible[:1]).startswith(FORMULA_TRIGGERS)
+    assert restore_cell(safe) == value
 
 
-def test_an_exported_formula_patient_id_is_neutralised_and_reimports_unchanged(
+def test_formula_patient_ids_are_refused_and_formula_notes_reimport_unchanged(
     fuzz_world: tuple[Engine, Actor, Actor],
 ) -> None:
+    """A patient id may no longer start a formula (issue 9, item 1); free text (the
+    side-effects note) still may, and its export is guarded and re-imports unchanged."""
     engine, system, _ = fuzz_world
     hostile = [f"{formula}-{uuid.uuid4().hex[:6]}" for formula in FORMULAS[:4]]
     lines = ["patient_id,instrument,administered_at," + ",".join(ITEMS)]
     lines += [
         f"{name},phq9,2024-01-0{n + 1}," + ",".join("1" * 9) for n, name in enumerate(hostile)
     ]
-    with transaction(engine, write=True) as session:
+    with pytest.raises(InvalidInput) as refused, transaction(engine, write=True) as session:
         import_assessments_csv(
             session, actor=system, source=io.StringIO("\n".join(lines)), create_patients=True
         )
-    out = io.StringIO()
+    assert len(refused.value.problems) == len(hostile)
+    assert not [p for p in refused.value.problems for name in hostile if name[1:] in p]
+
+    tag = uuid.uuid4().hex[:6]
+    # A file's leading apostrophe before a formula is read as the guard (FORMULAS[-1] is one).
+    notes = [*FORMULAS[:-1], "\u00a0=1+1", "\uff1dSUM(A1)", "\u3000\uff0b1", "\u200b@x"]
+    file = io.StringIO()
+    writer = csv.writer(file, lineterminator="\r\n")  # quotes the note with a CR
+    writer.writerow(["patient_id", "administered_at", "route", "side_effects_note"])
+    for n, note in enumerate(notes):
+        writer.writerow([f"FUZZ-{tag}", f"2024-02-{n + 1:02d}T10:00Z", "iv", note])
     with transaction(engine, write=True) as session:
-        export_assessments_csv(session, actor=system, out=out)
+        import_infusions_csv(
+            session, actor=system, source=io.StringIO(file.getvalue()), create_patients=True
+        )
+    out = io.StringIO()
+    with transaction(engine) as session:
+        export_infusions_csv(session, actor=system, out=out)
     cells = [cell for row in csv.reader(io.StringIO(out.getvalue())) for cell in row]
-    assert not [cell for cell in cells if cell.startswith(FORMULA_TRIGGERS)]
-    exported = {restore_formula(cell) for cell in cells}
-    assert set(hostile) <= exported
+    for cell in cells:
+        assert not unicodedata.normalize("NFKC", cell.lstrip()[:1]).startswith(FORMULA_TRIGGERS)
+    exported = {restore_cell(cell) for cell in cells}
+    assert {note.strip() for note in notes} <= exported
