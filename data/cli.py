@@ -45,7 +45,6 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.access import Actor
-from data.accounts import MIN_PASSWORD_LENGTH
 from data.accounts import create_user as create_account
 from data.backup import backup
 from data.csv_io import (
@@ -59,6 +58,7 @@ from data.engine import make_engine, transaction
 from data.errors import AccessDenied, InvalidInput
 from data.fhir_io import export_fhir_bundle, import_fhir_bundle
 from data.models import Clinic, Patient
+from data.password_policy import password_problems
 from data.rescore import rescore as rescore_clinic
 from data.schema import is_current, upgrade
 from data.settings import get_settings
@@ -222,8 +222,11 @@ def _read_password(from_stdin: bool) -> str:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        _fail(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    # The command line creates staff accounts only: the staff policy of the app, checked
+    # before the database is opened (the username is checked again with it on creation).
+    problems = password_problems(password, role="administrator")
+    if problems:
+        _fail("refused:", problems)
     return password
 
 

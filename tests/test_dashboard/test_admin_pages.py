@@ -47,7 +47,7 @@ def test_create_disable_and_reset_an_account(app: AppTest, app_world: AppWorld) 
     short = next(i for i in app.text_input if i.label == "New password")
     short.input("short").run()
     next(b for b in app.button if b.label == "Reset password").click().run()
-    assert any("at least 8 characters" in e.value for e in app.error)
+    assert any("at least 12 characters" in e.value for e in app.error)
 
 
 def test_audit_log_filters_by_patient(app: AppTest, app_world: AppWorld) -> None:
