@@ -190,9 +190,9 @@ def sign_in(
     """The whole sign-in with a username and password, as the sign-in page runs it.
 
     1. An address that is throttled is refused at once (:mod:`data.signin_throttle`).
-    2. A verification slot is taken (at most a few verifications at once in the process); if
-       none is free within half a second the attempt is refused as busy. Neither of these
-       touches the database or argon2.
+    2. A verification slot is taken (few verifications at once, and a few a second, in the
+       process; addresses without recent failures first); if none is free in time the attempt
+       is refused as busy. Neither of these touches the database or argon2.
     3. The account is read in a read transaction.
     4. The password is verified (argon2, ~0.1 s) outside any transaction: on SQLite a write
        transaction holds the one write lock of the file, and check-ins would wait behind it.
@@ -234,7 +234,7 @@ def sign_in(
     throttle = signin_throttle.ADDRESSES
     if throttle.throttled(where):
         raise SignInFailed(SIGN_IN_REFUSED)
-    with signin_throttle.SLOTS.slot() as had_slot:
+    with signin_throttle.SLOTS.slot(clean=throttle.clean(where)) as had_slot:
         if not had_slot:
             throttle.failed(where)
             raise SignInFailed(SIGN_IN_BUSY)

@@ -10,12 +10,13 @@ per-account lockout lives on the account row (:mod:`data.accounts`).
   however fast an address tries it gets at most ``limit`` attempts per window (20 per
   15 minutes). A successful sign-in does not clear the count (a guesser who also knows one
   password must not buy new guesses with it).
-* **Verification slots** (:class:`VerificationSlots`): at most ``slots`` argon2 verifications
-  run at once in this process (one verification costs ~0.1 s of wall time and ~0.17 s of CPU:
-  argon2 spreads its lanes over both cores). An attempt that cannot get a slot within
-  ``wait`` seconds is refused ("try again in a moment") without touching the database. This is
-  what keeps check-ins fast when a flood comes from many addresses at once, each under its own
-  limit (``bench/load.py --signin-flood``).
+* **Verification slots** (:class:`VerificationSlots`): one argon2 verification at a time in
+  this process, at most four a second (one costs ~0.1 s of wall time and ~0.17 s of CPU:
+  argon2 spreads its lanes over both cores). An attempt that cannot get a slot in time (1 s
+  for an address without recent failures, none for the others) is refused ("try again in a
+  moment") without touching the database. This is what keeps check-ins fast when a flood
+  comes from many addresses at once, each under its own limit
+  (``bench/load.py --signin-flood``).
 
 Limits of this design
 ---------------------
@@ -46,7 +47,8 @@ ADDRESS_LIMIT = 20
 ADDRESS_WINDOW_SECONDS = 15 * 60
 MAX_ADDRESSES = 100_000
 VERIFICATION_SLOTS = 1
-VERIFICATION_WAIT_SECONDS = 0.5
+VERIFICATION_WAIT_SECONDS = 1.0
+VERIFICATION_SPACING_SECONDS = 0.25
 
 
 class AddressThrottle:
@@ -79,6 +81,7 @@ class AddressThrottle:
         self._lock = threading.Lock()
         # address -> times of its last ``limit`` unsuccessful attempts, oldest first
         self._attempts: OrderedDict[str, deque[float]] = OrderedDict()
+        self.refusals = 0  # attempts refused so far (for monitoring and bench/load.py)
 
     def throttled(self, address: str) -> bool:
         """Whether ``address`` must be refused now; a refused attempt counts as a failure."""
@@ -88,7 +91,15 @@ class AddressThrottle:
             if times is None or len(times) < self.limit or times[0] <= now - self.window:
                 return False
             self._note(address, times, now)
+            self.refusals += 1
             return True
+
+    def clean(self, address: str) -> bool:
+        """Whether ``address`` has no unsuccessful attempt within the window."""
+        now = self._clock()
+        with self._lock:
+            times = self._attempts.get(address)
+            return not times or times[-1] <= now - self.window
 
     def failed(self, address: str) -> None:
         """Count an unsuccessful attempt from ``address``."""
@@ -113,24 +124,80 @@ class AddressThrottle:
 
 
 class VerificationSlots:
-    """At most ``slots`` password verifications at once; a wait of at most ``wait`` seconds."""
+    """At most ``slots`` password verifications at once, each slot starting one at most every
+    ``spacing`` seconds.
+
+    The spacing caps the share of the CPU that sign-ins can take however many arrive: with one
+    slot and 0.25 s, four verifications a second (about two thirds of one core; argon2 spreads
+    each over both cores), ample for a clinic's staff and patients, and check-ins keep the
+    rest. An attempt from an address with a clean record waits up to ``wait`` seconds for a
+    slot, first come first served, and goes ahead of attempts from addresses with recent
+    failures, which never wait: they take a slot only if one is free and no clean attempt is
+    waiting. So a flood from addresses that keep failing cannot crowd out a nurse signing in
+    from the clinic (a flood from ever-new addresses can: nothing tells them apart).
+    """
 
     def __init__(
-        self, *, slots: int = VERIFICATION_SLOTS, wait: float = VERIFICATION_WAIT_SECONDS
+        self,
+        *,
+        slots: int = VERIFICATION_SLOTS,
+        wait: float = VERIFICATION_WAIT_SECONDS,
+        spacing: float = VERIFICATION_SPACING_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.slots = slots
         self.wait = wait
-        self._semaphore = threading.BoundedSemaphore(slots)
+        self.spacing = spacing
+        self._clock = clock
+        self._condition = threading.Condition()
+        self._free = slots
+        self._clean_waiting = 0
+        # When each slot may next start a verification (earliest first).
+        self._next_start = [0.0] * slots
+        # Slots given and attempts refused so far (for monitoring and bench/load.py).
+        self.granted = 0
+        self.refusals = 0
+
+    def _take(self, *, clean: bool) -> float | None:
+        """A slot's pause before its verification may start, or None when none was had."""
+        deadline = self._clock() + (self.wait if clean else 0.0)
+        with self._condition:
+            self._clean_waiting += clean
+            try:
+                while not (self._free and (clean or not self._clean_waiting)):
+                    remaining = deadline - self._clock()
+                    if remaining <= 0:
+                        self.refusals += 1
+                        return None
+                    self._condition.wait(remaining)
+            finally:
+                self._clean_waiting -= clean
+            self._free -= 1
+            self.granted += 1
+            now = self._clock()
+            start = max(now, self._next_start.pop(0))
+            self._next_start.append(start + self.spacing)
+            self._next_start.sort()
+            return start - now
 
     @contextmanager
-    def slot(self) -> Iterator[bool]:
-        """Yields whether a slot was had; the slot is given back when the block ends."""
-        had = self._semaphore.acquire(timeout=self.wait)
+    def slot(self, *, clean: bool = True) -> Iterator[bool]:
+        """Yields whether a slot was had; the slot is given back when the block ends.
+
+        ``clean``: the attempt's address has no recent failures (it may wait for a slot).
+        """
+        pause = self._take(clean=clean)
+        if pause is None:
+            yield False
+            return
         try:
-            yield had
+            if pause > 0:
+                time.sleep(pause)  # holding the slot: the next attempt waits behind this one
+            yield True
         finally:
-            if had:
-                self._semaphore.release()
+            with self._condition:
+                self._free += 1
+                self._condition.notify()
 
 
 # The process's own throttles, used by data.accounts.sign_in.

@@ -831,3 +831,40 @@ def test_the_address_throttle_forgets_quiet_addresses_and_bounds_its_memory() ->
     throttle.failed("c")
     throttle.failed("d")  # a third address: "b", the least recently seen, is forgotten
     assert not throttle.throttled("b")
+
+
+def test_clean_addresses_go_ahead_of_addresses_with_recent_failures() -> None:
+    """A nurse's first attempt waits for the slot; a flooding address's never does, and never
+    takes the slot from under a waiting clean attempt."""
+    slots = signin_throttle.VerificationSlots(slots=1, wait=5, spacing=0)
+    got: list[bool] = []
+
+    def clean_attempt() -> None:
+        with slots.slot(clean=True) as had:
+            got.append(had)
+
+    with slots.slot(clean=True) as had:
+        assert had
+        nurse = threading.Thread(target=clean_attempt)
+        nurse.start()
+        for _ in range(500):
+            if slots._clean_waiting:
+                break
+            threading.Event().wait(0.01)
+        assert slots._clean_waiting == 1
+        with slots.slot(clean=False) as flood_had:
+            assert not flood_had  # busy: refused at once, no wait
+    nurse.join(5)
+    assert got == [True]
+    with slots.slot(clean=False) as had:
+        assert had  # a free slot and nobody waiting: any address may use it
+    assert (slots.granted, slots.refusals) == (3, 1)
+
+
+def test_verifications_are_spaced_so_sign_ins_take_a_bounded_share_of_the_cpu() -> None:
+    clock = [50.0]
+    slots = signin_throttle.VerificationSlots(slots=1, wait=1, spacing=0.25, clock=lambda: clock[0])
+    with slots.slot() as had:
+        assert had
+    clock[0] += 0.1
+    assert slots._take(clean=True) == pytest.approx(0.15)  # waits out the spacing
