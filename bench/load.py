@@ -28,6 +28,10 @@ included). Target p95 < 100 ms on PostgreSQL. Bounded: at most ``--seconds`` (<=
 ``scripts/test-postgres.sh`` (or ``--postgres-url`` on loopback only).
 
 Run: ``.venv/bin/python bench/load.py [--seconds 60] [--backend both] [--json out.json]``
+
+``--signin-flood 200`` (with ``--think-ms 500``) runs the check-ins beside 200 sign-in attempts
+a second through :func:`data.accounts.sign_in` from ``--signin-addresses`` addresses (issue 9,
+item 3; see :func:`run_signin_flood`).
 """
 
 from __future__ import annotations

@@ -58,8 +58,6 @@ USERNAME_TAKEN = "this username is already taken in your clinic; choose another"
 # A username in use elsewhere or reserved: the same words for both, so that an administrator
 # cannot learn which names other clinics use.
 USERNAME_NOT_AVAILABLE = "this username is not available; choose another"
-# Where the page could not learn the browser's address.
-UNKNOWN_ADDRESS = "(unknown address)"
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, the account disabled or locked, so that
@@ -210,8 +208,12 @@ def sign_in(
         As typed (the username's case and surrounding spaces do not matter).
     address
         The browser's address as the server saw it (``st.context.ip_address``), for the
-        per-address throttle; behind a reverse proxy this is the proxy's address unless the
-        proxy is configured to pass the client's on. None when unknown (all such share one).
+        per-address throttle. Behind a reverse proxy this is the proxy's address, shared by
+        every user; Streamlit gives None for a connection from this machine (a proxy on the
+        same host, ``make run``). None is not throttled per address: one shared count would
+        let a stranger's 20 failures stop every user signing in. The proxy must then limit
+        sign-in requests per client itself (``docs/records.md``); the account lockout and the
+        verification slots apply to every attempt whatever its address.
     now
         The time of the attempt (tests); the current time by default.
 
@@ -230,13 +232,13 @@ def sign_in(
     """
     now = now or utcnow()
     username = (username or "").strip()
-    where = address or UNKNOWN_ADDRESS
-    throttle = signin_throttle.ADDRESSES
-    if throttle.throttled(where):
+    addresses = signin_throttle.ADDRESSES
+    if address and addresses.throttled(address):
         raise SignInFailed(SIGN_IN_REFUSED)
-    with signin_throttle.SLOTS.slot(clean=throttle.clean(where)) as had_slot:
+    with signin_throttle.SLOTS.slot(clean=not address or addresses.clean(address)) as had_slot:
         if not had_slot:
-            throttle.failed(where)
+            if address:
+                addresses.failed(address)
             raise SignInFailed(SIGN_IN_BUSY)
         with transaction(engine) as session:
             found = _find(session, username)
@@ -244,7 +246,8 @@ def sign_in(
     with transaction(engine, write=True) as session:
         actor = _settle(session, found, username, verdict, now)
     if actor is None:
-        throttle.failed(where)
+        if address:
+            addresses.failed(address)
         raise SignInFailed(SIGN_IN_REFUSED)
     return actor
 

@@ -25,9 +25,12 @@ Limits of this design
   the database and holds across replicas and restarts. With several replicas, put the
   per-address limit in the reverse proxy as well (nginx ``limit_req``).
 * **The address is the TCP peer's.** Streamlit reports the address of whoever opened the
-  connection (``st.context.ip_address``). Behind a reverse proxy that is the proxy, so every
-  user shares one address: configure the proxy to limit per client address itself, or raise
-  the limit here. Several people behind one NAT (a clinic's office) share an address too.
+  connection (``st.context.ip_address``), and none for a connection from the same machine.
+  Behind a reverse proxy on another host every user has the proxy's address and shares one
+  count; behind one on the same host there is no address and no per-address limit at all
+  (:func:`data.accounts.sign_in`). Either way, let the proxy limit sign-in requests per
+  client (nginx ``limit_req``). Several people behind one NAT (a clinic's office) share an
+  address too.
 * **Memory is bounded.** At most ``max_addresses`` addresses are remembered; past that, the
   one least recently seen is forgotten (an attacker with that many addresses is what the
   verification slots are for).

@@ -2,8 +2,8 @@
 
 The browser's address (``st.context.ip_address``) goes to the per-address throttle of
 :func:`data.accounts.sign_in`. It is the address of the TCP peer: behind a reverse proxy that
-is the proxy's (and Streamlit reports none for a proxy on the same machine), so all users
-share one count unless the proxy limits sign-ins per client itself (docs, reverse proxy).
+is the proxy's (shared by all users), and Streamlit reports none for a connection from the
+same machine (not throttled per address); the proxy should then limit sign-ins per client.
 """
 
 from __future__ import annotations

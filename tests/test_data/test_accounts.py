@@ -868,3 +868,14 @@ def test_verifications_are_spaced_so_sign_ins_take_a_bounded_share_of_the_cpu() 
         assert had
     clock[0] += 0.1
     assert slots._take(clean=True) == pytest.approx(0.15)  # waits out the spacing
+
+
+def test_an_unknown_address_is_not_throttled_for_everyone(committed: Committed) -> None:
+    """Streamlit gives no address for a connection from this machine (a reverse proxy on the
+    same host): one shared count would let a stranger's failures stop every user."""
+    for n in range(signin_throttle.ADDRESS_LIMIT + 2):
+        _sign_in_refusal(committed, username=f"guess-{n}", password=WRONG, address=None)
+    actor = sign_in(
+        committed.engine, username=committed.clinician.username, password=PASSWORD, address=None
+    )
+    assert actor == committed.clinician
