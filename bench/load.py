@@ -495,6 +495,7 @@ class SignInFloodResult:
     unexpected_kinds: dict[str, int] = field(default_factory=dict)
     legit_attempts: int = 0  # one right password a second, each from an address of its own
     legit_signed_in: int = 0
+    legit_outcomes: dict[str, int] = field(default_factory=dict)
     checkins: LoadResult | None = None
 
     @property
@@ -580,6 +581,7 @@ def _flood(
     result.attempts_per_second = round(result.attempts / max(elapsed, 1e-9), 1)
     result.legit_attempts = sum(n for key, n in outcomes.items() if key.startswith("legit:"))
     result.legit_signed_in = outcomes["legit:signed_in"]
+    result.legit_outcomes = {k[6:]: n for k, n in outcomes.items() if k.startswith("legit:")}
     errors = {k: n for k, n in outcomes.items() if ":error" in k or k.endswith(":signed_in")}
     errors.pop("legit:signed_in", None)  # the only success expected
     result.unexpected = sum(errors.values())

@@ -194,6 +194,7 @@ def sign_in(
     3. The account is read in a read transaction.
     4. The password is verified (argon2, ~0.1 s) outside any transaction: on SQLite a write
        transaction holds the one write lock of the file, and check-ins would wait behind it.
+       It runs on a thread of lower priority than the app's, so that check-ins go first.
     5. The failure count, lock, audit event or rehash are written in a short write
        transaction.
 
@@ -242,7 +243,7 @@ def sign_in(
             raise SignInFailed(SIGN_IN_BUSY)
         with transaction(engine) as session:
             found = _find(session, username)
-        verdict = _verify(found, password, now)
+        verdict = signin_throttle.below_the_app(lambda: _verify(found, password, now))
     with transaction(engine, write=True) as session:
         actor = _settle(session, found, username, verdict, now)
     if actor is None:
