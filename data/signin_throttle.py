@@ -1,6 +1,6 @@
 """Sign-in throttles that work before any password is checked: per address, and CPU slots.
 
-Two limits protect the server from a flood of sign-in attempts (issue 9, items 2 and 3); the
+These limits protect the server from a flood of sign-in attempts (issue 9, items 2 and 3); the
 per-account lockout lives on the account row (:mod:`data.accounts`).
 
 * **Per address** (:class:`AddressThrottle`): while an address has ``limit`` unsuccessful
@@ -17,6 +17,9 @@ per-account lockout lives on the account row (:mod:`data.accounts`).
   moment") without touching the database. This is what keeps check-ins fast when a flood
   comes from many addresses at once, each under its own limit
   (``bench/load.py --signin-flood``).
+* **Lower priority** (:func:`below_the_app`): the verification itself runs on a thread at
+  nice 10 (Linux), so whenever a check-in and argon2 both want the CPU, the check-in goes
+  first.
 
 Limits of this design
 ---------------------
