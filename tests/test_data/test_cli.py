@@ -220,6 +220,12 @@ def test_create_user_prompts_for_a_hidden_password(url: str) -> None:
             id="short-password",
         ),
         pytest.param(
+            ["create-user", "--role", "clinician", "--username", "x", "--password-stdin"],
+            "password1234\n",
+            "commonly used passwords",
+            id="common-password",
+        ),
+        pytest.param(
             ["create-user", "--role", "clinician", "--username", "admin", "--password-stdin"],
             ADMIN_PASSWORD + "\n",
             "this username is already taken in your clinic",
