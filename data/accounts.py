@@ -1,33 +1,67 @@
-"""Accounts: argon2 password hashes, sign-in with lockout, and their administration.
+"""Accounts: argon2 password hashes, sign-in with lockout and throttles, and administration.
 
 * Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile)
-  and never stored, logged or returned in clear.
-* Five failed sign-ins lock an account for 15 minutes.
-* A sign-in for a username that does not exist still verifies a password against a hash, so
-  the time taken does not tell which usernames exist, and the message is the same.
+  and never stored, logged or returned in clear. New passwords follow NIST SP 800-63B
+  (:mod:`data.password_policy`): 12 characters for staff, 8 for patients, not the username,
+  not a repetition, not a common password.
+* Usernames are unique whatever their case, and looked up that way (migration 0005).
+* Five failed sign-ins in a row lock an account for 15 minutes. While it is locked, no
+  password is checked against its hash (a dummy hash is verified instead, so the time taken is
+  the same), every attempt gets the same answer as any other failure, and each one restarts
+  the 15 minutes.
+* One message for every refusal (unknown username, wrong password, disabled, locked,
+  throttled), so it does not reveal which usernames exist or which are locked; an unknown
+  username still costs one verification, so the time taken does not tell either.
+* An address that keeps failing is throttled, and at most a few verifications run at once
+  (:mod:`data.signin_throttle`); both refuse before any argon2 work.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Engine, func, literal, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from data import audit
+from data import audit, signin_throttle
 from data.access import Actor, Role, ensure_role, verify_actor
+from data.engine import transaction
 from data.errors import AccessDenied, InvalidInput, SignInFailed
-from data.models import ROLES, AuditEvent, Clinic, Patient, User, utcnow
+from data.models import ROLES, AuditEvent, Patient, User, utcnow
+from data.password_policy import (
+    STAFF_MIN_PASSWORD_LENGTH,
+    is_reserved,
+    password_problems,
+    username_problems,
+)
 
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = dt.timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 8
+# The shortest password of any account (a patient's); staff need STAFF_MIN_PASSWORD_LENGTH.
+MIN_PASSWORD_LENGTH = STAFF_MIN_PASSWORD_LENGTH
+
+# Every refused sign-in reads exactly like this, whatever the cause.
+SIGN_IN_REFUSED = (
+    "the username or password is not correct. After repeated failed attempts, sign-in pauses "
+    "for 15 minutes; if you cannot sign in, ask your clinic's administrator to reset your "
+    "password"
+)
+# Too many sign-ins at once in this process (a flood); nothing about the account is known.
+SIGN_IN_BUSY = "too many people are signing in at this moment; please try again in a moment"
+# A username in use in the administrator's own clinic (the list of accounts shows it anyway).
+USERNAME_TAKEN = "this username is already taken in your clinic; choose another"
+# A username in use elsewhere or reserved: the same words for both, so that an administrator
+# cannot learn which names other clinics use.
+USERNAME_NOT_AVAILABLE = "this username is not available; choose another"
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so both paths cost one argon2 verification.
+# Verified against when the username is unknown, the account disabled or locked, so that
+# every path costs one argon2 verification and no password is checked against a locked hash.
 _DUMMY_HASH = _hasher.hash("no such user: equal-time comparison only")
 
 
@@ -35,12 +69,10 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _password_problems(password: str, *, demo: bool = False) -> list[str]:
-    if not isinstance(password, str) or not password:
-        return ["a password is needed"]
-    if not demo and len(password) < MIN_PASSWORD_LENGTH:
-        return [f"a password needs at least {MIN_PASSWORD_LENGTH} characters"]
-    return []
+def _same_username(username: str) -> ColumnElement[bool]:
+    """``User.username`` equal to ``username`` whatever the case, through the database's own
+    lower() on both sides, as the unique index of migration 0005 compares them."""
+    return func.lower(User.username) == func.lower(literal(username))
 
 
 def _actor_for(session: Session, user: User) -> Actor:
@@ -57,48 +89,185 @@ def _actor_for(session: Session, user: User) -> Actor:
     )
 
 
-def authenticate(
-    session: Session, *, username: str, password: str, now: dt.datetime | None = None
-) -> Actor:
-    """The actor for a correct username and password; otherwise :class:`SignInFailed`.
+@dataclass(frozen=True)
+class _Account:
+    """What a sign-in reads of an account before it checks the password."""
 
-    Counts failures; the fifth in a row locks the account for 15 minutes (then even the
-    right password is refused until the lock ends). A success resets the count. The caller
-    commits, so that failures are counted even though this raises.
-    """
-    now = now or utcnow()
-    user = session.scalar(select(User).where(User.username == username)) if username else None
-    stored_hash = user.password_hash if user is not None else _DUMMY_HASH
+    user_id: int
+    password_hash: str
+    active: bool
+    locked_until: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """The password check, made outside any transaction."""
+
     correct: bool
+    new_hash: str | None = None  # a rehash with current parameters, made outside too
+
+
+def _find(session: Session, username: str) -> _Account | None:
+    if not username:
+        return None
+    row = session.execute(
+        select(User.id, User.password_hash, User.active, User.locked_until).where(
+            _same_username(username)
+        )
+    ).first()
+    return None if row is None else _Account(*row)
+
+
+def _locked(locked_until: dt.datetime | None, now: dt.datetime) -> bool:
+    return locked_until is not None and locked_until > now
+
+
+def _verify(found: _Account | None, password: str, now: dt.datetime) -> _Verdict:
+    """One argon2 verification on every path: the account's hash only when it is usable."""
+    usable = found is not None and found.active and not _locked(found.locked_until, now)
+    stored = found.password_hash if found is not None and usable else _DUMMY_HASH
     try:
-        correct = _hasher.verify(stored_hash, password or "")
+        matched = bool(_hasher.verify(stored, password or ""))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        correct = False
+        matched = False
+    if not (usable and matched):
+        return _Verdict(correct=False)
+    new_hash = hash_password(password) if _hasher.check_needs_rehash(stored) else None
+    return _Verdict(correct=True, new_hash=new_hash)
+
+
+def _settle(
+    session: Session,
+    found: _Account | None,
+    username: str,
+    verdict: _Verdict,
+    now: dt.datetime,
+) -> Actor | None:
+    """The bookkeeping of one attempt (counts, lock, audit, rehash): the actor, or None.
+
+    Reads the account again, locked for update, so that concurrent attempts count every
+    failure and a lock that began after the password was checked still holds.
+    """
+    user = session.get(User, found.user_id, with_for_update=True) if found is not None else None
     if user is None or not user.active:
         _record_failure(session, user, username)
-        raise SignInFailed()
-    if user.locked_until is not None and user.locked_until > now:
+        return None
+    if _locked(user.locked_until, now):
+        # A failure during a lockout extends it, right password or not (none was checked).
+        user.locked_until = now + LOCKOUT
         _record_failure(session, user, username)
-        if not correct:
-            # The same words as any wrong password: a lockout must not confirm the username.
-            raise SignInFailed()
-        raise SignInFailed(
-            "this account is locked after too many failed sign-ins; try again in 15 minutes "
-            "or ask the clinic to reset the password"
-        )
-    if not correct:
+        return None
+    if found is None or user.password_hash != found.password_hash:
+        # The password was changed while this attempt was being checked: it proves nothing.
+        _record_failure(session, user, username)
+        return None
+    if not verdict.correct:
         user.failed_logins = (user.failed_logins or 0) + 1
         if user.failed_logins >= MAX_FAILED_SIGN_INS:
             user.locked_until = now + LOCKOUT
             user.failed_logins = 0
         _record_failure(session, user, username)
-        raise SignInFailed()
+        return None
     user.failed_logins = 0
     user.locked_until = None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if verdict.new_hash is not None:
+        user.password_hash = verdict.new_hash
     actor = _actor_for(session, user)
     audit.record(session, actor=actor, action="sign_in")
+    return actor
+
+
+def sign_in(
+    engine: Engine,
+    *,
+    username: str,
+    password: str,
+    address: str | None,
+    now: dt.datetime | None = None,
+) -> Actor:
+    """The whole sign-in with a username and password, as the sign-in page runs it.
+
+    1. An address that is throttled is refused at once (:mod:`data.signin_throttle`).
+    2. A verification slot is taken (few verifications at once, and a few a second, in the
+       process; addresses without recent failures first); if none is free in time the attempt
+       is refused as busy. Neither of these touches the database or argon2.
+    3. The account is read in a read transaction.
+    4. The password is verified (argon2, ~0.1 s) outside any transaction: on SQLite a write
+       transaction holds the one write lock of the file, and check-ins would wait behind it.
+       It runs on a thread of lower priority than the app's, so that check-ins go first.
+    5. The failure count, lock, audit event or rehash are written in a short write
+       transaction.
+
+    It takes the engine, not a session, because it needs these separate transactions; it is
+    the one function the page and ``bench/load.py --signin-flood`` call.
+
+    Parameters
+    ----------
+    engine
+        The clinic's database.
+    username, password
+        As typed (the username's case and surrounding spaces do not matter).
+    address
+        The browser's address as the server saw it (``st.context.ip_address``), for the
+        per-address throttle. Behind a reverse proxy this is the proxy's address, shared by
+        every user; Streamlit gives None for a connection from this machine (a proxy on the
+        same host, ``make run``). None is not throttled per address: one shared count would
+        let a stranger's 20 failures stop every user signing in. The proxy must then limit
+        sign-in requests per client itself (``docs/records.md``); the account lockout and the
+        verification slots apply to every attempt whatever its address.
+    now
+        The time of the attempt (tests); the current time by default.
+
+    Returns
+    -------
+    Actor
+        The signed-in user.
+
+    Raises
+    ------
+    SignInFailed
+        :data:`SIGN_IN_REFUSED` for every refusal that concerns the account or address,
+        :data:`SIGN_IN_BUSY` when no verification slot was free.
+    DatabaseUnavailable
+        The database could not be used; nothing was decided.
+    """
+    now = now or utcnow()
+    username = (username or "").strip()
+    addresses = signin_throttle.ADDRESSES
+    if address and addresses.throttled(address):
+        raise SignInFailed(SIGN_IN_REFUSED)
+    with signin_throttle.SLOTS.slot(clean=not address or addresses.clean(address)) as had_slot:
+        if not had_slot:
+            if address:
+                addresses.failed(address)
+            raise SignInFailed(SIGN_IN_BUSY)
+        with transaction(engine) as session:
+            found = _find(session, username)
+        verdict = signin_throttle.below_the_app(lambda: _verify(found, password, now))
+    with transaction(engine, write=True) as session:
+        actor = _settle(session, found, username, verdict, now)
+    if actor is None:
+        if address:
+            addresses.failed(address)
+        raise SignInFailed(SIGN_IN_REFUSED)
+    return actor
+
+
+def authenticate(
+    session: Session, *, username: str, password: str, now: dt.datetime | None = None
+) -> Actor:
+    """The checks of :func:`sign_in` within the caller's transaction, without throttles.
+
+    For the command line and tests. It verifies the password inside the caller's transaction,
+    so the app uses :func:`sign_in` instead. The caller commits, so that failures are counted
+    even though this raises :class:`SignInFailed` (always :data:`SIGN_IN_REFUSED`).
+    """
+    now = now or utcnow()
+    username = (username or "").strip()
+    found = _find(session, username)
+    actor = _settle(session, found, username, _verify(found, password, now), now)
+    if actor is None:
+        raise SignInFailed(SIGN_IN_REFUSED)
     return actor
 
 
@@ -112,13 +281,11 @@ def authenticate_single_sign_on(
     Otherwise :class:`SignInFailed`.
     """
     now = now or utcnow()
-    wanted = (email or "").strip().lower()
-    user = (
-        session.scalar(select(User).where(func.lower(User.username) == wanted)) if wanted else None
-    )
+    wanted = (email or "").strip()
+    user = session.scalar(select(User).where(_same_username(wanted))) if wanted else None
     locked = user is not None and user.locked_until is not None and user.locked_until > now
     if user is None or not user.active or locked:
-        _record_failure(session, user, wanted or "(no email)")
+        _record_failure(session, user, wanted.lower() or "(no email)")
         raise SignInFailed(
             "your organisation's account is not linked to an active account at this clinic; "
             "ask the clinic's administrator"
@@ -156,6 +323,22 @@ def session_still_valid(session: Session, *, actor: Actor, signed_in_at: dt.date
     return user.sessions_valid_after is None or signed_in_at >= user.sessions_valid_after
 
 
+def _username_problems(session: Session, *, actor: Actor, username: str) -> list[str]:
+    """Why ``username`` cannot be a new account's, without revealing other clinics' names."""
+    problems = username_problems(username)
+    if problems:
+        return problems
+    if is_reserved(username):
+        return [USERNAME_NOT_AVAILABLE]
+    owner = session.scalar(select(User.clinic_id).where(_same_username(username)).limit(1))
+    if owner is None:
+        return []
+    if owner == actor.clinic_id:
+        # The name is not repeated: messages are shown in Markdown elements (st.error).
+        return [USERNAME_TAKEN]
+    return [USERNAME_NOT_AVAILABLE]
+
+
 def create_user(
     session: Session,
     *,
@@ -167,33 +350,38 @@ def create_user(
 ) -> int:
     """Create an account in the actor's clinic (administrators and the system only).
 
-    Passwords need 8 characters, except in the demo clinic (synthetic records only).
+    The password follows :func:`data.password_policy.password_problems` in every clinic, the
+    demo clinic included (its seeded accounts' public password is written as a hash by
+    :mod:`data.demo`, not through here). A username must be unused whatever its case; one used
+    in another clinic, or reserved, is "not available" without saying which.
     """
     ensure_role(session, actor, "administrator", "system")
-    clinic = session.get(Clinic, actor.clinic_id)
-    demo = clinic is not None and clinic.is_demo
-    problems = []
     username = (username or "").strip()
-    if not username or len(username) > 150:
-        problems.append("a username of 1 to 150 characters is needed")
-    elif session.scalar(select(func.count()).where(User.username == username)):
-        problems.append(f"the username {username!r} is taken")
+    display_name = (display_name or "").strip() or username
+    problems = _username_problems(session, actor=actor, username=username)
+    if len(display_name) > 200 or any(c in display_name for c in "\r\n\t\x00"):
+        problems.append("a full name of at most 200 characters on one line is needed")
     if role not in ROLES:
         problems.append(f"role must be one of {', '.join(ROLES)}")
-    problems += _password_problems(password, demo=demo)
+    problems += password_problems(password, role=role, username=username)
     if problems:
         raise InvalidInput(problems)
     user = User(
         clinic_id=actor.clinic_id,
         username=username,
-        display_name=display_name.strip() or username,
+        display_name=display_name,
         role=role,
         password_hash=hash_password(password),
         failed_logins=0,
         active=True,
     )
-    session.add(user)
-    session.flush()
+    try:
+        # A savepoint: an account created at the same moment under the same name (the unique
+        # index on lower(username) refuses it) leaves the caller's transaction usable.
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError:
+        raise InvalidInput([USERNAME_NOT_AVAILABLE]) from None
     audit.record(session, actor=actor, action="create_user")
     return user.id
 
@@ -220,7 +408,7 @@ def set_user_active(session: Session, *, actor: Actor, user_id: int, active: boo
 def reset_password(session: Session, *, actor: Actor, user_id: int, new_password: str) -> None:
     """Set a new password, unlock the account and end its other sessions."""
     user = _own_clinic_user(session, actor, user_id)
-    problems = _password_problems(new_password)
+    problems = password_problems(new_password, role=user.role, username=user.username)
     if problems:
         raise InvalidInput(problems)
     user.password_hash = hash_password(new_password)

@@ -49,7 +49,6 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.access import Actor
-from data.accounts import MIN_PASSWORD_LENGTH
 from data.accounts import create_user as create_account
 from data.backup import backup
 from data.csv_io import (
@@ -71,6 +70,7 @@ from data.errors import AccessDenied, InvalidInput
 from data.fhir_io import export_fhir_bundle, prepare_fhir_bundle
 from data.files import check_new_target, discard, place, private_temp_file
 from data.models import Clinic, Patient
+from data.password_policy import password_problems
 from data.rescore import rescore as rescore_clinic
 from data.schema import is_current, revisions, upgrade
 from data.settings import get_settings
@@ -298,8 +298,11 @@ def _read_password(from_stdin: bool) -> str:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        _fail(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    # The command line creates staff accounts only: the staff policy of the app, checked
+    # before the database is opened (the username is checked again with it on creation).
+    problems = password_problems(password, role="administrator")
+    if problems:
+        _fail("refused:", problems)
     return password
 
 

@@ -126,6 +126,10 @@ class ClinicSettings(Base):
 
 class User(Base):
     __tablename__ = "app_user"
+    # Usernames are unique whatever their case: single sign-on looks them up that way, so
+    # "Demo-Admin" and "demo-admin" must be one account (migration 0005). The database's own
+    # lower() on both sides of every lookup keeps lookups and this index in agreement.
+    __table_args__ = (Index("uq_app_user_username_lower", text("lower(username)"), unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)

@@ -1,11 +1,17 @@
-"""Sign in with a username and password (argon2-verified in ``data``)."""
+"""Sign in with a username and password (argon2-verified in ``data``, throttled there).
+
+The browser's address (``st.context.ip_address``) goes to the per-address throttle of
+:func:`data.accounts.sign_in`. It is the address of the TCP peer: behind a reverse proxy that
+is the proxy's (shared by all users), and Streamlit reports none for a connection from the
+same machine (not throttled per address); the proxy should then limit sign-ins per client.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from dashboard import resources, state
-from data.accounts import authenticate, authenticate_single_sign_on
+from data.accounts import authenticate_single_sign_on, sign_in
 from data.bootstrap import demo_signins
 from data.errors import SignInFailed
 
@@ -24,13 +30,15 @@ if demo:
         "This is the **demo clinic**: every patient and score here is synthetic. "
         "Sign in with one of these accounts:"
     )
-    st.table(
+    # A data frame shows its cells as plain text, never as Markdown.
+    st.dataframe(
         {
             "username": [s.username for s in demo],
             "password": [s.password for s in demo],
             "role": [s.role for s in demo],
             "what to try": [s.what_to_try for s in demo],
-        }
+        },
+        hide_index=True,
     )
 
 
@@ -75,14 +83,19 @@ with st.form("sign_in"):
 
 if submitted:
     try:
-        # A write transaction: failed attempts are counted (and commit) even when refused.
-        with resources.session_scope(write=True) as session:
-            try:
-                actor = authenticate(session, username=username.strip(), password=password)
-            except SignInFailed as failure:
-                refused = failure
-            else:
-                refused = None
+        # The password is checked outside any transaction; only the bookkeeping is written
+        # (data.accounts.sign_in), so a flood of sign-ins does not hold up check-ins.
+        try:
+            actor = sign_in(
+                resources.engine(),
+                username=username,
+                password=password,
+                address=st.context.ip_address,
+            )
+        except SignInFailed as failure:
+            refused = failure
+        else:
+            refused = None
     except Exception:
         st.error("The clinic's records cannot be reached right now. Please try again shortly.")
     else:

@@ -61,6 +61,10 @@ EXEMPT: dict[str, str] = {
         "is no actor yet (tested in test_accounts.py)"
     ),
     "data.accounts.hash_password": "pure function of its argument; reads and writes nothing",
+    "data.accounts.sign_in": (
+        "the app's sign-in itself (authenticate in separate transactions, throttled): there "
+        "is no actor yet (tested in test_accounts.py)"
+    ),
     "data.accounts.session_still_valid": (
         "answers whether the actor's own sign-in is still valid; reads nothing of a patient "
         "and writes nothing (tested in test_accounts.py)"

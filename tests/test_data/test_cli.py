@@ -223,13 +223,19 @@ def test_create_user_prompts_for_a_hidden_password(url: str) -> None:
         pytest.param(
             ["create-user", "--role", "clinician", "--username", "x", "--password-stdin"],
             "short\n",
-            "at least 8 characters",
+            "at least 12 characters",
             id="short-password",
+        ),
+        pytest.param(
+            ["create-user", "--role", "clinician", "--username", "x", "--password-stdin"],
+            "password1234\n",
+            "commonly used passwords",
+            id="common-password",
         ),
         pytest.param(
             ["create-user", "--role", "clinician", "--username", "admin", "--password-stdin"],
             ADMIN_PASSWORD + "\n",
-            "the username 'admin' is taken",
+            "this username is already taken in your clinic",
             id="taken-username",
         ),
         pytest.param(["backup", "{history}"], None, "exists already", id="backup-overwrite"),

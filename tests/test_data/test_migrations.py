@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from data.engine import make_engine
+from data.errors import InvalidInput
 from data.models import Base
 from data.schema import downgrade, is_current, upgrade
 from tests.conftest import BACKENDS, fresh_database_url
@@ -82,5 +83,56 @@ def test_0003_keeps_every_record_and_still_refuses_a_reused_form_key(
             assert alert == 1
             if backend == "sqlite":  # switched off for the rebuild only
                 assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        database.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0005_refuses_usernames_differing_only_in_case_and_changes_nothing(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Usernames unique whatever their case (issue 9, item 12): a database that already has
+    "Demo-Admin" beside "demo-admin" is refused with the accounts' ids, not their names, and
+    upgrades once one of them is renamed."""
+    database = make_engine(fresh_database_url(backend, request, tmp_path))
+    try:
+        upgrade(database, "0004")
+        at = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+        user = (
+            "INSERT INTO app_user (id, clinic_id, username, display_name, role, password_hash,"
+            " failed_logins, active, created_at)"
+            " VALUES (:id, :clinic, :name, 'x', 'administrator', 'h', 0, true, :at)"
+        )
+        with database.begin() as connection:
+            for clinic in (1, 2):
+                connection.execute(
+                    text(
+                        "INSERT INTO clinic (id, name, is_demo, created_at)"
+                        " VALUES (:id, :name, false, :at)"
+                    ),
+                    {"id": clinic, "name": f"clinic {clinic}", "at": at},
+                )
+            for id_, clinic, name in ((1, 1, "demo-admin"), (2, 2, "Demo-Admin"), (3, 2, "lee")):
+                connection.execute(
+                    text(user), {"id": id_, "clinic": clinic, "name": name, "at": at}
+                )
+        with pytest.raises(InvalidInput) as refused:
+            upgrade(database)
+        message = str(refused.value)
+        assert "account ids 1, 2" in message and "nothing was changed" in message
+        assert "demo-admin" not in message.lower()
+        with database.connect() as connection:
+            revision = MigrationContext.configure(connection).get_current_revision()
+        assert revision == "0004"
+
+        with database.begin() as connection:
+            connection.execute(text("UPDATE app_user SET username = 'demo-admin-2' WHERE id = 2"))
+        upgrade(database)
+        assert is_current(database)
+        with pytest.raises(IntegrityError), database.begin() as connection:
+            connection.execute(text(user), {"id": 4, "clinic": 2, "name": "LEE", "at": at})
+        downgrade(database, "0004")
+        with database.begin() as connection:  # the index is gone with the downgrade
+            connection.execute(text(user), {"id": 4, "clinic": 2, "name": "LEE", "at": at})
     finally:
         database.dispose()

@@ -38,6 +38,41 @@ def test_concurrent_checkins_are_stored_exactly_once_with_their_alerts(
     assert result.audit_events == result.stored
 
 
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_checkins_go_through_while_sign_in_attempts_flood_the_app(
+    backend: str, bench_load: ModuleType, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Issue 9, item 3, short version of ``bench/load.py --signin-flood 200``: 200 sign-in
+    attempts a second through the sign-in function, from few addresses so the per-address
+    throttle shows, while patients check in. Before, every attempt held SQLite's write lock
+    for its argon2 verification and check-ins failed with "records are busy"."""
+    url = fresh_database_url(backend, request, tmp_path)
+    result = bench_load.run_signin_flood(
+        url,
+        backend=backend,
+        patients=8,
+        seconds=3.0,
+        rate=200,
+        addresses=8,
+        usernames=40,
+        think_seconds=0.05,
+    )
+    checkins = result.checkins
+    assert checkins.errors == 0, checkins.error_kinds
+    assert checkins.problems == []
+    assert checkins.stored == checkins.forms > 0
+    assert result.unexpected == 0, result.unexpected_kinds
+    assert result.attempts > 300
+    assert result.throttled > 0
+    assert result.refused > 0  # the slots refused what the throttle let through
+    # Every attempt was verified once, throttled or refused as busy: nothing else.
+    assert result.verified + result.throttled + result.refused == (
+        result.attempts + result.legit_attempts
+    )
+
+
 def test_many_sqlite_writers_queue_instead_of_hearing_database_is_locked(
     bench_load: ModuleType, tmp_path: Path
 ) -> None:

@@ -7,12 +7,15 @@ import streamlit as st
 from dashboard import resources, state
 from data.accounts import create_user, list_users, reset_password, set_user_active
 from data.errors import AccessDenied, InvalidInput
+from data.password_policy import STAFF_MIN_PASSWORD_LENGTH
 
 actor = state.require_actor()
 st.title("Users")
 
 with resources.session_scope() as session:
     users = list_users(session, actor=actor)
+# Usernames and names are shown as plain text only (a data frame's cells, a select box's
+# options, st.text), never inside Markdown such as st.success or st.error.
 st.dataframe(users, hide_index=True, width="stretch")
 
 
@@ -30,11 +33,19 @@ with st.form("create_user", clear_on_submit=True):
     st.subheader("Create an account")
     username = st.text_input("Username")
     display_name = st.text_input("Full name")
-    role = st.selectbox("Role", ["clinician", "administrator", "patient"])
-    password = st.text_input("Temporary password (8+ characters)", type="password")
+    # Patients get their sign-in from their own record, never a free-standing account here.
+    role = st.selectbox("Role", ["clinician", "administrator"])
+    password = st.text_input(
+        f"Temporary password ({STAFF_MIN_PASSWORD_LENGTH}+ characters)", type="password"
+    )
+    st.caption(
+        "A few unrelated words make a good password. Not accepted: the username, one "
+        "character or a short run repeated, a sequence such as 123456, or a commonly used "
+        "password."
+    )
     if st.form_submit_button("Create", type="primary"):
         attempt(
-            f"Account {username} created.",
+            "The account was created.",
             lambda s: create_user(
                 s,
                 actor=actor,
