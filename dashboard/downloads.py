@@ -28,6 +28,7 @@ from dataclasses import dataclass
 __all__ = [
     "BROWSER_COOKIE",
     "LIFETIME",
+    "NO_SIGNED_IN_BROWSER",
     "ROUTE",
     "Prepared",
     "forget_browser",
@@ -44,6 +45,10 @@ BROWSER_COOKIE = "io_browser"
 ROUTE = "/download/"
 LIFETIME = 120.0
 """Seconds a prepared file waits to be fetched before it is dropped unread."""
+NO_SIGNED_IN_BROWSER = (
+    "This browser has no signed-in session that can receive files: allow this site's cookie, "
+    "reload the page and sign in again."
+)
 _MAX_PREPARED = 1_000
 """More files waiting than this means something is wrong: the oldest are dropped."""
 
@@ -118,10 +123,7 @@ def prepare(browser: str | None, content: bytes | str, *, file_name: str, mime: 
         The browser is unknown (no cookie: cookies blocked) or has no signed-in session.
     """
     if browser is None or not is_signed_in(browser):
-        raise ValueError(
-            "this browser has no signed-in session that can receive files; allow this site's "
-            "cookie, reload the page and sign in again"
-        )
+        raise ValueError(NO_SIGNED_IN_BROWSER)
     data = content.encode("utf-8") if isinstance(content, str) else content
     token = secrets.token_urlsafe(32)
     with _lock:

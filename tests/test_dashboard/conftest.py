@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
 from data.access import Actor
@@ -16,6 +17,11 @@ from data.engine import make_engine, transaction
 from data.infusions import InfusionInput, record_infusion
 from data.models import Clinic, Patient, User
 from data.schema import upgrade
+
+# .streamlit/config.toml shows a person no error details at all; tests that run pages in
+# AppTest read a page's exception to know why it failed. What a person sees instead is
+# checked in Chromium (test_browser_security.py, test_damaged_database.py).
+streamlit_config.set_option("client.showErrorDetails", "full")
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py")
 PASSWORD = "correct horse battery"

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from data.engine import make_engine, transaction
-from data.models import Patient, SafetyAlert, User
+from data.models import AuditEvent, Patient, SafetyAlert, User
 from tests.test_dashboard.test_browser import (
     _demo_database,
     _page,
@@ -121,7 +121,7 @@ def test_a_hostile_name_is_shown_as_typed_and_nothing_leaves_the_server(  # type
 def test_an_export_goes_once_to_the_browser_that_prepared_it(  # type: ignore[no-untyped-def]
     clinic: tuple[str, str], browser
 ) -> None:
-    base, _ = clinic
+    base, url = clinic
     page = _page(browser)
     _sign_in(page, base, "demo-clinician")
     page.get_by_role("heading", name="Worklist").wait_for()
@@ -142,6 +142,17 @@ def test_an_export_goes_once_to_the_browser_that_prepared_it(  # type: ignore[no
     assert first.headers["content-disposition"].startswith("attachment;")
     assert first.headers["cache-control"] == "no-store"
     assert first.text().startswith("patient_id,instrument,administered_at")
+    engine = make_engine(url)
+    with transaction(engine) as session:
+        exports = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "export_assessments", AuditEvent.actor_name == "demo-clinician"
+            )
+        )
+    engine.dispose()
+    assert exports == 1  # recorded before the file existed
     assert page.context.request.get(base + href).status == 404
     # Signed out, the browser gets nothing more, even a file prepared a moment ago.
     page.get_by_role("button", name="Prepare download").click()

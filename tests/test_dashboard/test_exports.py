@@ -14,17 +14,21 @@ from data.repository import PatientRecord
 from tests.test_dashboard.conftest import AppWorld, signed_in
 
 
-def test_exports_are_prepared_on_request_and_audited(app: AppTest, app_world: AppWorld) -> None:
+def test_no_export_is_made_for_a_browser_that_cannot_receive_it(
+    app: AppTest, app_world: AppWorld
+) -> None:
+    """AppTest has no browser (no cookie): the page says what to do and exports nothing.
+
+    The whole flow, from preparing to the one download, runs in Chromium
+    (test_browser_security.py)."""
     signed_in(app, app_world.clinician)
     app.session_state["selected_patient"] = app_world.patient.patient_id
     app.run()
     app.switch_page("app_pages/clinician/patient.py").run()
-    app.button(key="prepare_exports").click().run()
+    app.button(key="prepare_export").click().run()
     assert not app.exception
-    exports = app.session_state["exports"]
-    assert exports["assessments"].startswith("patient_id,instrument,administered_at,phq9_1")
-    assert "MRN-patient" in exports["assessments"]
-    assert '"resourceType": "Bundle"' in exports["fhir"]
+    assert any("allow this site's cookie" in e.value for e in app.error)
+    assert "prepared_download" not in app.session_state
     engine = make_engine(app_world.url)
     with transaction(engine) as session:
         actions = set(
@@ -36,7 +40,7 @@ def test_exports_are_prepared_on_request_and_audited(app: AppTest, app_world: Ap
             )
         )
     engine.dispose()
-    assert {"export_assessments", "export_infusions"} <= actions
+    assert not {"export_assessments", "export_infusions"} & actions
 
 
 def test_summary_escapes_what_it_prints() -> None:

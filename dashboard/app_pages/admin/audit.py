@@ -6,8 +6,10 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import resources, state
+from dashboard import downloads, resources, state
+from dashboard.plain import literal
 from data.accounts import audit_log, list_users
+from data.spreadsheet import frame_to_csv
 
 actor = state.require_actor()
 st.title("Audit log")
@@ -38,4 +40,14 @@ with resources.session_scope() as session:
     )
 st.caption(f"{len(log)} events (newest first, up to 1,000).")
 st.dataframe(log, hide_index=True, width="stretch")
-st.download_button("Audit log (CSV)", log.to_csv(index=False), file_name="audit_log.csv")
+if st.button("Prepare the audit log (CSV)", key="prepare_audit_csv"):
+    # Who looked at which patient's record, and when: handed only to this signed-in browser,
+    # once (dashboard.downloads), with spreadsheet formulas neutralised.
+    try:
+        link = downloads.prepare(
+            state.browser_id(), frame_to_csv(log), file_name="audit_log.csv", mime="text/csv"
+        )
+    except ValueError as refused:
+        st.error(literal(refused))
+    else:
+        st.link_button("Download the audit log (CSV)", link, type="primary")

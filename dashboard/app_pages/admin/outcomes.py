@@ -11,6 +11,7 @@ from dashboard import charts, resources, state
 from data.accounts import list_users
 from data.clinic import clinic_config
 from data.repository import cohort_assessments, cohort_infusions
+from data.spreadsheet import frame_to_csv
 from outcomes.cohort import (
     checkin_completeness,
     mean_score_by_week,
@@ -111,7 +112,7 @@ with right:
     if show_refs:
         st.caption(REFERENCE_SOURCE)
 st.dataframe(rates, hide_index=True, width="stretch")
-st.download_button("Rates (CSV)", rates.to_csv(index=False), file_name="rates.csv")
+st.download_button("Rates (CSV)", frame_to_csv(rates), file_name="rates.csv")
 
 left, right = st.columns(2)
 to_response = time_to_response_curve(courses)
@@ -124,7 +125,7 @@ with left:
     median = median_days(to_response, cumulative=True)
     st.caption(f"Median time to response: {median:g} days." if median else "Median not reached.")
     st.download_button(
-        "Time to response (CSV)", to_response.to_csv(index=False), file_name="time_to_response.csv"
+        "Time to response (CSV)", frame_to_csv(to_response), file_name="time_to_response.csv"
     )
 with right:
     st.plotly_chart(
@@ -135,14 +136,12 @@ with right:
     )
     median = median_days(durability)
     st.caption(f"Median durability: {median:g} days." if median else "Median not reached.")
-    st.download_button(
-        "Durability (CSV)", durability.to_csv(index=False), file_name="durability.csv"
-    )
+    st.download_button("Durability (CSV)", frame_to_csv(durability), file_name="durability.csv")
 
 weekly = mean_score_by_week(instrument_id, scores, infusions, rules=config.rules)
 weekly = weekly[weekly["n"] >= MIN_GROUP]
 st.plotly_chart(charts.mean_trajectory_figure(weekly, instrument=instrument_id), width="stretch")
-st.download_button("Mean by week (CSV)", weekly.to_csv(index=False), file_name="weekly.csv")
+st.download_button("Mean by week (CSV)", frame_to_csv(weekly), file_name="weekly.csv")
 
 st.subheader("Check-in completeness")
 completeness = checkin_completeness(courses, scores, today=today)
@@ -169,4 +168,4 @@ comparison = pd.concat(
     ignore_index=True,
 )
 st.dataframe(comparison, hide_index=True, width="stretch")
-st.download_button("Comparison (CSV)", comparison.to_csv(index=False), file_name="comparison.csv")
+st.download_button("Comparison (CSV)", frame_to_csv(comparison), file_name="comparison.csv")

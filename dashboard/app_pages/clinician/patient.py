@@ -281,6 +281,36 @@ with tabs[3]:
             st.error(literal(refused))
         else:
             st.success(f"MADRS saved: total {stored.score.total} ({stored.score.severity}).")
+
+
+def export_file(wanted: str) -> str:
+    """The chosen file's text; the data layer checks access and records the export, and
+    both are committed before the file exists anywhere."""
+    out = io.StringIO()
+    with resources.session_scope() as session:
+        if wanted == "assessments":
+            export_assessments_csv(session, actor=actor, out=out, patient_id=patient_id)
+        elif wanted == "infusions":
+            export_infusions_csv(session, actor=actor, out=out, patient_id=patient_id)
+        elif wanted == "fhir":
+            json.dump(
+                export_fhir_bundle(session, actor=actor, patient_id=patient_id), out, indent=2
+            )
+        else:
+            # Read (and audited) again in this transaction: the summary is a view of the record.
+            printed = patient_record(session, actor=actor, patient_id=patient_id)
+            out.write(summary_html(printed, instrument.name, course, len(infusions)))
+    return out.getvalue()
+
+
+EXPORT_FILES = {
+    "assessments": ("assessments.csv", "text/csv"),
+    "infusions": ("infusions.csv", "text/csv"),
+    "fhir": ("fhir.json", "application/fhir+json"),
+    "summary": ("summary.html", "text/html"),
+}
+
+
 with tabs[4]:
     st.caption(
         "Each file is prepared on request, recorded in the audit log, and can be downloaded "
@@ -297,39 +327,23 @@ with tabs[4]:
         "File", list(choices), format_func=lambda c: choices[c], key="export_choice"
     )
     if st.button("Prepare download", key="prepare_export"):
-        out = io.StringIO()
-        with resources.session_scope() as session:
-            # The data layer checks access and records the export; both are committed
-            # before the file exists anywhere.
-            if wanted == "assessments":
-                export_assessments_csv(session, actor=actor, out=out, patient_id=patient_id)
-            elif wanted == "infusions":
-                export_infusions_csv(session, actor=actor, out=out, patient_id=patient_id)
-            elif wanted == "fhir":
-                bundle = export_fhir_bundle(session, actor=actor, patient_id=patient_id)
-                json.dump(bundle, out, indent=2)
-            else:
-                # Read (and audited) again in this transaction: the summary is a view of the
-                # record, recorded before the file exists.
-                printed = patient_record(session, actor=actor, patient_id=patient_id)
-                out.write(summary_html(printed, instrument.name, course, len(infusions)))
-        suffix, mime = {
-            "assessments": ("assessments.csv", "text/csv"),
-            "infusions": ("infusions.csv", "text/csv"),
-            "fhir": ("fhir.json", "application/fhir+json"),
-            "summary": ("summary.html", "text/html"),
-        }[wanted]
-        try:
-            link = downloads.prepare(
-                state.browser_id(),
-                out.getvalue(),
-                file_name=f"{record.external_id}-{suffix}",
-                mime=mime,
-            )
-        except ValueError as refused:
-            st.error(literal(refused))
+        browser = state.browser_id()
+        if not downloads.is_signed_in(browser):
+            # Nothing is exported, or recorded as exported, for a browser that cannot take it.
+            st.error(downloads.NO_SIGNED_IN_BROWSER)
         else:
-            st.session_state["prepared_download"] = (patient_id, choices[wanted], link)
+            suffix, mime = EXPORT_FILES[wanted]
+            try:
+                link = downloads.prepare(
+                    browser,
+                    export_file(wanted),
+                    file_name=f"{record.external_id}-{suffix}",
+                    mime=mime,
+                )
+            except ValueError as refused:  # signed out in another tab meanwhile
+                st.error(literal(refused))
+            else:
+                st.session_state["prepared_download"] = (patient_id, choices[wanted], link)
     prepared = st.session_state.get("prepared_download")
     if prepared and prepared[0] == patient_id:
         st.link_button(f"Download {prepared[1]}", prepared[2], type="primary")
