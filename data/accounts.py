@@ -363,6 +363,10 @@ def create_user(
         problems.append("a full name of at most 200 characters on one line is needed")
     if role not in ROLES:
         problems.append(f"role must be one of {', '.join(ROLES)}")
+    elif role == "patient":
+        # A patient account without a patient record could sign in to nothing; a patient's
+        # sign-in is made with (and tied to) their record.
+        problems.append("a patient's sign-in is created from their patient record, not here")
     problems += password_problems(password, role=role, username=username)
     if problems:
         raise InvalidInput(problems)

@@ -24,8 +24,9 @@ class InvalidInput(ValueError):
 
 
 class SignInFailed(Exception):
-    """Sign-in refused. One message for every cause, so it does not reveal which usernames
-    exist; ``locked_until`` is set only for the account's own, correct-password attempt."""
+    """Sign-in refused. One message for every cause (unknown username, wrong password,
+    disabled or locked account, a throttled address), so a refusal reveals neither which
+    usernames exist nor whether a guess during a lockout was right."""
 
     def __init__(self, message: str = "the username or password is not correct") -> None:
         super().__init__(message)

@@ -43,6 +43,7 @@ from data.accounts import (
 from data.engine import make_engine, transaction
 from data.errors import AccessDenied, InvalidInput, SignInFailed
 from data.models import AuditEvent, Clinic, Patient, User, utcnow
+from data.password_policy import password_problems
 from data.schema import upgrade
 from tests.conftest import PASSWORD, World, fresh_database_url
 
@@ -401,13 +402,16 @@ def test_weak_passwords_are_refused_after_nist_800_63b(
 ) -> None:
     """NIST SP 800-63B 5.1.1.2: length (12 for staff here, 8 for patients), no context words
     (the username), no repetitive or sequential characters, no known-common passwords."""
-    with pytest.raises(InvalidInput) as refused:
-        create_user(
-            session,
-            actor=world.admin_a,
-            **(GOOD_USER | {"password": password, "role": role}),  # type: ignore[arg-type]
-        )
-    assert any(problem in reason for reason in refused.value.problems), refused.value.problems
+    problems = password_problems(password, role=role, username=GOOD_USER["username"])
+    assert any(problem in reason for reason in problems), problems
+    if role != "patient":  # a patient's sign-in is made from their record, not create_user
+        with pytest.raises(InvalidInput) as refused:
+            create_user(
+                session,
+                actor=world.admin_a,
+                **(GOOD_USER | {"password": password, "role": role}),  # type: ignore[arg-type]
+            )
+        assert any(problem in reason for reason in refused.value.problems)
 
 
 @pytest.mark.parametrize(
@@ -422,12 +426,29 @@ def test_weak_passwords_are_refused_after_nist_800_63b(
 def test_good_passwords_are_accepted(
     session: Session, world: World, password: str, role: str
 ) -> None:
+    assert password_problems(password, role=role, username=GOOD_USER["username"]) == []
+    if role == "patient":
+        reset_password(
+            session, actor=world.admin_a, user_id=_user_id(world.patient_a1), new_password=password
+        )
+        return
     user_id = create_user(
         session,
         actor=world.admin_a,
         **(GOOD_USER | {"password": password, "role": role}),  # type: ignore[arg-type]
     )
     assert session.get(User, user_id) is not None
+
+
+def test_no_patient_account_is_made_without_a_patient_record(
+    session: Session, world: World
+) -> None:
+    with pytest.raises(InvalidInput, match="created from their patient record"):
+        create_user(
+            session,
+            actor=world.admin_a,
+            **(GOOD_USER | {"role": "patient", "password": "river cat 9"}),  # type: ignore[arg-type]
+        )
 
 
 def test_a_password_reset_follows_the_same_policy(session: Session, world: World) -> None:

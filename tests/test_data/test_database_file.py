@@ -85,7 +85,8 @@ def test_damage_is_recognised_wherever_it_surfaces(tmp_path: Path) -> None:
         with pytest.raises(DatabaseError) as raised, engine.connect() as connection:
             for table in Base.metadata.sorted_tables:
                 connection.execute(text(f"SELECT * FROM {table.name}")).all()
-                for index in table.indexes:
+                # Expression indexes (lower(username)) have no plain columns to read back.
+                for index in (i for i in table.indexes if len(i.columns)):
                     columns = ", ".join(column.name for column in index.columns)
                     connection.execute(
                         text(f"SELECT {columns} FROM {table.name} INDEXED BY {index.name}")
