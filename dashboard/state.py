@@ -53,6 +53,25 @@ def browser_id() -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def client_address(*, trust_forwarded_for: bool) -> str | None:
+    """The browser's network address, for the per-address sign-in throttle.
+
+    Streamlit's is the TCP peer's (none for a connection from this machine, such as a proxy
+    on the same host). Behind a trusted proxy (``OUTCOMES_TRUST_FORWARDED_FOR``) it is the
+    last address of ``X-Forwarded-For``, the one the proxy itself wrote.
+    """
+    try:
+        if trust_forwarded_for:
+            forwarded = st.context.headers.get("X-Forwarded-For") or ""
+            last = forwarded.split(",")[-1].strip()
+            if last:
+                return last
+        address = st.context.ip_address
+    except Exception:  # no web request behind this run (AppTest, bare mode)
+        return None
+    return address or None
+
+
 def sign_out(message: str | None = None) -> None:
     downloads.forget_browser(browser_id())
     for key in list(st.session_state.keys()):

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite:///{DEFAULT_DATABASE}"
     session_idle_minutes: float = 30
+    # Behind the reverse proxy of docs/deployment.md every browser arrives from the proxy's
+    # address; the proxy writes the browser's own into X-Forwarded-For (replacing whatever a
+    # browser sent). Trust it only behind such a proxy: otherwise anyone could pick the
+    # address the sign-in throttle counts.
+    trust_forwarded_for: bool = False
 
 
 @lru_cache(maxsize=1)

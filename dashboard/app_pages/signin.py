@@ -1,9 +1,10 @@
 """Sign in with a username and password (argon2-verified in ``data``, throttled there).
 
-The browser's address (``st.context.ip_address``) goes to the per-address throttle of
-:func:`data.accounts.sign_in`. It is the address of the TCP peer: behind a reverse proxy that
-is the proxy's (shared by all users), and Streamlit reports none for a connection from the
-same machine (not throttled per address); the proxy should then limit sign-ins per client.
+The browser's address goes to the per-address throttle of :func:`data.accounts.sign_in`:
+the TCP peer's, or behind the trusted reverse proxy of docs/deployment.md the one it writes
+into ``X-Forwarded-For`` (:func:`dashboard.state.client_address`). Without either (a proxy on
+the same machine that is not trusted) there is no per-address limit; the per-account lockout
+and the app-wide verification slots still hold.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dashboard import resources, state
 from data.accounts import authenticate_single_sign_on, sign_in
 from data.bootstrap import demo_signins
 from data.errors import SignInFailed
+from data.settings import Settings
 
 st.title("Infusion Outcomes")
 st.caption(
@@ -90,7 +92,7 @@ if submitted:
                 resources.engine(),
                 username=username,
                 password=password,
-                address=st.context.ip_address,
+                address=state.client_address(trust_forwarded_for=Settings().trust_forwarded_for),
             )
         except SignInFailed as failure:
             refused = failure

@@ -19,7 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
+from data.engine import make_engine, transaction
+from data.models import AuditEvent
 from tests.test_dashboard.test_browser import _demo_database, _sign_in, _start_server
 
 pytestmark = pytest.mark.browser
@@ -73,11 +76,13 @@ http {{
 
 
 @pytest.fixture(scope="module")
-def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """(https URL, http URL) of nginx in front of the app, as the recipe sets it up."""
+def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
+    """(https URL, http URL, database URL) of nginx in front of the app, as the recipe sets
+    it up."""
     folder = tmp_path_factory.mktemp("tls")
     url = _demo_database(folder)
-    app, app_base = _start_server(url)
+    # As docs/deployment.md says to run the app behind this proxy.
+    app, app_base = _start_server(url, OUTCOMES_TRUST_FORWARDED_FOR="1")
     subprocess.run(
         [
             "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -106,7 +111,7 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
                 break
         time.sleep(0.2)
     try:
-        yield f"https://127.0.0.1:{https}", f"http://127.0.0.1:{http}"
+        yield f"https://127.0.0.1:{https}", f"http://127.0.0.1:{http}", url
     finally:
         nginx.terminate()
         nginx.wait(timeout=20)
@@ -114,8 +119,8 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         app.wait(timeout=20)
 
 
-def test_plain_http_is_sent_to_https(proxied: tuple[str, str]) -> None:
-    _, http = proxied
+def test_plain_http_is_sent_to_https(proxied: tuple[str, str, str]) -> None:
+    _, http, _ = proxied
 
     class Keep(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args: object, **kwargs: object) -> None:
@@ -128,9 +133,9 @@ def test_plain_http_is_sent_to_https(proxied: tuple[str, str]) -> None:
 
 
 def test_a_clinician_signs_in_over_tls_through_the_proxy(  # type: ignore[no-untyped-def]
-    proxied: tuple[str, str], browser
+    proxied: tuple[str, str, str], browser
 ) -> None:
-    https, _ = proxied
+    https, _, _ = proxied
     context = browser.new_context(ignore_https_errors=True)
     page = context.new_page()
     page.set_default_timeout(30_000)
@@ -143,4 +148,43 @@ def test_a_clinician_signs_in_over_tls_through_the_proxy(  # type: ignore[no-unt
     page.get_by_role("heading", name="Safety alerts", exact=False).wait_for()
     cookie = next(c for c in context.cookies() if c["name"] == "io_browser")
     assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    context.close()
+
+
+def _failed_sign_ins(url: str) -> int:
+    engine = make_engine(url)
+    with transaction(engine) as session:
+        count = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "sign_in_failed")
+        )
+    engine.dispose()
+    return int(count or 0)
+
+
+def test_behind_the_proxy_the_throttle_counts_each_browsers_own_address(  # type: ignore[no-untyped-def]
+    proxied: tuple[str, str, str], browser
+) -> None:
+    """Runs last in this module: it uses up the address's allowance of failures.
+
+    Through the proxy, the app counts failures by the address nginx writes: after 20 failed
+    sign-ins (unknown usernames, so no account locks), even the right password is refused."""
+    https, _, url = proxied
+    context = browser.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(https)
+    for attempt in range(20):
+        before = _failed_sign_ins(url)
+        page.get_by_role("textbox", name="Username").fill(f"nobody-{attempt}")
+        page.get_by_role("textbox", name="Password").fill("not the password at all")
+        page.get_by_role("button", name="Sign in").click()
+        deadline = time.monotonic() + 20
+        while _failed_sign_ins(url) == before and time.monotonic() < deadline:
+            time.sleep(0.1)  # each attempt is counted before the next is made
+    _sign_in(page, https, "demo-clinician")
+    page.get_by_text("sign-in pauses", exact=False).first.wait_for()
+    page.wait_for_timeout(2000)
+    assert page.get_by_role("heading", name="Safety alerts", exact=False).count() == 0
     context.close()
