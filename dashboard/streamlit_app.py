@@ -7,6 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from dashboard import navigation, resources, state
+from dashboard.plain import literal
 from data.accounts import session_still_valid, sign_out_everywhere
 from data.engine import DAMAGED_MESSAGE, database_damaged, database_unavailable
 from data.errors import AccessDenied
@@ -106,6 +107,6 @@ try:
     page.run()
 except AccessDenied as denied:
     # The data layer refused: say so plainly (a page never gets the records).
-    st.error(f"Not available: {denied}")
+    st.error(f"Not available: {literal(denied)}")
 except Exception as error:
     show_unavailable(error)

@@ -14,6 +14,7 @@ import streamlit as st
 from dashboard import resources, state
 from data.accounts import authenticate_single_sign_on, sign_in
 from data.bootstrap import demo_signins
+from data.engine import DAMAGED_MESSAGE, database_damaged
 from data.errors import SignInFailed
 from data.settings import Settings
 
@@ -61,8 +62,12 @@ if single_sign_on_configured():
                     refused: SignInFailed | None = failure
                 else:
                     refused = None
-        except Exception:
-            st.error("The clinic's records cannot be reached right now. Please try again.")
+        except Exception as error:
+            st.error(
+                DAMAGED_MESSAGE
+                if database_damaged(error)
+                else "The clinic's records cannot be reached right now. Please try again."
+            )
         else:
             if refused is not None:
                 st.error(str(refused))
@@ -98,8 +103,12 @@ if submitted:
             refused = failure
         else:
             refused = None
-    except Exception:
-        st.error("The clinic's records cannot be reached right now. Please try again shortly.")
+    except Exception as error:
+        st.error(
+            DAMAGED_MESSAGE
+            if database_damaged(error)
+            else "The clinic's records cannot be reached right now. Please try again shortly."
+        )
     else:
         if refused is not None:
             st.error(str(refused))

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -179,6 +180,29 @@ def test_an_idle_session_clears_the_screen_by_itself(  # type: ignore[no-untyped
         # sign-in page finishes drawing).
         page.get_by_role("heading", name="Safety alerts", exact=False).wait_for(state="detached")
         assert page.locator("[data-testid='stMain']").get_by_text("PHQ-9 item 9").count() == 0
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_a_damaged_database_is_explained_never_shown_as_a_traceback(  # type: ignore[no-untyped-def]
+    clinic: tuple[str, str], browser, tmp_path: Path
+) -> None:
+    from tests.test_data.test_backup import damage
+
+    _, url = clinic
+    copy = tmp_path / "damaged.db"
+    shutil.copyfile(url.removeprefix("sqlite:///"), copy)
+    damage(copy, first_page=3, pages=400)
+    process, base = _start_server(f"sqlite:///{copy}")
+    try:
+        page = _page(browser)
+        page.goto(base)
+        page.get_by_text("database file is damaged", exact=False).first.wait_for()
+        shown = page.locator("[data-testid='stMain']").inner_text()
+        assert "restore the newest backup" in shown
+        for leak in ("Traceback", "Ask Google", "DatabaseError", 'File "/'):
+            assert leak not in shown
     finally:
         process.terminate()
         process.wait(timeout=20)

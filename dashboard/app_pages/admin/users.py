@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import resources, state
+from dashboard.plain import literal
 from data.accounts import create_user, list_users, reset_password, set_user_active
 from data.errors import AccessDenied, InvalidInput
 from data.password_policy import STAFF_MIN_PASSWORD_LENGTH
@@ -24,7 +25,7 @@ def attempt(action: str, run) -> None:  # type: ignore[no-untyped-def]
         with resources.session_scope(write=True) as session:
             run(session)
     except (InvalidInput, AccessDenied) as refused:
-        st.error(str(refused))
+        st.error(literal(refused))
     else:
         st.success(action)
 
