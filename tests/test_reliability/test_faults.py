@@ -5,7 +5,9 @@
   a random moment of a loop of check-ins, on SQLite and PostgreSQL: afterwards the database
   passes its integrity checks, holds all or nothing of the import and of each check-in
   (answers, alert, audit event together), and takes writes; the killed infusions import
-  then runs to the end and stores every row exactly once.
+  then runs to the end and stores every row exactly once. An import killed once its rows are
+  staged (SQLite: copied to a TEMP table before the write lock), and once its write has begun,
+  leaves nothing visible and nothing behind; ``outcomes import`` then stores every row.
 * **Backup then restore** into an empty database gives identical rows in every table:
   SQLite through :func:`data.backup.backup` and the online backup API; PostgreSQL through the
   ``pg_dump`` command :func:`data.backup.backup` builds, restored with ``pg_restore``.
