@@ -506,8 +506,15 @@ def import_records(
                 prepared = prepare(
                     session, actor=actor, source=file, create_patients=create_patients
                 )
+                # Still without the write lock: the rows go to a table of this connection
+                # alone (SQLite), so the write below copies them in one statement.
+                prepared.stage(session)
+            # One connection at a time in this process: the write gets the staging one back
+            # (on another, it would write the rows directly, as without staging).
             with transaction(engine, write=True) as session:
                 result = prepared.write(session, progress=progress)
+            with transaction(engine) as session:
+                prepared.release(session)
         finally:
             progress.close()
     _echo_import(result, file)

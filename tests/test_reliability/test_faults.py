@@ -5,7 +5,9 @@
   a random moment of a loop of check-ins, on SQLite and PostgreSQL: afterwards the database
   passes its integrity checks, holds all or nothing of the import and of each check-in
   (answers, alert, audit event together), and takes writes; the killed infusions import
-  then runs to the end and stores every row exactly once.
+  then runs to the end and stores every row exactly once. An import killed once its rows are
+  staged (SQLite: copied to a TEMP table before the write lock), and once its write has begun,
+  leaves nothing visible and nothing behind; ``outcomes import`` then stores every row.
 * **Backup then restore** into an empty database gives identical rows in every table:
   SQLite through :func:`data.backup.backup` and the online backup API; PostgreSQL through the
   ``pg_dump`` command :func:`data.backup.backup` builds, restored with ``pg_restore``.
@@ -78,6 +80,33 @@ with transaction(make_engine(url), write=True) as session:
         session, actor=Actor.system(clinic_id), source=source, create_patients=True,
         progress=progress,
     )
+print("committed", flush=True)
+"""
+
+# What `outcomes import` does (data/cli.py), with a pause after the staging: check, stage
+# (SQLite: rows copied to a TEMP table, no write lock), then the one write transaction.
+STAGED_IMPORT_CHILD = """
+import sys, time
+from data import csv_io
+from data.access import Actor
+from data.engine import make_engine, transaction
+
+url, clinic_id, source, moment = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+engine = make_engine(url)
+with transaction(engine) as session:
+    prepared = csv_io.prepare_assessments_csv(
+        session, actor=Actor.system(clinic_id), source=source, create_patients=True
+    )
+    prepared.stage(session)
+print("staged", flush=True)
+if moment == "staged":
+    time.sleep(600)
+
+def progress(done, total):
+    print("writing", done, flush=True)
+
+with transaction(engine, write=True) as session:
+    prepared.write(session, progress=progress)
 print("committed", flush=True)
 """
 
@@ -274,6 +303,61 @@ def test_a_killed_import_leaves_nothing_of_itself(
     assert _consistency_problems(engine, actor.clinic_id) == []
     assert _count(engine, Assessment, actor.clinic_id) == 0  # all or nothing: nothing
     assert _count(engine, SafetyAlert, actor.clinic_id) == 0
+    _still_writable(engine, actor)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_import_killed_after_staging_leaves_nothing_and_the_next_one_imports_whole(
+    backend: str, bench_load: ModuleType, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Item 7: killed once its rows are staged, and again once the write has begun, an
+    import leaves nothing visible and nothing staged behind (SQLite's TEMP table goes with
+    the connection); ``outcomes import`` then stores every row once."""
+    url = fresh_database_url(backend, request, tmp_path)
+    engine = make_engine(url)
+    actor = bench_load.create_clinic(engine, 1)[0]
+    engine.dispose()
+    source = tmp_path / "big.csv"
+    _assessments_csv(source, IMPORT_ROWS)
+    files = sorted(path.name for path in tmp_path.iterdir())
+
+    for moment, awaited in (("staged", "staged"), ("publishing", "writing 0")):
+        child = _child(STAGED_IMPORT_CHILD, url, actor.clinic_id, source, moment)
+        assert child.stdout is not None
+        lines = [child.stdout.readline()]  # blocks until the rows are staged
+        if moment == "publishing":
+            lines.append(child.stdout.readline())  # ... and until the write has begun
+        _kill(child)
+        assert lines[-1].strip() == awaited, child.stderr.read() if child.stderr else lines
+        assert "committed" not in child.stdout.read()
+
+        engine = make_engine(url)  # a fresh engine: as the app would be after a restart
+        assert _consistency_problems(engine, actor.clinic_id) == []
+        assert _count(engine, Assessment, actor.clinic_id) == 0
+        assert _count(engine, SafetyAlert, actor.clinic_id) == 0
+        assert _count(engine, Patient, actor.clinic_id) == 1  # none registered either
+        engine.dispose()
+        # Nothing staged outlives the process: no file beside the database but its own.
+        left = {path.name for path in tmp_path.iterdir()} - set(files)
+        assert left <= {f"{name}{end}" for name in files for end in ("-wal", "-shm")}, left
+
+    command = [sys.executable, "-c", "from data.cli import app; app()", "import", "assessments"]
+    command += [str(source), "--create-patients", "--clinic", str(actor.clinic_id)]
+    done = subprocess.run(
+        [*command, "--database-url", url], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    engine = make_engine(url)
+    assert _consistency_problems(engine, actor.clinic_id) == []
+    assert _count(engine, Assessment, actor.clinic_id) == IMPORT_ROWS
+    with transaction(engine) as session:
+        keys = session.execute(
+            select(func.count(func.distinct(Assessment.patient_id)), func.count()).where(
+                Assessment.clinic_id == actor.clinic_id, Assessment.source == "import"
+            )
+        ).one()
+    assert tuple(keys) == (2_000, IMPORT_ROWS)
     _still_writable(engine, actor)
     engine.dispose()
 
