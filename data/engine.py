@@ -23,6 +23,7 @@ say what to do instead of showing a traceback or writing into it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -42,6 +43,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool, QueuePool
 
 from data.errors import DatabaseUnavailable
+from data.settings import DATA_DIR as DATA_HOME
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -112,6 +114,11 @@ def _create_private_database(path: Path) -> None:
     except OSError:
         return  # e.g. a read-only folder: SQLite then reports that it cannot open the file
     os.close(descriptor)
+    if path.parent.resolve() == DATA_HOME.resolve():
+        # The project's own data/ folder, the embedded database's home: it now holds a
+        # clinic's records (and the -wal and -shm files SQLite makes beside them).
+        with contextlib.suppress(OSError):
+            DATA_HOME.chmod(0o700)
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 
+from data import engine as engine_module
 from data.bootstrap import demo_signins, prepare
 from data.engine import (
     DAMAGED_MESSAGE,
@@ -57,6 +58,21 @@ def test_the_database_and_its_wal_and_shm_files_are_private(tmp_path: Path) -> N
     finally:
         engine.dispose()
     assert mode(home) == 0o700 and mode(home.parent) == 0o700
+
+
+@pytest.mark.usefixtures("usual_umask")
+def test_the_embedded_databases_home_folder_becomes_private_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project's data/ folder (here a stand-in) exists before any database does: when
+    the embedded database is created in it, the folder is closed to others too (0700)."""
+    home = tmp_path / "data"
+    home.mkdir(mode=0o755)
+    monkeypatch.setattr(engine_module, "DATA_HOME", home)
+    engine = make_engine(f"sqlite:///{home / 'outcomes.db'}")
+    upgrade(engine)
+    engine.dispose()
+    assert mode(home) == 0o700 and mode(home / "outcomes.db") == 0o600
 
 
 @pytest.mark.usefixtures("usual_umask")
