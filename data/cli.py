@@ -638,7 +638,8 @@ def create_user(
 ) -> None:
     """Create a staff account; the password is prompted for (hidden) or read from stdin.
 
-    Patient sign-ins belong to a patient's record and are created from it in the app.
+    Patient sign-ins belong to a patient's record and are never made here (issue #12 adds
+    making them from the record).
     Example: outcomes create-user --role clinician --username lee --password-stdin < pw.txt
     """
     password = _read_password(password_stdin)
