@@ -20,6 +20,7 @@ from data.access import Actor, ensure_can_write_patient
 from data.clinic import SCORING_VERSION, clinic_config
 from data.errors import InvalidInput
 from data.models import Assessment, SafetyAlert, utcnow
+from data.records.alerts import NewAlert, write_alerts
 from outcomes import Score, get_instrument, score
 from outcomes.errors import UnknownInstrumentError
 from outcomes.instruments import Instrument
@@ -208,22 +209,25 @@ def submit_checkin(
             raise InvalidInput(["this form was already used for another record"])
         return _result_of(session, stored)
 
-    alerts = [
-        SafetyAlert(
-            clinic_id=actor.clinic_id,
-            patient_id=patient_id,
-            assessment_id=assessment_id,
-            kind=kind,
-            created_at=utcnow(),
-        )
-        for kind in safety_alert_kinds(definition, result.flags)
-    ]
-    session.add_all(alerts)
+    alert_ids = write_alerts(
+        session,
+        [
+            NewAlert(
+                clinic_id=actor.clinic_id,
+                patient_id=patient_id,
+                assessment_id=assessment_id,
+                kind=kind,
+                created_at=utcnow(),
+            )
+            for kind in safety_alert_kinds(definition, result.flags)
+        ],
+        return_ids=True,
+    )
     audit.record(session, actor=actor, action=f"submit_{definition.id}", patient_id=patient_id)
     session.flush()
     return CheckinResult(
         assessment_id=assessment_id,
         score=result,
-        alert_ids=tuple(alert.id for alert in alerts),
+        alert_ids=alert_ids,
         duplicate=False,
     )

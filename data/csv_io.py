@@ -102,10 +102,15 @@ from data.models import (
     AuditEvent,
     Infusion,
     Patient,
-    SafetyAlert,
     utcnow,
 )
 from data.patients import patient_id_problem
+from data.records.alerts import (
+    HISTORICAL_ALERT_AGE,
+    HISTORICAL_ALERT_NOTE,
+    alerts_for_answers,
+    write_alerts,
+)
 from data.spreadsheet import restore_cell, write_rows
 from outcomes import INSTRUMENTS, PRORATED, get_instrument, score_frame
 from outcomes.instruments import Instrument
@@ -126,7 +131,6 @@ __all__ = [
     "ImportResult",
     "PreparedImport",
     "ProgressCallback",
-    "create_safety_alerts",
     "ensure_can_export",
     "export_assessments_csv",
     "export_infusions_csv",
@@ -159,9 +163,6 @@ _INFUSION_NUMBERS = tuple(
 )
 _INFUSION_FLOATS = ("dose_mg_per_kg", "dose_mg")
 
-HISTORICAL_ALERT_AGE = dt.timedelta(days=14)
-"""Imported safety answers older than this get an alert that is already acknowledged."""
-HISTORICAL_ALERT_NOTE = "historical answer imported"
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
 MAX_FILE_BYTES = 100_000_000
@@ -1440,45 +1441,6 @@ def _insert_assessments(
         raise RuntimeError(f"only SQLite and PostgreSQL databases are supported, not {dialect}")
 
 
-def create_safety_alerts(
-    session: Session,
-    *,
-    clinic_id: int,
-    alerts: Sequence[tuple[int, int, dt.datetime, tuple[str, ...]]],
-    now: dt.datetime,
-    historical_after: dt.timedelta,
-) -> tuple[int, int]:
-    """Safety alerts for (assessment id, patient id, answered at, kinds); returns counts.
-
-    An answer older than ``historical_after`` gets its alert acknowledged at once, with the
-    note :data:`HISTORICAL_ALERT_NOTE` and no acknowledging user: nobody reviewed it, and
-    the audit trail records who imported it. Used by the importers and by
-    :func:`data.rescore.rescore` (a rule change that raises a safety flag on a stored answer),
-    after their own access checks: this function decides nothing and acts for nobody.
-    """
-    values = []
-    acknowledged = 0
-    for assessment_id, patient_id, answered_at, kinds in alerts:
-        historical = answered_at < now - historical_after
-        for kind in kinds:
-            acknowledged += historical
-            values.append(
-                {
-                    "clinic_id": clinic_id,
-                    "patient_id": patient_id,
-                    "assessment_id": assessment_id,
-                    "kind": kind,
-                    "created_at": now,
-                    "acknowledged_by_id": None,
-                    "acknowledged_at": now if historical else None,
-                    "note": HISTORICAL_ALERT_NOTE if historical else None,
-                }
-            )
-    if values:
-        session.execute(insert(SafetyAlert), values)
-    return len(values), acknowledged
-
-
 def store_administrations(
     session: Session,
     *,
@@ -1793,10 +1755,9 @@ class _PreparedAdministrations(PreparedImport):
             ids = _new_ids(session, len(rows.position))
             _insert_assessments(session, actor, rows, ids, now=now, progress=progress)
             patient_of = int
-        alerts, acknowledged = create_safety_alerts(
-            session,
+        new_alerts = alerts_for_answers(
             clinic_id=actor.clinic_id,
-            alerts=[
+            answers=[
                 (ids[i], patient_of(rows.patient_id[i]), _from_epoch_us(rows.at[i]), kinds)
                 for i, kinds in enumerate(rows.alert_kinds)
                 if kinds
@@ -1804,6 +1765,9 @@ class _PreparedAdministrations(PreparedImport):
             now=now,
             historical_after=self.historical_after,
         )
+        write_alerts(session, new_alerts)
+        alerts = len(new_alerts)
+        acknowledged = sum(not alert.open for alert in new_alerts)
         imported_patients = sorted(map(patient_of, set(rows.patient_id)))
         _audit_each(session, actor, "import_assessments", imported_patients)
         return ImportResult(

@@ -49,6 +49,7 @@ from data.models import (
     utcnow,
 )
 from data.patients import patient_problems
+from data.records.alerts import NewAlert, write_alerts
 from outcomes import PRORATED, get_instrument, score_frame
 from outcomes.instruments import Instrument
 
@@ -1170,28 +1171,27 @@ def seed_demo(
     alert_rows = []
     midnight = _at(today, 0)
     for owner, assessment_id, moment, kind, forced in alerts:
-        alert: dict[str, Any] = {
-            "clinic_id": clinic_id,
-            "patient_id": patient_ids[owner],
-            "assessment_id": assessment_id,
-            "kind": kind,
-            "created_at": moment,
-            "acknowledged_by_id": None,
-            "acknowledged_at": None,
-            "note": None,
-            "resolved_at": None,
-        }
+        acknowledged_by_id = acknowledged_at = note = None
         if not forced:
-            acknowledged = moment + dt.timedelta(minutes=rng.randint(30, 18 * 60))
-            if acknowledged >= midnight:
-                acknowledged = moment + dt.timedelta(minutes=20)
-            alert |= {
-                "acknowledged_by_id": clinician_ids[plans[owner].clinician],
-                "acknowledged_at": acknowledged,
-                "note": rng.choice(_ALERT_NOTES),
-            }
-        alert_rows.append(alert)
-    _bulk_insert(session, SafetyAlert, alert_rows)
+            acknowledged_at = moment + dt.timedelta(minutes=rng.randint(30, 18 * 60))
+            if acknowledged_at >= midnight:
+                acknowledged_at = moment + dt.timedelta(minutes=20)
+            acknowledged_by_id = clinician_ids[plans[owner].clinician]
+            note = rng.choice(_ALERT_NOTES)
+        alert_rows.append(
+            NewAlert(
+                clinic_id=clinic_id,
+                patient_id=patient_ids[owner],
+                assessment_id=assessment_id,
+                kind=kind,
+                created_at=moment,
+                acknowledged_by_id=acknowledged_by_id,
+                acknowledged_at=acknowledged_at,
+                note=note,
+            )
+        )
+    # Through the one writer of safety alerts, as a real clinic's are.
+    write_alerts(session, alert_rows)
 
     session.execute(
         insert(AuditEvent),

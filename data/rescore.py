@@ -35,8 +35,8 @@ from data import audit
 from data.access import Actor, ensure_role
 from data.checkin import safety_alert_kinds
 from data.clinic import SCORING_VERSION, clinic_config
-from data.csv_io import HISTORICAL_ALERT_AGE, create_safety_alerts
 from data.models import Assessment, SafetyAlert, utcnow
+from data.records.alerts import HISTORICAL_ALERT_AGE, alerts_for_answers, write_alerts
 from outcomes import PRORATED, get_instrument, score_frame
 from outcomes.instruments import Instrument
 from outcomes.rules import Rules
@@ -256,13 +256,14 @@ def rescore(
         alerts.extend(outcome.alerts)
         if outcome.changed:
             by_instrument[instrument_id] = outcome.changed
-    created, _ = create_safety_alerts(
-        session,
+    new_alerts = alerts_for_answers(
         clinic_id=actor.clinic_id,
-        alerts=_without_existing_alerts(session, alerts),
+        answers=_without_existing_alerts(session, alerts),
         now=now,
         historical_after=historical_after,
     )
+    write_alerts(session, new_alerts)
+    created = len(new_alerts)
     audit.record(session, actor=actor, action="rescore")
     session.flush()
     return RescoreSummary(
