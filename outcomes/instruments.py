@@ -433,6 +433,7 @@ MADRS = Instrument(
     id="madrs",
     name="MADRS",
     rater="clinician",
+    stem="Rate each item 0-6: anchors are defined at 0, 2, 4 and 6.",
     items=tuple(
         Item(f"madrs_{i}", name)
         for i, name in enumerate(

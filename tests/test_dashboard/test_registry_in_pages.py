@@ -61,6 +61,8 @@ def test_a_new_registry_row_appears_in_every_instrument_picker(
         "Trial Rating Scale",
     ]
     assert _options(app.selectbox, "Rating scale") == ["MADRS", "Trial Rating Scale"]
+    # The rater's instructions come from the registry entry too.
+    assert any("anchors are defined at 0, 2, 4 and 6" in c.value for c in app.caption)
 
     signed_in(app, app_world.admin).run()
     app.switch_page("app_pages/admin/outcomes.py").run()

@@ -263,7 +263,8 @@ with tabs[3]:
         rating = rated[rated_id]
         with st.form(rating.id):
             st.caption(
-                f"Clinician-rated {rating.name}: {rating.min_value}-{rating.max_value} per item."
+                rating.stem
+                or f"Clinician-rated {rating.name}: {rating.min_value}-{rating.max_value} per item."
             )
             answers = {
                 item.key: st.slider(
