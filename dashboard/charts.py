@@ -92,8 +92,9 @@ def trajectory_figure(
     Returns
     -------
     go.Figure
-        Severity bands (shapes named ``band:<label>``), the score trace, baseline, 50% response
-        and remission lines (shapes ``baseline``, ``response_line``, ``remission_line``), each
+        Severity bands (shapes named ``band:<label>``), the score trace, baseline, response
+        (the clinic's ``response_min_drop`` below baseline) and remission lines (shapes
+        ``baseline``, ``response_line``, ``remission_line``), each
         infusion as a numbered marker (trace ``Infusions``) and dotted line (``infusion:<n>``),
         onset and relapse markers (traces ``Onset``, ``Relapse``) and the durable response
         span (shape ``durable_response``).

@@ -5,43 +5,49 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from fractions import Fraction
 
 from outcomes import Score
 from outcomes.instruments import Instrument
+from outcomes.rules import DEFAULT_RULES, Rules
 
+# Severity band labels in everyday words. Bands whose label already reads plainly
+# ("mild", "moderately_severe") need no entry: underscores become spaces.
 PLAIN_SEVERITY = {
     "none_minimal": "minimal",
-    "minimal": "minimal",
     "none": "minimal",
-    "mild": "mild",
-    "moderate": "moderate",
-    "moderately_severe": "moderately severe",
-    "severe": "severe",
-    "very_severe": "very severe",
     "normal": "minimal",
 }
 
 
+def plain_severity(label: str | None) -> str:
+    """A severity band's label as a patient would say it (``""`` for no band)."""
+    if not label:
+        return ""
+    return PLAIN_SEVERITY.get(label, label.replace("_", " "))
+
+
 def describe_score(instrument: Instrument, score: Score) -> str:
     """``"Mood (PHQ-9): 7 out of 27 — mild symptoms."``"""
-    topic = {"phq9": "Mood", "gad7": "Anxiety", "qids_sr16": "Mood"}.get(instrument.id, "Score")
+    topic = instrument.topic or "Score"
     if score.total is None:
         return f"{topic} ({instrument.name}): saved."
-    level = PLAIN_SEVERITY.get(score.severity or "", "")
+    level = plain_severity(score.severity)
     words = f" — {level} symptoms." if level else "."
     return f"{topic} ({instrument.name}): {score.total} out of {instrument.max_total}{words}"
 
 
-def describe_change(baseline: int, latest: int) -> str:
-    """How the latest score compares with the first one, in words."""
+def describe_change(baseline: int, latest: int, *, rules: Rules = DEFAULT_RULES) -> str:
+    """How the latest score compares with the first one, in words; a fall of at least the
+    clinic's response threshold (``rules.response_min_drop``) is called a big improvement."""
     if baseline <= 0:
         return "Your scores started low; keep checking in so your care team can follow along."
-    change = (baseline - latest) / baseline
-    if change >= 0.5:
-        return f"Your score is {change:.0%} lower than when you started: a big improvement."
-    if change > 0:
-        return f"Your score is {change:.0%} lower than when you started."
-    if change == 0:
+    drop = Fraction(baseline - latest, baseline)
+    if drop >= rules.response_min_drop:
+        return f"Your score is {float(drop):.0%} lower than when you started: a big improvement."
+    if drop > 0:
+        return f"Your score is {float(drop):.0%} lower than when you started."
+    if drop == 0:
         return "Your score is the same as when you started."
     return "Your score is higher than when you started. Your care team can see this."
 

@@ -10,15 +10,8 @@ from typing import Any
 import pandas as pd
 
 from data.repository import PatientRecord
-
-STATUS_WORDS = {
-    "relapsed": "relapsed after responding",
-    "remitter": "remission reached",
-    "responder": "responding",
-    "not_yet": "not yet responding",
-    "no_followup": "no follow-up score yet",
-    "no_baseline": "no baseline score",
-}
+from outcomes.course import status_label
+from outcomes.rules import DEFAULT_RULES, Rules
 
 
 def _shown(value: Any, suffix: str = "") -> str:
@@ -34,6 +27,7 @@ def summary_html(
     infusions: int,
     *,
     today: dt.date | None = None,
+    rules: Rules = DEFAULT_RULES,
 ) -> str:
     """The patient's course on one page: identity, baseline, latest, onset, durability."""
     today = today or dt.date.today()
@@ -44,14 +38,14 @@ def summary_html(
     ]
     if course is not None:
         rows += [
-            ("Status", STATUS_WORDS.get(str(course.get("status")), str(course.get("status")))),
+            ("Status", status_label(course.get("status"))),
             ("Baseline", _shown(course.get("baseline_total"))),
             (
                 "Latest",
                 f"{_shown(course.get('latest_total'))} on {_shown(course.get('latest_date'))}",
             ),
             (
-                "Response (≥ 50% below baseline)",
+                f"Response (≥ {float(rules.response_min_drop):.0%} below baseline)",
                 f"{_shown(course.get('response_date'))}: day "
                 f"{_shown(course.get('days_to_response'))}, after "
                 f"{_shown(course.get('infusions_to_response'))} infusions",

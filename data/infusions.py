@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.access import Actor, ensure_can_write_patient
 from data.errors import InvalidInput
-from data.models import ROUTE_LABELS, ROUTES, SIDE_EFFECTS, Infusion, utcnow
+from data.models import Infusion, utcnow
+from outcomes.infusion_terms import ROUTE_LABELS, ROUTES, SIDE_EFFECTS
 
 # Plausible ranges: wide enough for any real infusion-chair reading, narrow enough to catch a
 # typo (a dose in mg typed as mg/kg, a blood pressure with a digit missing).

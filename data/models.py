@@ -31,6 +31,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+# The infusion vocabulary is clinical and lives in outcomes; named here too for the modules
+# that check stored rows against it.
+from outcomes.infusion_terms import ROUTE_LABELS as ROUTE_LABELS
+from outcomes.infusion_terms import ROUTES as ROUTES
+from outcomes.infusion_terms import SIDE_EFFECTS as SIDE_EFFECTS
+
 # Named constraints make Alembic migrations reproducible on every database.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -43,22 +49,6 @@ NAMING = {
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 
 ROLES = ("patient", "clinician", "administrator")
-ROUTES = ("iv", "im", "intranasal_esketamine", "sublingual_oral")
-ROUTE_LABELS = {
-    "iv": "IV",
-    "im": "IM",
-    "intranasal_esketamine": "intranasal esketamine",
-    "sublingual_oral": "sublingual/oral",
-}
-SIDE_EFFECTS = (
-    "nausea",
-    "dizziness",
-    "headache",
-    "hallucinations",
-    "confusion",
-    "elevated_blood_pressure",
-    "irregular_heart_rate",
-)
 SOURCES = ("patient", "clinician", "import")
 
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections.abc import Mapping
 from fractions import Fraction
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -55,6 +57,23 @@ COURSE_COLUMNS = (
     "status",
 )
 """Columns of :func:`course_outcomes`, documented there."""
+
+STATUS_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "relapsed": "relapsed after responding",
+        "remitter": "remission reached",
+        "responder": "responding",
+        "not_yet": "not yet responding",
+        "no_followup": "no follow-up score yet",
+        "no_baseline": "no baseline score",
+    }
+)
+"""Each value of the ``status`` column in words, for every page and printout that shows it."""
+
+
+def status_label(status: object) -> str:
+    """``status`` in words (an unknown value is shown as it is)."""
+    return STATUS_LABELS.get(str(status), str(status))
 
 
 # Packed (patient, day) sort keys: one int64 per row orders rows by patient, then by day, so a

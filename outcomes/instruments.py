@@ -144,6 +144,8 @@ class Instrument:
     answer_loinc: tuple[str, ...] = ()
     answer_labels: tuple[str, ...] = ()
     stem: str | None = None
+    # What the instrument measures, in a patient's words ("Mood"); None where no plain word fits.
+    topic: str | None = None
 
     @property
     def has_total(self) -> bool:
@@ -204,6 +206,7 @@ PHQ9 = Instrument(
     id="phq9",
     name="PHQ-9",
     rater="patient",
+    topic="Mood",
     stem=(
         "Over the last 2 weeks, how often have you been bothered by any of the following problems?"
     ),
@@ -308,6 +311,7 @@ GAD7 = Instrument(
     id="gad7",
     name="GAD-7",
     rater="patient",
+    topic="Anxiety",
     stem="Over the last 2 weeks, how often have you been bothered by the following problems?",
     items=(
         Item("gad7_1", "nervous", loinc="69725-0", text="Feeling nervous, anxious, or on edge"),
@@ -386,6 +390,7 @@ QIDS_SR16 = Instrument(
     id="qids_sr16",
     name="QIDS-SR16",
     rater="patient",
+    topic="Mood",
     items=tuple(Item(f"qids_{i}", name) for i, name in enumerate(_QIDS_NAMES, start=1)),
     min_value=0,
     max_value=3,
@@ -428,6 +433,7 @@ MADRS = Instrument(
     id="madrs",
     name="MADRS",
     rater="clinician",
+    stem="Rate each item 0-6: anchors are defined at 0, 2, 4 and 6.",
     items=tuple(
         Item(f"madrs_{i}", name)
         for i, name in enumerate(
@@ -572,6 +578,20 @@ _BY_ID: dict[str, Instrument] = {instrument.id: instrument for instrument in INS
 def instrument_ids() -> tuple[str, ...]:
     """The ids of every known instrument, in registry order."""
     return tuple(_BY_ID)
+
+
+def course_instruments() -> tuple[Instrument, ...]:
+    """Instruments a course is followed with, in registry order: those with a total and a
+    remission threshold, so that response, remission and relapse are defined (spec §3).
+
+    Read at call time, so an entry added to the registry appears in every picker.
+    """
+    return tuple(i for i in INSTRUMENTS if i.has_total and i.remission_max_total is not None)
+
+
+def clinician_rated_instruments() -> tuple[Instrument, ...]:
+    """Course instruments a clinician rates (MADRS), in registry order."""
+    return tuple(i for i in course_instruments() if i.rater == "clinician")
 
 
 def get_instrument(instrument: str | Instrument) -> Instrument:

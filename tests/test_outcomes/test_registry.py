@@ -133,3 +133,54 @@ def test_describe_lists_every_instrument_and_the_disclaimer() -> None:
     assert "not a diagnosis" in text
     for instrument in INSTRUMENTS:
         assert instrument.id in text
+
+
+def test_course_instruments_are_those_with_a_total_and_a_remission_rule() -> None:
+    from outcomes.instruments import clinician_rated_instruments, course_instruments
+
+    followed = course_instruments()
+    assert [i.id for i in followed] == ["phq9", "gad7", "qids_sr16", "madrs"]
+    assert all(i.has_total and i.remission_max_total is not None for i in followed)
+    # The C-SSRS screener has no total; PCL-5 has no remission threshold (spec §2.6).
+    assert [i.id for i in clinician_rated_instruments()] == ["madrs"]
+
+
+def test_every_course_status_has_words() -> None:
+    import pandas as pd
+
+    from outcomes.course import STATUS_LABELS, course_outcomes, status_label
+
+    day0 = pd.Timestamp("2024-01-01")
+    induction = [0, 2, 4, 7, 9, 11]
+    patients = {
+        "responder": (induction, [(0, 20), (14, 8)]),
+        "remitter": (induction, [(0, 20), (14, 3)]),
+        "relapsed": (induction, [(0, 20), (14, 3), (60, 18), (67, 19)]),
+        "not_yet": (induction, [(0, 20), (14, 18)]),
+        "no_followup": (induction, [(0, 20)]),
+        "no_baseline": (induction, [(20, 20)]),
+    }
+    infusions = pd.DataFrame(
+        [(p, day0 + pd.Timedelta(days=d)) for p, (days, _) in patients.items() for d in days],
+        columns=["patient_id", "administered_at"],
+    )
+    scores = pd.DataFrame(
+        [
+            (p, day0 + pd.Timedelta(days=d), total)
+            for p, (_, answers) in patients.items()
+            for d, total in answers
+        ],
+        columns=["patient_id", "administered_at", "total"],
+    )
+    courses = course_outcomes("phq9", scores, infusions)
+    assert {p: courses.loc[p, "status"] for p in patients} == {p: p for p in patients}
+    assert set(STATUS_LABELS) == set(patients)
+    assert len(set(STATUS_LABELS.values())) == len(STATUS_LABELS)
+    assert status_label("remitter") == "remission reached"
+    assert status_label("something new") == "something new"
+
+
+def test_patient_facing_topics_are_set_for_patient_rated_depression_and_anxiety_scales() -> None:
+    assert get_instrument("phq9").topic == "Mood"
+    assert get_instrument("gad7").topic == "Anxiety"
+    assert get_instrument("qids_sr16").topic == "Mood"

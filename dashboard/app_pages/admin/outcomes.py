@@ -19,22 +19,10 @@ from outcomes.cohort import (
     response_rates,
 )
 from outcomes.course import course_outcomes
-from outcomes.instruments import get_instrument
+from outcomes.instruments import course_instruments, get_instrument
 from outcomes.privacy import MIN_GROUP, shown_count, suppress_group_table, suppress_rates
+from outcomes.reporting import COMMUNITY_KETAMINE, induction_funnel, per_patient, select_cohort
 from outcomes.survival import durability_curve, median_days, time_to_response_curve
-
-# Published community-clinic outcomes for IV ketamine in depression, shown for comparison.
-REFERENCES = {
-    "community response 53.6%": 0.536,
-    "community remission 28.9%": 0.289,
-}
-REFERENCE_SOURCE = (
-    "Reference lines: response 53.6% and remission 28.9% after IV ketamine induction in a "
-    "community-clinic cohort (Oliver PA et al. Clinical effectiveness of intravenous racemic "
-    "ketamine infusions in a large community sample of patients with treatment-resistant "
-    "depression, suicidal ideation, and generalized anxiety symptoms: a retrospective chart "
-    "review. J Clin Psychiatry. 2022;83(6):21m14336)."
-)
 
 actor = state.require_actor()
 with resources.session_scope() as session:
@@ -48,7 +36,7 @@ st.caption("Aggregates only. Any group under 5 patients is shown as “< 5”.")
 filters = st.columns(4)
 instrument_id = filters[0].selectbox(
     "Instrument",
-    ["phq9", "gad7", "qids_sr16", "madrs"],
+    [i.id for i in course_instruments()],
     format_func=lambda i: get_instrument(i).name,
 )
 clinicians = users[users["role"] == "clinician"].set_index("user_id")["display_name"]
@@ -67,23 +55,16 @@ period = filters[3].date_input(
 with resources.session_scope() as session:
     scores_all = cohort_assessments(session, actor=actor, instrument=instrument_id)
 
-first = infusions_all.groupby("patient_id")["administered_at"].min()
-keep = first.index
-if isinstance(period, tuple) and len(period) == 2:
-    start, end = (pd.Timestamp(d, tz="UTC") for d in period)
-    keep = first[(first >= start) & (first < end + pd.Timedelta(days=1))].index
-per_patient = infusions_all.groupby("patient_id").agg(
-    protocol=("protocol", "first"), clinician_id=("clinician_id", "first")
+keep = select_cohort(
+    infusions_all,
+    first_between=period if isinstance(period, tuple) and len(period) == 2 else None,
+    clinician_id=clinician,
+    protocol=protocol,
 )
-if clinician is not None:
-    keep = keep.intersection(per_patient.index[per_patient["clinician_id"] == clinician])
-if protocol is not None:
-    keep = keep.intersection(per_patient.index[per_patient["protocol"] == protocol])
 infusions = infusions_all[infusions_all["patient_id"].isin(keep)]
 scores = scores_all[scores_all["patient_id"].isin(keep)]
 
 courses = course_outcomes(instrument_id, scores, infusions, rules=config.rules)
-counts = infusions.groupby("patient_id").size()
 n_treated = len(keep)
 st.metric("Patients treated", shown_count(n_treated))
 if n_treated < MIN_GROUP:
@@ -92,13 +73,7 @@ if n_treated < MIN_GROUP:
 
 left, right = st.columns(2)
 with left:
-    funnel = {
-        "infusion 1": int((counts >= 1).sum()),
-        f"infusion {config.rules.induction_infusions}": int(
-            (counts >= config.rules.induction_infusions).sum()
-        ),
-        "maintenance": int((counts > config.rules.induction_infusions).sum()),
-    }
+    funnel = induction_funnel(infusions, rules=config.rules)
     st.plotly_chart(charts.funnel_figure(funnel), width="stretch")
 with right:
     rates = suppress_rates(
@@ -106,11 +81,11 @@ with right:
     )
     show_refs = st.toggle("Show published reference rates", value=True)
     st.plotly_chart(
-        charts.rates_figure(rates, references=REFERENCES if show_refs else None),
+        charts.rates_figure(rates, references=COMMUNITY_KETAMINE.rates if show_refs else None),
         width="stretch",
     )
     if show_refs:
-        st.caption(REFERENCE_SOURCE)
+        st.caption(COMMUNITY_KETAMINE.source)
 st.dataframe(rates, hide_index=True, width="stretch")
 st.download_button("Rates (CSV)", frame_to_csv(rates), file_name="rates.csv")
 
@@ -156,12 +131,13 @@ st.metric(
 )
 
 st.subheader("By clinician and protocol")
+patients = per_patient(infusions_all)
 comparison = pd.concat(
     [
         suppress_group_table(
-            outcomes_by_group(courses, per_patient["clinician_id"].map(clinicians))
+            outcomes_by_group(courses, patients["clinician_id"].map(clinicians))
         ).assign(by="clinician"),
-        suppress_group_table(outcomes_by_group(courses, per_patient["protocol"])).assign(
+        suppress_group_table(outcomes_by_group(courses, patients["protocol"])).assign(
             by="protocol"
         ),
     ],

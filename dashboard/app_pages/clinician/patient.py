@@ -18,7 +18,6 @@ from data.csv_io import export_assessments_csv, export_infusions_csv
 from data.errors import AccessDenied, InvalidInput
 from data.fhir_io import export_fhir_bundle
 from data.infusions import InfusionInput, record_infusion, side_effect_labels
-from data.models import ROUTE_LABELS, ROUTES, SIDE_EFFECTS
 from data.repository import (
     find_patients,
     patient_alerts,
@@ -26,8 +25,9 @@ from data.repository import (
     patient_infusions,
     patient_record,
 )
-from outcomes.course import course_outcomes
-from outcomes.instruments import get_instrument
+from outcomes.course import course_outcomes, status_label
+from outcomes.infusion_terms import ROUTE_LABELS, ROUTES, SIDE_EFFECTS
+from outcomes.instruments import clinician_rated_instruments, course_instruments, get_instrument
 
 actor = state.require_actor()
 with resources.session_scope() as session:
@@ -58,7 +58,7 @@ st.session_state[state.SELECTED_PATIENT] = patient_id
 controls = st.columns([2, 2, 3])
 instrument_id = controls[0].radio(
     "Instrument",
-    ["phq9", "gad7", "qids_sr16", "madrs"],
+    [i.id for i in course_instruments()],
     format_func=lambda i: get_instrument(i).name,
     horizontal=True,
 )
@@ -88,14 +88,9 @@ st.caption(
     f"Born {record.date_of_birth or 'unknown'} · care team: "
     f"{literal(record.assigned_clinician or '—')} · protocol: {literal(record.protocol or '—')}"
 )
-STATUS = {
-    "relapsed": "relapsed",
-    "remitter": "remitter",
-    "responder": "responder",
-    "not_yet": "not yet responding",
-    "no_followup": "no follow-up yet",
-    "no_baseline": "no baseline",
-}
+# The clinic's response rule, in words: a fall of at least this share of the baseline total.
+RESPONSE_DROP = f"{float(config.rules.response_min_drop):.0%}"
+RESPONSE_KEEP = f"{float(1 - config.rules.response_min_drop):.0%}"
 
 
 def shown(value: object, suffix: str = "") -> str:
@@ -118,9 +113,9 @@ if course is not None:
     top[2].metric(
         "Change from baseline",
         f"{change / int(baseline):+.0%}" if change is not None and int(baseline) > 0 else "—",
-        help="Change of the total since baseline: -50% or lower is a response.",
+        help=f"Change of the total since baseline: -{RESPONSE_DROP} or lower is a response.",
     )
-    bottom[0].metric("Status", STATUS.get(str(course["status"]), str(course["status"])))
+    bottom[0].metric("Status", status_label(course["status"]))
     responded = not pd.isna(course["days_to_response"])
     bottom[1].metric(
         "Response after",
@@ -136,7 +131,8 @@ if course is not None:
     )
     if bool(course["losing_response"]):
         st.warning(
-            "Losing response: the latest score is back above 50% of baseline. Consider a booster."
+            f"Losing response: the latest score is back above {RESPONSE_KEEP} of baseline. "
+            "Consider a booster."
         )
 
 open_count = int(alerts["acknowledged_at"].isna().sum()) if len(alerts) else 0
@@ -151,7 +147,7 @@ st.plotly_chart(
 )
 # Keyed, so the tab in use stays open when a button or form in it reruns the page.
 tabs = st.tabs(
-    ["Symptoms", "Infusion log", "Record infusion", "Clinician MADRS", "Export"],
+    ["Symptoms", "Infusion log", "Record infusion", "Clinician rating", "Export"],
     key="patient_tab",
 )
 with tabs[0]:
@@ -167,7 +163,7 @@ with tabs[1]:
             {
                 "#": range(1, len(infusions) + 1),
                 "date": pd.to_datetime(infusions["administered_at"]).dt.strftime("%Y-%m-%d"),
-                "route": infusions["route"].map(ROUTE_LABELS),
+                "route": infusions["route"].map(dict(ROUTE_LABELS)),
                 "dose": infusions["dose_mg_per_kg"].map(
                     lambda v: "" if pd.isna(v) else f"{v:g} mg/kg"
                 )
@@ -259,28 +255,44 @@ with tabs[2]:
             st.success("Infusion recorded.")
             st.rerun()
 with tabs[3]:
-    madrs = get_instrument("madrs")
-    with st.form("madrs"):
-        st.caption("Clinician-rated MADRS: 0-6 per item (anchors at 0, 2, 4, 6).")
-        answers = {
-            item.key: st.slider(f"{n}. {item.short_name}", 0, 6, 0, key=f"madrs:{item.key}")
-            for n, item in enumerate(madrs.items, start=1)
-        }
-        rate = st.form_submit_button("Save MADRS", type="primary")
-    if rate:
-        try:
-            with resources.session_scope(write=True) as session:
-                stored = submit_checkin(
-                    session,
-                    actor=actor,
-                    patient_id=patient_id,
-                    instrument="madrs",
-                    answers=answers,
+    rated = {i.id: i for i in clinician_rated_instruments()}
+    rated_id = st.selectbox(
+        "Rating scale", list(rated), format_func=lambda i: rated[i].name, key="rating_scale"
+    )
+    if rated_id is not None:
+        rating = rated[rated_id]
+        with st.form(rating.id):
+            st.caption(
+                rating.stem
+                or f"Clinician-rated {rating.name}: {rating.min_value}-{rating.max_value} per item."
+            )
+            answers = {
+                item.key: st.slider(
+                    f"{n}. {item.short_name}",
+                    rating.min_value,
+                    rating.max_value,
+                    rating.min_value,
+                    key=f"{rating.id}:{item.key}",
                 )
-        except (InvalidInput, AccessDenied) as refused:
-            st.error(literal(refused))
-        else:
-            st.success(f"MADRS saved: total {stored.score.total} ({stored.score.severity}).")
+                for n, item in enumerate(rating.items, start=1)
+            }
+            rate = st.form_submit_button(f"Save {rating.name}", type="primary")
+        if rate:
+            try:
+                with resources.session_scope(write=True) as session:
+                    stored = submit_checkin(
+                        session,
+                        actor=actor,
+                        patient_id=patient_id,
+                        instrument=rating.id,
+                        answers=answers,
+                    )
+            except (InvalidInput, AccessDenied) as refused:
+                st.error(literal(refused))
+            else:
+                st.success(
+                    f"{rating.name} saved: total {stored.score.total} ({stored.score.severity})."
+                )
 
 
 def export_file(wanted: str) -> str:
@@ -299,7 +311,9 @@ def export_file(wanted: str) -> str:
         else:
             # Read (and audited) again in this transaction: the summary is a view of the record.
             printed = patient_record(session, actor=actor, patient_id=patient_id)
-            out.write(summary_html(printed, instrument.name, course, len(infusions)))
+            out.write(
+                summary_html(printed, instrument.name, course, len(infusions), rules=config.rules)
+            )
     return out.getvalue()
 
 

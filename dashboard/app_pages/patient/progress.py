@@ -6,10 +6,12 @@ import streamlit as st
 
 from dashboard import charts, resources, state
 from dashboard.plain import describe_change
+from data.clinic import clinic_config
 from data.repository import patient_assessments, patient_infusions
 
 actor = state.require_actor()
 with resources.session_scope() as session:
+    config = clinic_config(session, actor.clinic_id)
     history = patient_assessments(
         session, actor=actor, patient_id=actor.patient_id or 0, instrument="phq9"
     )
@@ -21,7 +23,7 @@ if valid.empty:
     st.info("Your scores will appear here after your first check-in.")
 else:
     first, latest = int(valid["total"].iloc[0]), int(valid["total"].iloc[-1])
-    st.markdown(describe_change(first, latest))
+    st.markdown(describe_change(first, latest, rules=config.rules))
     st.plotly_chart(charts.progress_figure("phq9", valid, infusions), width="stretch")
     st.caption(
         f"{len(valid)} check-ins and {len(infusions)} treatments so far. Dotted lines mark "
