@@ -219,7 +219,13 @@ def submit_checkin(
         for kind in safety_alert_kinds(definition, result.flags)
     ]
     session.add_all(alerts)
-    audit.record(session, actor=actor, action=f"submit_{definition.id}", patient_id=patient_id)
+    audit.record(
+        session,
+        actor=actor,
+        action=audit.Action.SUBMIT,
+        instrument=definition.id,
+        patient_id=patient_id,
+    )
     session.flush()
     return CheckinResult(
         assessment_id=assessment_id,

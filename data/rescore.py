@@ -263,7 +263,7 @@ def rescore(
         now=now,
         historical_after=historical_after,
     )
-    audit.record(session, actor=actor, action="rescore")
+    audit.record(session, actor=actor, action=audit.Action.RESCORE)
     session.flush()
     return RescoreSummary(
         examined=int(examined or 0),

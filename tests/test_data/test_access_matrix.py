@@ -77,6 +77,10 @@ EXEMPT: dict[str, str] = {
         "adds the audit event for a decision its caller (a checked data function) has "
         "already made; pages never call it (its events are tested in test_audit.py)"
     ),
+    "data.audit.record_many": (
+        "adds the audit events of an import its caller (a checked data function) has already "
+        "allowed; pages never call it (tested in test_audit.py)"
+    ),
 }
 
 
