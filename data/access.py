@@ -14,12 +14,19 @@ Roles):
 
 An :class:`Actor` is re-checked against its user row on every call: a disabled account, a
 changed role or a forged actor is refused even mid-session.
+
+:data:`ACCESS_RULES` states the same rules as data, one row per public data function: which
+roles may call it, and on which records. The ``ensure_*`` checks enforce them;
+``tests/test_data/test_access_matrix.py`` calls every function as every kind of actor on every
+kind of record and fails unless exactly the rows' grants are allowed, and fails for a public
+data function with no row here (or in :data:`ACCESS_EXEMPT`, with the reason it acts for
+nobody). A new data function therefore comes with its row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +35,156 @@ from data.errors import AccessDenied
 from data.models import Patient, User
 
 Role = Literal["patient", "clinician", "administrator", "system"]
+
+Grant = Literal[
+    "patient:own",
+    "patient:none",
+    "clinician:clinic",
+    "clinician:none",
+    "administrator:clinic",
+    "administrator:none",
+    "system:clinic",
+    "system:none",
+]
+"""Who may make a call: ``role:relation``, the actor's role and how the call's record stands
+to the actor.
+
+* ``own``: the patient the call is about is the actor (a patient's own record);
+* ``clinic``: a patient (or a patient's account) of the actor's own clinic;
+* ``none``: the call names no patient; it acts on the actor's own clinic as a whole.
+
+Another clinic's patient, and one that does not exist, are granted to nobody: there is no
+grant to write for them. Neither is anything granted to a forged, disabled or missing actor.
+"""
+
+OWN_OR_CARE_TEAM: Final[frozenset[Grant]] = frozenset(
+    {"patient:own", "clinician:clinic", "system:clinic"}
+)
+"""A patient's own record, or a patient of the clinic for its care team (and the operator)."""
+CARE_TEAM: Final[frozenset[Grant]] = frozenset({"clinician:clinic", "system:clinic"})
+"""A patient of the clinic, for its care team only: never the patient themselves."""
+ACCOUNT_MANAGERS: Final[frozenset[Grant]] = frozenset({"administrator:clinic", "system:clinic"})
+"""An account of the clinic, for its administrators."""
+CLINIC_STAFF: Final[frozenset[Grant]] = frozenset({"clinician:none", "system:none"})
+"""The clinic's patients as a whole (lists, imports, a whole-clinic export): the care team."""
+AGGREGATE_READERS: Final[frozenset[Grant]] = frozenset(
+    {"clinician:none", "administrator:none", "system:none"}
+)
+"""The clinic's aggregates (pseudonymised for administrators)."""
+ADMINISTRATION: Final[frozenset[Grant]] = frozenset({"administrator:none", "system:none"})
+"""The clinic's administration: accounts, audit trail, rescoring."""
+EVERY_SIGNED_IN_USER: Final[frozenset[Grant]] = frozenset(
+    {"patient:none", "clinician:none", "administrator:none", "system:none"}
+)
+"""Anyone signed in, about themselves only."""
+
+EVERY_CALL: Final = "every call"
+"""The case of a function whose every call has the same rule."""
+
+ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
+    # data.repository: one patient's records
+    "data.repository.patient_record": {EVERY_CALL: OWN_OR_CARE_TEAM},
+    "data.repository.patient_assessments": {EVERY_CALL: OWN_OR_CARE_TEAM},
+    "data.repository.patient_infusions": {EVERY_CALL: OWN_OR_CARE_TEAM},
+    "data.repository.patient_alerts": {EVERY_CALL: CARE_TEAM},
+    "data.repository.acknowledge_alert": {EVERY_CALL: CARE_TEAM},
+    # data.repository: the clinic's lists and aggregates
+    "data.repository.clinic_patients": {EVERY_CALL: CLINIC_STAFF},
+    "data.repository.find_patients": {EVERY_CALL: CLINIC_STAFF},
+    "data.repository.open_alerts": {EVERY_CALL: CLINIC_STAFF},
+    "data.repository.create_patient": {EVERY_CALL: CLINIC_STAFF},
+    "data.repository.weekly_aggregates": {EVERY_CALL: AGGREGATE_READERS},
+    "data.repository.cohort_assessments": {EVERY_CALL: AGGREGATE_READERS},
+    "data.repository.cohort_infusions": {EVERY_CALL: AGGREGATE_READERS},
+    # data.checkin: a patient fills in their own self-rated questionnaires, never a
+    # clinician-rated one (MADRS)
+    "data.checkin.submit_checkin": {
+        "self-rated instrument": OWN_OR_CARE_TEAM,
+        "clinician-rated instrument": CARE_TEAM,
+    },
+    # data.infusions: the care team's record
+    "data.infusions.record_infusion": {EVERY_CALL: CARE_TEAM},
+    # data.accounts
+    "data.accounts.create_user": {EVERY_CALL: ADMINISTRATION},
+    "data.accounts.list_users": {EVERY_CALL: ADMINISTRATION},
+    "data.accounts.audit_log": {EVERY_CALL: ADMINISTRATION},
+    "data.accounts.set_user_active": {EVERY_CALL: ACCOUNT_MANAGERS},
+    "data.accounts.reset_password": {EVERY_CALL: ACCOUNT_MANAGERS},
+    "data.accounts.sign_out_everywhere": {EVERY_CALL: EVERY_SIGNED_IN_USER},
+    # data.csv_io: a patient's export as their record; the clinic's as the clinic's records
+    "data.csv_io.ensure_can_export": {
+        "one patient": OWN_OR_CARE_TEAM,
+        "whole clinic": CLINIC_STAFF,
+    },
+    "data.csv_io.export_assessments_csv": {
+        "one patient": OWN_OR_CARE_TEAM,
+        "whole clinic": CLINIC_STAFF,
+    },
+    "data.csv_io.export_infusions_csv": {
+        "one patient": OWN_OR_CARE_TEAM,
+        "whole clinic": CLINIC_STAFF,
+    },
+    # data.csv_io: an import reaches only the importer's clinic (a file names patients by the
+    # clinic's own ids), so it names no patient; its first half (read and check, nothing
+    # written) has the import's rule
+    "data.csv_io.import_assessments_csv": {EVERY_CALL: CLINIC_STAFF},
+    "data.csv_io.import_infusions_csv": {EVERY_CALL: CLINIC_STAFF},
+    "data.csv_io.store_administrations": {EVERY_CALL: CLINIC_STAFF},
+    "data.csv_io.prepare_assessments_csv": {EVERY_CALL: CLINIC_STAFF},
+    "data.csv_io.prepare_infusions_csv": {EVERY_CALL: CLINIC_STAFF},
+    "data.csv_io.prepare_administrations": {EVERY_CALL: CLINIC_STAFF},
+    # data.fhir_io: the same rules as the CSV import and export
+    "data.fhir_io.prepare_fhir_bundle": {EVERY_CALL: CLINIC_STAFF},
+    "data.fhir_io.import_fhir_bundle": {EVERY_CALL: CLINIC_STAFF},
+    "data.fhir_io.export_fhir_bundle": {
+        "one patient": OWN_OR_CARE_TEAM,
+        "whole clinic": CLINIC_STAFF,
+    },
+    # data.rescore: recomputing every stored score is the clinic's administration
+    "data.rescore.rescore": {EVERY_CALL: ADMINISTRATION},
+    # data.access: the checks themselves, callable by any data module
+    "data.access.ensure_can_view_patient": {EVERY_CALL: OWN_OR_CARE_TEAM},
+    "data.access.ensure_can_write_patient": {
+        "default": OWN_OR_CARE_TEAM,
+        "clinician_only=True": CARE_TEAM,
+    },
+}
+"""Who may call each public data function: qualified name -> case -> grants.
+
+A function whose calls differ in who may make them (one patient or the whole clinic, a
+self-rated or a clinician-rated instrument) has one case for each; any other has the one case
+:data:`EVERY_CALL`.
+"""
+
+ACCESS_EXEMPT: Final[dict[str, str]] = {
+    "data.accounts.authenticate": "the sign-in itself: there is no actor yet",
+    "data.accounts.authenticate_single_sign_on": (
+        "the single sign-on itself: the identity provider has verified the email, and there "
+        "is no actor yet (tested in test_accounts.py)"
+    ),
+    "data.accounts.hash_password": "pure function of its argument; reads and writes nothing",
+    "data.accounts.sign_in": (
+        "the app's sign-in itself (authenticate in separate transactions, throttled): there "
+        "is no actor yet (tested in test_accounts.py)"
+    ),
+    "data.accounts.session_still_valid": (
+        "answers whether the actor's own sign-in is still valid; reads nothing of a patient "
+        "and writes nothing (tested in test_accounts.py)"
+    ),
+    "data.checkin.safety_alert_kinds": "pure function of an instrument and its flags",
+    "data.infusions.problems_with": "pure validation of an InfusionInput; no database",
+    "data.infusions.side_effect_label": "pure formatting of a side-effect code",
+    "data.infusions.side_effect_labels": "pure formatting of side-effect codes",
+    "data.audit.record": (
+        "adds the audit event for a decision its caller (a checked data function) has "
+        "already made; pages never call it (its events are tested in test_audit.py)"
+    ),
+    "data.audit.record_many": (
+        "adds the audit events of an import its caller (a checked data function) has already "
+        "allowed; pages never call it (tested in test_audit.py)"
+    ),
+}
+"""Public data functions that act for nobody, so no access rule applies: name -> reason."""
 
 
 @dataclass(frozen=True)

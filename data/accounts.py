@@ -150,30 +150,30 @@ def _settle(
     """
     user = session.get(User, found.user_id, with_for_update=True) if found is not None else None
     if user is None or not user.active:
-        _record_failure(session, user, username)
+        audit.record_failed_sign_in(session, user=user)
         return None
     if _locked(user.locked_until, now):
         # A failure during a lockout extends it, right password or not (none was checked).
         user.locked_until = now + LOCKOUT
-        _record_failure(session, user, username)
+        audit.record_failed_sign_in(session, user=user)
         return None
     if found is None or user.password_hash != found.password_hash:
         # The password was changed while this attempt was being checked: it proves nothing.
-        _record_failure(session, user, username)
+        audit.record_failed_sign_in(session, user=user)
         return None
     if not verdict.correct:
         user.failed_logins = (user.failed_logins or 0) + 1
         if user.failed_logins >= MAX_FAILED_SIGN_INS:
             user.locked_until = now + LOCKOUT
             user.failed_logins = 0
-        _record_failure(session, user, username)
+        audit.record_failed_sign_in(session, user=user)
         return None
     user.failed_logins = 0
     user.locked_until = None
     if verdict.new_hash is not None:
         user.password_hash = verdict.new_hash
     actor = _actor_for(session, user)
-    audit.record(session, actor=actor, action="sign_in")
+    audit.record(session, actor=actor, action=audit.Action.SIGN_IN)
     return actor
 
 
@@ -285,27 +285,14 @@ def authenticate_single_sign_on(
     user = session.scalar(select(User).where(_same_username(wanted))) if wanted else None
     locked = user is not None and user.locked_until is not None and user.locked_until > now
     if user is None or not user.active or locked:
-        _record_failure(session, user, wanted.lower() or "(no email)")
+        audit.record_failed_sign_in(session, user=user)
         raise SignInFailed(
             "your organisation's account is not linked to an active account at this clinic; "
             "ask the clinic's administrator"
         )
     actor = _actor_for(session, user)
-    audit.record(session, actor=actor, action="sign_in_single_sign_on")
+    audit.record(session, actor=actor, action=audit.Action.SIGN_IN_SINGLE_SIGN_ON)
     return actor
-
-
-def _record_failure(session: Session, user: User | None, username: str) -> None:
-    """Audit a refused sign-in (the caller commits it even though sign-in raises)."""
-    session.add(
-        AuditEvent(
-            clinic_id=user.clinic_id if user is not None else None,
-            actor_id=user.id if user is not None else None,
-            actor_name=user.username if user is not None else "(unknown username)",
-            action="sign_in_failed",
-            at=utcnow(),
-        )
-    )
 
 
 def session_still_valid(session: Session, *, actor: Actor, signed_in_at: dt.datetime) -> bool:
@@ -386,7 +373,7 @@ def create_user(
             session.add(user)
     except IntegrityError:
         raise InvalidInput([USERNAME_NOT_AVAILABLE]) from None
-    audit.record(session, actor=actor, action="create_user")
+    audit.record(session, actor=actor, action=audit.Action.CREATE_USER)
     return user.id
 
 
@@ -406,7 +393,11 @@ def set_user_active(session: Session, *, actor: Actor, user_id: int, active: boo
     user.active = active
     if not active:
         user.sessions_valid_after = utcnow()
-    audit.record(session, actor=actor, action="enable_user" if active else "disable_user")
+    audit.record(
+        session,
+        actor=actor,
+        action=audit.Action.ENABLE_USER if active else audit.Action.DISABLE_USER,
+    )
 
 
 def reset_password(session: Session, *, actor: Actor, user_id: int, new_password: str) -> None:
@@ -419,7 +410,7 @@ def reset_password(session: Session, *, actor: Actor, user_id: int, new_password
     user.failed_logins = 0
     user.locked_until = None
     user.sessions_valid_after = utcnow()
-    audit.record(session, actor=actor, action="reset_password")
+    audit.record(session, actor=actor, action=audit.Action.RESET_PASSWORD)
 
 
 def sign_out_everywhere(session: Session, *, actor: Actor) -> None:
@@ -430,7 +421,7 @@ def sign_out_everywhere(session: Session, *, actor: Actor) -> None:
     user = session.get(User, actor.user_id)
     if user is not None:
         user.sessions_valid_after = utcnow()
-        audit.record(session, actor=actor, action="sign_out_everywhere")
+        audit.record(session, actor=actor, action=audit.Action.SIGN_OUT_EVERYWHERE)
 
 
 def list_users(session: Session, *, actor: Actor) -> pd.DataFrame:
@@ -449,7 +440,7 @@ def list_users(session: Session, *, actor: Actor) -> pd.DataFrame:
         .where(User.clinic_id == actor.clinic_id)
         .order_by(User.username)
     ).all()
-    audit.record(session, actor=actor, action="view_users")
+    audit.record(session, actor=actor, action=audit.Action.VIEW_USERS)
     return pd.DataFrame(
         rows,
         columns=[
@@ -491,5 +482,5 @@ def audit_log(
     if until is not None:
         query = query.where(AuditEvent.at <= until)
     rows = session.execute(query.order_by(AuditEvent.at.desc()).limit(limit)).all()
-    audit.record(session, actor=actor, action="view_audit_log")
+    audit.record(session, actor=actor, action=audit.Action.VIEW_AUDIT_LOG)
     return pd.DataFrame(rows, columns=["at", "user", "action", "patient_id"])

@@ -223,7 +223,13 @@ def submit_checkin(
         ],
         return_ids=True,
     )
-    audit.record(session, actor=actor, action=f"submit_{definition.id}", patient_id=patient_id)
+    audit.record(
+        session,
+        actor=actor,
+        action=audit.Action.SUBMIT,
+        instrument=definition.id,
+        patient_id=patient_id,
+    )
     session.flush()
     return CheckinResult(
         assessment_id=assessment_id,

@@ -405,7 +405,9 @@ def init(
                     session.add(clinic)
                     session.flush()
                     clinic_id, created = clinic.id, True
-                    audit.record(session, actor=Actor.system(clinic_id), action="create_clinic")
+                    audit.record(
+                        session, actor=Actor.system(clinic_id), action=audit.Action.CREATE_CLINIC
+                    )
             elif admin_username:
                 clinic_id = _clinic_id(session, None)
             if admin_username and clinic_id is not None and password is not None:

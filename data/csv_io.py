@@ -99,7 +99,6 @@ from data.models import (
     ROUTES,
     SIDE_EFFECTS,
     Assessment,
-    AuditEvent,
     Infusion,
     Patient,
     utcnow,
@@ -775,43 +774,6 @@ def _sqlite_insert_many(
     driver.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
 
 
-def _audit_each(session: Session, actor: Actor, action: str, patient_ids: Iterable[int]) -> None:
-    """One audit event per patient, as :func:`data.audit.record` writes it, in one statement
-    (an import may touch thousands of patients)."""
-    at = utcnow()
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        _sqlite_insert_many(
-            connection,
-            AuditEvent.__tablename__,
-            {
-                "clinic_id": actor.clinic_id,
-                "actor_id": actor.user_id,
-                "actor_name": actor.username,
-                "action": action,
-                "at": at.astimezone(dt.UTC).strftime(_SQLITE_TIME),
-            },
-            ("patient_id",),
-            [(patient_id,) for patient_id in patient_ids],
-        )
-        return
-    events = [
-        {
-            "clinic_id": actor.clinic_id,
-            "actor_id": actor.user_id,
-            "actor_name": actor.username,
-            "action": action,
-            "patient_id": patient_id,
-            "at": at,
-        }
-        for patient_id in patient_ids
-    ]
-    if events:
-        # Core, not the ORM's bulk insert: the same statement without per-row ORM bookkeeping.
-        table = AuditEvent.metadata.tables[AuditEvent.__tablename__]
-        session.connection().execute(insert(table), events)
-
-
 def _create_patients(session: Session, actor: Actor, external_ids: Sequence[str]) -> dict[str, int]:
     ids: dict[str, int] = {}
     if not external_ids:
@@ -841,7 +803,9 @@ def _create_patients(session: Session, actor: Actor, external_ids: Sequence[str]
                 )
             )
             ids.update((key, patient_id) for key, patient_id in found)
-        _audit_each(session, actor, "create_patient", ids.values())
+        audit.record_many(
+            session, actor=actor, action=audit.Action.CREATE_PATIENT, patient_ids=ids.values()
+        )
         return ids
     table = Patient.metadata.tables[Patient.__tablename__]
     # Core, not the ORM's bulk insert: the same statements without per-row ORM bookkeeping.
@@ -858,7 +822,9 @@ def _create_patients(session: Session, actor: Actor, external_ids: Sequence[str]
         ],
     )
     ids = {external_id: patient_id for external_id, patient_id in created}
-    _audit_each(session, actor, "create_patient", ids.values())
+    audit.record_many(
+        session, actor=actor, action=audit.Action.CREATE_PATIENT, patient_ids=ids.values()
+    )
     return ids
 
 
@@ -1769,7 +1735,12 @@ class _PreparedAdministrations(PreparedImport):
         alerts = len(new_alerts)
         acknowledged = sum(not alert.open for alert in new_alerts)
         imported_patients = sorted(map(patient_of, set(rows.patient_id)))
-        _audit_each(session, actor, "import_assessments", imported_patients)
+        audit.record_many(
+            session,
+            actor=actor,
+            action=audit.Action.IMPORT_ASSESSMENTS,
+            patient_ids=imported_patients,
+        )
         return ImportResult(
             kind="assessments",
             rows=len(table.labels),
@@ -2296,7 +2267,12 @@ class _PreparedInfusions(PreparedImport):
             session.execute(insert(Infusion), rows[done : done + _WRITE_CHUNK])
             _report(progress, min(done + _WRITE_CHUNK, len(rows)), len(rows))
         imported_patients = sorted({int(row["patient_id"]) for row in rows})
-        _audit_each(session, actor, "import_infusions", imported_patients)
+        audit.record_many(
+            session,
+            actor=actor,
+            action=audit.Action.IMPORT_INFUSIONS,
+            patient_ids=imported_patients,
+        )
         return ImportResult(
             kind="infusions",
             rows=len(self.labels),
@@ -2468,7 +2444,9 @@ def export_assessments_csv(
     )
     exported = sorted({row[0] for row in rows} | ({patient_id} if patient_id else set()))
     for exported_id in exported:
-        audit.record(session, actor=actor, action="export_assessments", patient_id=exported_id)
+        audit.record(
+            session, actor=actor, action=audit.Action.EXPORT_ASSESSMENTS, patient_id=exported_id
+        )
     return ExportSummary(rows=len(rows), patients=len(exported))
 
 
@@ -2512,5 +2490,7 @@ def export_infusions_csv(
         {infusion.patient_id for _, infusion in rows} | ({patient_id} if patient_id else set())
     )
     for exported_id in exported:
-        audit.record(session, actor=actor, action="export_infusions", patient_id=exported_id)
+        audit.record(
+            session, actor=actor, action=audit.Action.EXPORT_INFUSIONS, patient_id=exported_id
+        )
     return ExportSummary(rows=len(rows), patients=len(exported))

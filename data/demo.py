@@ -31,6 +31,8 @@ import pandas as pd
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from data import audit
+from data.access import Actor
 from data.accounts import hash_password
 from data.checkin import safety_alert_kinds
 from data.clinic import DEFAULT_CRISIS_TEXT, SCORING_VERSION
@@ -38,7 +40,6 @@ from data.infusions import InfusionInput, problems_with
 from data.models import (
     SIDE_EFFECTS,
     Assessment,
-    AuditEvent,
     Clinic,
     ClinicSettings,
     Infusion,
@@ -1193,18 +1194,8 @@ def seed_demo(
     # Through the one writer of safety alerts, as a real clinic's are.
     write_alerts(session, alert_rows)
 
-    session.execute(
-        insert(AuditEvent),
-        [
-            {
-                "clinic_id": clinic_id,
-                "actor_id": None,
-                "actor_name": DEMO_ACTOR_NAME,
-                "action": "seed_demo",
-                "patient_id": None,
-                "at": utcnow(),
-            }
-        ],
+    audit.record(
+        session, actor=Actor.system(clinic_id, DEMO_ACTOR_NAME), action=audit.Action.SEED_DEMO
     )
     session.flush()
     return DemoSummary(

@@ -425,7 +425,7 @@ def export_fhir_bundle(
         entries.extend(bundle.model_dump(mode="json", exclude_none=True).get("entry", []))
         exported.add(internal_id)
     for exported_id in sorted(exported):
-        audit.record(session, actor=actor, action="export_fhir", patient_id=exported_id)
+        audit.record(session, actor=actor, action=audit.Action.EXPORT_FHIR, patient_id=exported_id)
     result: dict[str, Any] = {"resourceType": "Bundle", "type": "collection"}
     if entries:
         result["entry"] = entries

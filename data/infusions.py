@@ -146,7 +146,7 @@ def record_infusion(
     )
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="record_infusion", patient_id=patient_id)
+    audit.record(session, actor=actor, action=audit.Action.RECORD_INFUSION, patient_id=patient_id)
     return row.id
 
 

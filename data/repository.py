@@ -171,7 +171,7 @@ def patient_record(session: Session, *, actor: Actor, patient_id: int) -> Patien
         .order_by(TreatmentCourse.started_on.desc())
         .limit(1)
     )
-    audit.record(session, actor=actor, action="view_patient", patient_id=patient.id)
+    audit.record(session, actor=actor, action=audit.Action.VIEW_PATIENT, patient_id=patient.id)
     return PatientRecord(
         patient_id=patient.id,
         external_id=patient.external_id,
@@ -203,7 +203,7 @@ def patient_assessments(
         query = query.where(Assessment.instrument == instrument)
     query = query.order_by(Assessment.instrument, Assessment.administered_at)
     frame = _frame(session, query, ASSESSMENT_COLUMNS)
-    audit.record(session, actor=actor, action="view_assessments", patient_id=patient_id)
+    audit.record(session, actor=actor, action=audit.Action.VIEW_ASSESSMENTS, patient_id=patient_id)
     return _with_nullable_ints(frame, "total").sort_values("administered_at", kind="stable")
 
 
@@ -219,7 +219,7 @@ def patient_infusions(session: Session, *, actor: Actor, patient_id: int) -> pd.
         .order_by(Infusion.administered_at)
     )
     frame = _frame(session, query, INFUSION_COLUMNS)
-    audit.record(session, actor=actor, action="view_infusions", patient_id=patient_id)
+    audit.record(session, actor=actor, action=audit.Action.VIEW_INFUSIONS, patient_id=patient_id)
     return _with_nullable_ints(
         frame,
         *(c for c in INFUSION_COLUMNS[6:19] if c not in ("dose_mg_per_kg", "dose_mg")),
@@ -248,7 +248,7 @@ def patient_alerts(session: Session, *, actor: Actor, patient_id: int) -> pd.Dat
         query,
         ("alert_id", "kind", "created_at", "acknowledged_at", "acknowledged_by", "note"),
     )
-    audit.record(session, actor=actor, action="view_alerts", patient_id=patient_id)
+    audit.record(session, actor=actor, action=audit.Action.VIEW_ALERTS, patient_id=patient_id)
     return frame
 
 
@@ -273,7 +273,7 @@ def clinic_patients(session: Session, *, actor: Actor) -> pd.DataFrame:
         query,
         ("patient_id", "external_id", "name", "assigned_clinician", "created_at"),
     )
-    audit.record(session, actor=actor, action="view_patient_list")
+    audit.record(session, actor=actor, action=audit.Action.VIEW_PATIENT_LIST)
     return frame
 
 
@@ -295,7 +295,7 @@ def find_patients(
         .limit(max(1, min(int(limit), 200)))
     )
     frame = _frame(session, statement, ("patient_id", "external_id", "name"))
-    audit.record(session, actor=actor, action="search_patients")
+    audit.record(session, actor=actor, action=audit.Action.SEARCH_PATIENTS)
     return frame
 
 
@@ -322,7 +322,7 @@ def open_alerts(session: Session, *, actor: Actor) -> pd.DataFrame:
         query,
         ("alert_id", "patient_id", "name", "kind", "created_at", "instrument", "total"),
     )
-    audit.record(session, actor=actor, action="view_open_alerts")
+    audit.record(session, actor=actor, action=audit.Action.VIEW_OPEN_ALERTS)
     return _with_nullable_ints(frame, "total")
 
 
@@ -341,7 +341,9 @@ def acknowledge_alert(session: Session, *, actor: Actor, alert_id: int, note: st
     alert.acknowledged_by_id = actor.user_id
     alert.acknowledged_at = utcnow()
     alert.note = note
-    audit.record(session, actor=actor, action="acknowledge_alert", patient_id=alert.patient_id)
+    audit.record(
+        session, actor=actor, action=audit.Action.ACKNOWLEDGE_ALERT, patient_id=alert.patient_id
+    )
 
 
 def create_patient(
@@ -397,7 +399,7 @@ def create_patient(
     )
     session.add(patient)
     session.flush()
-    audit.record(session, actor=actor, action="create_patient", patient_id=patient.id)
+    audit.record(session, actor=actor, action=audit.Action.CREATE_PATIENT, patient_id=patient.id)
     return patient.id
 
 
@@ -425,7 +427,7 @@ def cohort_assessments(session: Session, *, actor: Actor, instrument: str) -> pd
     frame = _times_from_epoch(
         _bulk_frame(session, query, ("patient_id", "administered_at", "total")), "administered_at"
     )
-    audit.record(session, actor=actor, action=f"view_cohort_{instrument}")
+    audit.record(session, actor=actor, action=audit.Action.VIEW_COHORT, instrument=instrument)
     return _pseudonymise(_with_nullable_ints(frame, "total"), actor)
 
 
@@ -509,7 +511,7 @@ def weekly_aggregates(session: Session, *, actor: Actor, instrument: str) -> pd.
         .order_by(with_next.c.week)
     )
     frame = _frame(session, query, ("week", "n", "mean", "sum_of_squares"))
-    audit.record(session, actor=actor, action=f"view_weekly_{instrument}")
+    audit.record(session, actor=actor, action=audit.Action.VIEW_WEEKLY, instrument=instrument)
     frame["week"] = frame["week"].astype("int64")
     frame["n"] = frame["n"].astype("int64")
     frame["mean"] = frame["mean"].astype(float)
@@ -542,5 +544,5 @@ def cohort_infusions(session: Session, *, actor: Actor) -> pd.DataFrame:
         ),
         "administered_at",
     )
-    audit.record(session, actor=actor, action="view_cohort_infusions")
+    audit.record(session, actor=actor, action=audit.Action.VIEW_COHORT_INFUSIONS)
     return _pseudonymise(_with_nullable_ints(frame, "clinician_id"), actor)

@@ -264,7 +264,7 @@ def rescore(
     )
     write_alerts(session, new_alerts)
     created = len(new_alerts)
-    audit.record(session, actor=actor, action="rescore")
+    audit.record(session, actor=actor, action=audit.Action.RESCORE)
     session.flush()
     return RescoreSummary(
         examined=int(examined or 0),

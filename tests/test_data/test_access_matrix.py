@@ -3,9 +3,13 @@
 The function list is found by introspection, not written down: every public function of the
 core data modules, and every public function of any other ``data.*`` module that takes a
 keyword-only ``actor``. A new function therefore fails :func:`test_access_matrix` until it has a
-row in :data:`RULES` (or, for a function that acts for nobody, in :data:`EXEMPT` with a reason).
+row in :data:`data.access.ACCESS_RULES` (or, for a function that acts for nobody, in
+:data:`data.access.ACCESS_EXEMPT` with a reason) and the calls that exercise it here, in
+:data:`CALLS`.
 
-The rules are those of ``DESIGN.md`` (Roles) and ``data/access.py``:
+Who may call what is not written here: it is read from ``ACCESS_RULES``, the rules of
+``DESIGN.md`` (Roles) as data. This test only knows how to call each function for each kind of
+target, and checks that the ``ensure_*`` checks allow exactly the table's grants:
 
 * a patient sees and writes only their own records, and none of the care team's actions
   (infusions, alerts, clinician-rated instruments);
@@ -40,7 +44,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import data
-from data.access import Actor
+from data.access import ACCESS_EXEMPT, ACCESS_RULES, EVERY_CALL, Actor, Grant
 from data.checkin import submit_checkin
 from data.errors import AccessDenied
 from data.infusions import InfusionInput
@@ -52,33 +56,6 @@ PHQ9_SELF_HARM = {f"phq9_{i}": 2 for i in range(1, 10)} | {"phq9_9": 1}
 PHQ9_MILD = {f"phq9_{i}": 1 for i in range(1, 10)} | {"phq9_9": 0}
 MADRS = {f"madrs_{i}": 2 for i in range(1, 11)}
 ABSENT_ID = 987_654_321  # no row has this id: absent records are refused like others' records
-
-# Public functions that act for nobody, so no access rule applies.
-EXEMPT: dict[str, str] = {
-    "data.accounts.authenticate": "the sign-in itself: there is no actor yet",
-    "data.accounts.authenticate_single_sign_on": (
-        "the single sign-on itself: the identity provider has verified the email, and there "
-        "is no actor yet (tested in test_accounts.py)"
-    ),
-    "data.accounts.hash_password": "pure function of its argument; reads and writes nothing",
-    "data.accounts.sign_in": (
-        "the app's sign-in itself (authenticate in separate transactions, throttled): there "
-        "is no actor yet (tested in test_accounts.py)"
-    ),
-    "data.accounts.session_still_valid": (
-        "answers whether the actor's own sign-in is still valid; reads nothing of a patient "
-        "and writes nothing (tested in test_accounts.py)"
-    ),
-    "data.checkin.safety_alert_kinds": "pure function of an instrument and its flags",
-    "data.infusions.problems_with": "pure validation of an InfusionInput; no database",
-    "data.infusions.side_effect_label": "pure formatting of a side-effect code",
-    "data.infusions.side_effect_labels": "pure formatting of side-effect codes",
-    "data.audit.record": (
-        "adds the audit event for a decision its caller (a checked data function) has "
-        "already made; pages never call it (its events are tested in test_audit.py)"
-    ),
-}
-
 
 # --- discovery ---------------------------------------------------------------------------------
 
@@ -264,24 +241,19 @@ Kwargs = Callable[[MatrixWorld, Target], dict[str, Any]]
 
 
 @dataclass(frozen=True)
-class Rule:
-    """How to call a function for a target, and which ``role:relation`` pairs it allows."""
+class Call:
+    """How to call a function for each target, and which case of its access rule that is.
+
+    ``label`` tells two calls of the same case apart in the report.
+    """
 
     targets: tuple[str, ...]
     kwargs: Kwargs
-    allowed: frozenset[str]
-    variant: str = ""
+    case: str = EVERY_CALL
+    label: str = ""
 
-
-OWN_OR_CARE_TEAM = frozenset({"patient:own", "clinician:clinic", "system:clinic"})
-CARE_TEAM = frozenset({"clinician:clinic", "system:clinic"})
-ACCOUNT_MANAGERS = frozenset({"administrator:clinic", "system:clinic"})
-CLINIC_STAFF = frozenset({"clinician:none", "system:none"})
-AGGREGATE_READERS = frozenset({"clinician:none", "administrator:none", "system:none"})
-ADMINISTRATION = frozenset({"administrator:none", "system:none"})
-EVERY_SIGNED_IN_USER = frozenset(
-    {"patient:none", "clinician:none", "administrator:none", "system:none"}
-)
+    def allowed(self, name: str) -> frozenset[Grant]:
+        return ACCESS_RULES[name][self.case]
 
 
 def _patient(_: MatrixWorld, target: Target) -> dict[str, Any]:
@@ -353,53 +325,50 @@ def _administrations(_: MatrixWorld, __: Target) -> dict[str, Any]:
     return {"table": table, "create_patients": True}
 
 
-RULES: dict[str, tuple[Rule, ...]] = {
+CALLS: dict[str, tuple[Call, ...]] = {
     # data.repository
-    "data.repository.patient_record": (Rule(PATIENT_TARGETS, _patient, OWN_OR_CARE_TEAM),),
-    "data.repository.patient_assessments": (Rule(PATIENT_TARGETS, _patient, OWN_OR_CARE_TEAM),),
-    "data.repository.patient_infusions": (Rule(PATIENT_TARGETS, _patient, OWN_OR_CARE_TEAM),),
-    "data.repository.patient_alerts": (Rule(PATIENT_TARGETS, _patient, CARE_TEAM),),
-    "data.repository.clinic_patients": (Rule(NO_TARGET, _nothing, CLINIC_STAFF),),
-    "data.repository.weekly_aggregates": (
-        Rule(NO_TARGET, lambda _, __: {"instrument": "phq9"}, AGGREGATE_READERS),
-    ),
-    "data.repository.find_patients": (
-        Rule(NO_TARGET, lambda _, __: {"query": "patient"}, CLINIC_STAFF),
-    ),
-    "data.repository.open_alerts": (Rule(NO_TARGET, _nothing, CLINIC_STAFF),),
+    "data.repository.patient_record": (Call(PATIENT_TARGETS, _patient),),
+    "data.repository.patient_assessments": (Call(PATIENT_TARGETS, _patient),),
+    "data.repository.patient_infusions": (Call(PATIENT_TARGETS, _patient),),
+    "data.repository.patient_alerts": (Call(PATIENT_TARGETS, _patient),),
+    "data.repository.clinic_patients": (Call(NO_TARGET, _nothing),),
+    "data.repository.weekly_aggregates": (Call(NO_TARGET, lambda _, __: {"instrument": "phq9"}),),
+    "data.repository.find_patients": (Call(NO_TARGET, lambda _, __: {"query": "patient"}),),
+    "data.repository.open_alerts": (Call(NO_TARGET, _nothing),),
     "data.repository.acknowledge_alert": (
-        Rule(
+        Call(
             PATIENT_TARGETS,
             lambda _, target: {"alert_id": target.alert_id, "note": "called the patient"},
-            CARE_TEAM,
         ),
     ),
     "data.repository.create_patient": (
-        Rule(
+        Call(
             NO_TARGET,
             lambda _, __: {
                 "external_id": "MRN-matrix",
                 "name": "Matrix Patient",
                 "date_of_birth": dt.date(1990, 1, 2),
             },
-            CLINIC_STAFF,
         ),
     ),
-    "data.repository.cohort_assessments": (
-        Rule(NO_TARGET, lambda _, __: {"instrument": "phq9"}, AGGREGATE_READERS),
-    ),
-    "data.repository.cohort_infusions": (Rule(NO_TARGET, _nothing, AGGREGATE_READERS),),
+    "data.repository.cohort_assessments": (Call(NO_TARGET, lambda _, __: {"instrument": "phq9"}),),
+    "data.repository.cohort_infusions": (Call(NO_TARGET, _nothing),),
     # data.checkin
     "data.checkin.submit_checkin": (
-        Rule(PATIENT_TARGETS, _checkin("phq9", PHQ9_MILD), OWN_OR_CARE_TEAM, "phq9"),
-        Rule(PATIENT_TARGETS, _checkin("phq9", PHQ9_SELF_HARM), OWN_OR_CARE_TEAM, "phq9 item 9"),
-        Rule(PATIENT_TARGETS, _checkin("madrs", MADRS), CARE_TEAM, "madrs (clinician-rated)"),
+        Call(PATIENT_TARGETS, _checkin("phq9", PHQ9_MILD), "self-rated instrument", "phq9"),
+        Call(
+            PATIENT_TARGETS,
+            _checkin("phq9", PHQ9_SELF_HARM),
+            "self-rated instrument",
+            "phq9 item 9",
+        ),
+        Call(PATIENT_TARGETS, _checkin("madrs", MADRS), "clinician-rated instrument", "madrs"),
     ),
     # data.infusions
-    "data.infusions.record_infusion": (Rule(PATIENT_TARGETS, _infusion, CARE_TEAM),),
+    "data.infusions.record_infusion": (Call(PATIENT_TARGETS, _infusion),),
     # data.accounts
     "data.accounts.create_user": (
-        Rule(
+        Call(
             NO_TARGET,
             lambda _, __: {
                 "username": "matrix-new-user",
@@ -407,71 +376,61 @@ RULES: dict[str, tuple[Rule, ...]] = {
                 "role": "clinician",
                 "display_name": "Matrix User",
             },
-            ADMINISTRATION,
         ),
     ),
-    "data.accounts.list_users": (Rule(NO_TARGET, _nothing, ADMINISTRATION),),
-    "data.accounts.audit_log": (Rule(NO_TARGET, _nothing, ADMINISTRATION),),
+    "data.accounts.list_users": (Call(NO_TARGET, _nothing),),
+    "data.accounts.audit_log": (Call(NO_TARGET, _nothing),),
     "data.accounts.set_user_active": (
-        Rule(
-            PATIENT_TARGETS,
-            lambda _, target: {"user_id": target.user_id, "active": False},
-            ACCOUNT_MANAGERS,
-        ),
+        Call(PATIENT_TARGETS, lambda _, target: {"user_id": target.user_id, "active": False}),
     ),
     "data.accounts.reset_password": (
-        Rule(
+        Call(
             PATIENT_TARGETS,
             lambda _, target: {"user_id": target.user_id, "new_password": "a new long password"},
-            ACCOUNT_MANAGERS,
         ),
     ),
-    "data.accounts.sign_out_everywhere": (Rule(NO_TARGET, _nothing, EVERY_SIGNED_IN_USER),),
-    # data.csv_io: a patient's export as their record; the clinic's as the clinic's records
+    "data.accounts.sign_out_everywhere": (Call(NO_TARGET, _nothing),),
+    # data.csv_io
     "data.csv_io.ensure_can_export": (
-        Rule(PATIENT_TARGETS, _patient, OWN_OR_CARE_TEAM, "one patient"),
-        Rule(NO_TARGET, lambda _, __: {"patient_id": None}, CLINIC_STAFF, "whole clinic"),
+        Call(PATIENT_TARGETS, _patient, "one patient"),
+        Call(NO_TARGET, lambda _, __: {"patient_id": None}, "whole clinic"),
     ),
     "data.csv_io.export_assessments_csv": (
-        Rule(PATIENT_TARGETS, _export(patient=True), OWN_OR_CARE_TEAM, "one patient"),
-        Rule(NO_TARGET, _export(patient=False), CLINIC_STAFF, "whole clinic"),
+        Call(PATIENT_TARGETS, _export(patient=True), "one patient"),
+        Call(NO_TARGET, _export(patient=False), "whole clinic"),
     ),
     "data.csv_io.export_infusions_csv": (
-        Rule(PATIENT_TARGETS, _export(patient=True), OWN_OR_CARE_TEAM, "one patient"),
-        Rule(NO_TARGET, _export(patient=False), CLINIC_STAFF, "whole clinic"),
+        Call(PATIENT_TARGETS, _export(patient=True), "one patient"),
+        Call(NO_TARGET, _export(patient=False), "whole clinic"),
     ),
-    "data.csv_io.import_assessments_csv": (
-        Rule(NO_TARGET, _import(ASSESSMENTS_CSV), CLINIC_STAFF),
-    ),
-    "data.csv_io.import_infusions_csv": (Rule(NO_TARGET, _import(INFUSIONS_CSV), CLINIC_STAFF),),
-    "data.csv_io.store_administrations": (Rule(NO_TARGET, _administrations, CLINIC_STAFF),),
-    # the first half of an import (read and check; nothing written): the import's rules
-    "data.csv_io.prepare_assessments_csv": (
-        Rule(NO_TARGET, _import(ASSESSMENTS_CSV), CLINIC_STAFF),
-    ),
-    "data.csv_io.prepare_infusions_csv": (Rule(NO_TARGET, _import(INFUSIONS_CSV), CLINIC_STAFF),),
-    "data.csv_io.prepare_administrations": (Rule(NO_TARGET, _administrations, CLINIC_STAFF),),
-    "data.fhir_io.prepare_fhir_bundle": (Rule(NO_TARGET, _fhir_import, CLINIC_STAFF),),
-    # data.fhir_io: the same rules as the CSV import and export
-    "data.fhir_io.import_fhir_bundle": (Rule(NO_TARGET, _fhir_import, CLINIC_STAFF),),
+    "data.csv_io.import_assessments_csv": (Call(NO_TARGET, _import(ASSESSMENTS_CSV)),),
+    "data.csv_io.import_infusions_csv": (Call(NO_TARGET, _import(INFUSIONS_CSV)),),
+    "data.csv_io.store_administrations": (Call(NO_TARGET, _administrations),),
+    "data.csv_io.prepare_assessments_csv": (Call(NO_TARGET, _import(ASSESSMENTS_CSV)),),
+    "data.csv_io.prepare_infusions_csv": (Call(NO_TARGET, _import(INFUSIONS_CSV)),),
+    "data.csv_io.prepare_administrations": (Call(NO_TARGET, _administrations),),
+    # data.fhir_io
+    "data.fhir_io.prepare_fhir_bundle": (Call(NO_TARGET, _fhir_import),),
+    "data.fhir_io.import_fhir_bundle": (Call(NO_TARGET, _fhir_import),),
     "data.fhir_io.export_fhir_bundle": (
-        Rule(PATIENT_TARGETS, _patient, OWN_OR_CARE_TEAM, "one patient"),
-        Rule(NO_TARGET, lambda _, __: {"patient_id": None}, CLINIC_STAFF, "whole clinic"),
+        Call(PATIENT_TARGETS, _patient, "one patient"),
+        Call(NO_TARGET, lambda _, __: {"patient_id": None}, "whole clinic"),
     ),
-    # data.rescore: recomputing every stored score is the clinic's administration
-    "data.rescore.rescore": (Rule(NO_TARGET, _nothing, ADMINISTRATION),),
-    # data.access: the checks themselves, callable by any data module
-    "data.access.ensure_can_view_patient": (Rule(PATIENT_TARGETS, _patient, OWN_OR_CARE_TEAM),),
+    # data.rescore
+    "data.rescore.rescore": (Call(NO_TARGET, _nothing),),
+    # data.access
+    "data.access.ensure_can_view_patient": (Call(PATIENT_TARGETS, _patient),),
     "data.access.ensure_can_write_patient": (
-        Rule(PATIENT_TARGETS, _patient, OWN_OR_CARE_TEAM),
-        Rule(
+        Call(PATIENT_TARGETS, _patient, "default"),
+        Call(
             PATIENT_TARGETS,
             lambda _, target: {"patient_id": target.patient_id, "clinician_only": True},
-            CARE_TEAM,
-            "clinician_only",
+            "clinician_only=True",
         ),
     ),
 }
+"""How to call each function of :data:`data.access.ACCESS_RULES`: one entry per case of its rule
+(or more, told apart by their labels)."""
 
 
 # --- running one case --------------------------------------------------------------------------
@@ -513,10 +472,12 @@ def _run_case(
         savepoint.rollback()
 
 
-def _expected(kind: ActorKind, actor: Actor | None, target: Target, rule: Rule) -> bool:
+def _expected(
+    kind: ActorKind, actor: Actor | None, target: Target, allowed: frozenset[str]
+) -> bool:
     if not kind.genuine or actor is None:
         return False
-    return f"{actor.role}:{relation(actor, target)}" in rule.allowed
+    return f"{actor.role}:{relation(actor, target)}" in allowed
 
 
 # --- the tests ---------------------------------------------------------------------------------
@@ -530,38 +491,45 @@ def test_every_data_module_imports() -> None:
 def test_every_public_data_function_has_an_access_rule_or_an_exemption() -> None:
     problems = []
     for name, function in sorted(FUNCTIONS.items()):
-        if name in EXEMPT:
+        if name in ACCESS_EXEMPT:
             continue
         if not _takes_actor(function):
             problems.append(
                 f"{name} takes no actor: give it a keyword-only actor checked by data.access, "
-                f"or add it to EXEMPT with the reason it acts for nobody"
+                f"or add it to data.access.ACCESS_EXEMPT with the reason it acts for nobody"
             )
-        elif name not in RULES:
-            problems.append(f"add an access rule for {name}")
-    for name in sorted(set(RULES) | set(EXEMPT)):
+        elif name not in ACCESS_RULES:
+            problems.append(f"add an access rule for {name} to data.access.ACCESS_RULES")
+        elif name not in CALLS:
+            problems.append(f"add the calls that exercise {name}'s access rule to CALLS")
+    for name in sorted(set(ACCESS_RULES) | set(ACCESS_EXEMPT) | set(CALLS)):
         if name not in FUNCTIONS:
-            problems.append(f"{name} has a rule or exemption but no longer exists: remove it")
+            problems.append(
+                f"{name} has a rule, exemption or calls but no longer exists: remove it"
+            )
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("name", sorted(n for n in FUNCTIONS if n not in EXEMPT))
+@pytest.mark.parametrize("name", sorted(n for n in FUNCTIONS if n not in ACCESS_EXEMPT))
 def test_access_matrix(session: Session, matrix_world: MatrixWorld, name: str) -> None:
-    if name not in RULES:
-        pytest.fail(f"add an access rule for {name}")
+    if name not in ACCESS_RULES:
+        pytest.fail(f"add an access rule for {name} to data.access.ACCESS_RULES")
+    if name not in CALLS:
+        pytest.fail(f"add the calls that exercise {name}'s access rule to CALLS")
     function = FUNCTIONS[name]
     failures = []
     cases = 0
-    for rule in RULES[name]:
-        label = f"{name}[{rule.variant}]" if rule.variant else name
+    for call in CALLS[name]:
+        label = name if call.case == EVERY_CALL else f"{name}[{call.label or call.case}]"
+        allowed = call.allowed(name)
         for kind in ACTOR_KINDS:
             actor = matrix_world.actors[kind.name]
-            for target_name in rule.targets:
+            for target_name in call.targets:
                 target = matrix_world.targets[target_name]
                 cases += 1
-                expected = _expected(kind, actor, target, rule)
+                expected = _expected(kind, actor, target, allowed)
                 outcome, detail = _run_case(
-                    session, function, actor, rule.kwargs(matrix_world, target)
+                    session, function, actor, call.kwargs(matrix_world, target)
                 )
                 if outcome == ("allowed" if expected else "denied"):
                     continue
@@ -575,11 +543,23 @@ def test_access_matrix(session: Session, matrix_world: MatrixWorld, name: str) -
 
 
 def test_the_matrix_covers_every_kind_of_actor_and_target() -> None:
-    """A guard on the table itself: no rule may quietly test fewer cases than the others."""
-    for name, rules in RULES.items():
-        for rule in rules:
-            assert rule.targets in (PATIENT_TARGETS, NO_TARGET), name
-            unknown = {pair.split(":")[0] for pair in rule.allowed} - {
+    """A guard on the tables themselves: no case of a rule untested, none quietly testing fewer
+    cases than the others, and a rule's grants of the kind its calls' targets can match."""
+    for name, calls in CALLS.items():
+        for call in calls:
+            assert call.targets in (PATIENT_TARGETS, NO_TARGET), name
+            assert call.case in ACCESS_RULES.get(name, {}), f"{name}: no case {call.case!r}"
+            relations = {grant.split(":")[1] for grant in call.allowed(name)}
+            if call.targets == NO_TARGET:
+                assert relations == {"none"}, f"{name}[{call.case}] names no patient"
+            else:
+                assert "none" not in relations, f"{name}[{call.case}] names a patient"
+    for name, cases in ACCESS_RULES.items():
+        exercised = {call.case for call in CALLS.get(name, ())}
+        assert set(cases) == exercised, f"{name}: cases {set(cases) - exercised} never called"
+        for grants in cases.values():
+            assert grants, f"{name}: a case nobody may call is a function nobody needs"
+            unknown = {grant.split(":")[0] for grant in grants} - {
                 "patient",
                 "clinician",
                 "administrator",
@@ -587,7 +567,9 @@ def test_the_matrix_covers_every_kind_of_actor_and_target() -> None:
             }
             assert not unknown, f"{name}: unknown role(s) {unknown}"
             # Nobody is ever allowed another clinic's patient or an absent one.
-            assert not {p for p in rule.allowed if p.endswith((":other", ":absent"))}, name
+            assert not {g for g in grants if g.endswith((":other", ":absent"))}, name
+    for name, reason in ACCESS_EXEMPT.items():
+        assert len(reason) > 20, f"{name}: say why it acts for nobody"
 
 
 def test_a_denial_that_wrote_something_is_reported(session: Session, world: World) -> None:

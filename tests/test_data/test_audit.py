@@ -3,9 +3,11 @@ no patient data in it; and no patient data in Python logging at all."""
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from data import audit
 from data.access import Actor
 from data.accounts import audit_log
 from data.checkin import submit_checkin
@@ -30,7 +33,9 @@ from data.repository import (
     patient_infusions,
     patient_record,
 )
-from tests.conftest import World
+from outcomes import instrument_ids
+from outcomes.errors import UnknownInstrumentError
+from tests.conftest import ROOT, World
 
 PHQ9_SELF_HARM = {f"phq9_{i}": 2 for i in range(1, 10)} | {"phq9_9": 1, "phq9_10": 2}
 PHQ9_SELF_HARM_FLAG = "phq9_item9_positive"
@@ -258,6 +263,207 @@ def test_audit_events_carry_no_patient_data(session: Session, world: World) -> N
         if secret.lower() in str(value).lower()
     ]
     assert not found, "\n".join(found)
+
+
+# --- the registry of actions and the one writer ----------------------------------------------
+
+# Every text stored before the actions were a registry (issue 10). Rows already written keep
+# their meaning only while each of these stays registered: never rename a stored text.
+STORED_BEFORE_THE_REGISTRY = (
+    "sign_in",
+    "sign_in_single_sign_on",
+    "sign_in_failed",
+    "sign_out_everywhere",
+    "create_user",
+    "enable_user",
+    "disable_user",
+    "reset_password",
+    "view_users",
+    "view_audit_log",
+    "create_clinic",
+    "seed_demo",
+    "create_patient",
+    "view_patient",
+    "view_assessments",
+    "view_infusions",
+    "view_alerts",
+    "acknowledge_alert",
+    "record_infusion",
+    "view_patient_list",
+    "search_patients",
+    "view_open_alerts",
+    "view_cohort_infusions",
+    "import_assessments",
+    "import_infusions",
+    "export_assessments",
+    "export_infusions",
+    "export_fhir",
+    "rescore",
+)
+PER_INSTRUMENT_BEFORE_THE_REGISTRY = ("submit_{}", "view_cohort_{}", "view_weekly_{}")
+PRODUCTION = ("data", "dashboard", "outcomes")
+
+
+def _production_sources() -> dict[str, str]:
+    return {
+        str(path.relative_to(ROOT)): path.read_text(encoding="utf-8")
+        for package in PRODUCTION
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
+
+
+def _action_names_used(tree: ast.AST) -> list[str]:
+    """The member names of every ``Action.X`` / ``audit.Action.X`` in a module."""
+    return [
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and (
+            (isinstance(node.value, ast.Name) and node.value.id == "Action")
+            or (isinstance(node.value, ast.Attribute) and node.value.attr == "Action")
+        )
+    ]
+
+
+def test_every_action_used_is_registered_documented_and_every_registered_one_used() -> None:
+    used: dict[str, set[str]] = {}
+    free_strings = []
+    for path, source in _production_sources().items():
+        tree = ast.parse(source, path)
+        for name in _action_names_used(tree):
+            used.setdefault(name, set()).add(path)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else None
+            if called not in {"record", "record_many"}:
+                continue
+            for keyword in node.keywords:
+                if keyword.arg == "action" and not _action_names_used(keyword.value):
+                    free_strings.append(f"{path}:{node.lineno}")
+    assert not free_strings, f"audit calls whose action is not an audit.Action: {free_strings}"
+    unknown = sorted(set(used) - set(audit.Action.__members__))
+    assert not unknown, f"not members of data.audit.Action: {unknown} (in {used})"
+    unused = sorted(set(audit.Action.__members__) - set(used))
+    assert not unused, f"registered audit actions nothing records: {unused}"
+    for action in audit.Action:
+        assert len(action.description) >= 15, f"describe {action.name}: what did the actor do?"
+        assert re.fullmatch(r"[a-z_]+(\{instrument\}[a-z_]*)?", action.stored), action.stored
+    stored = [action.stored for action in audit.Action]
+    assert len(set(stored)) == len(stored), "two actions store the same text"
+
+
+def test_the_texts_of_rows_already_written_stay_registered() -> None:
+    registered = audit.registered_actions()
+    expected = set(STORED_BEFORE_THE_REGISTRY) | {
+        pattern.format(instrument)
+        for pattern in PER_INSTRUMENT_BEFORE_THE_REGISTRY
+        for instrument in instrument_ids()
+    }
+    assert expected <= set(registered), sorted(expected - set(registered))
+    too_long = [text for text in registered if len(text) > AuditEvent.action.type.length]
+    assert not too_long
+    assert all(description for description in registered.values())
+
+
+def test_nothing_but_data_audit_writes_audit_events() -> None:
+    """One writer: an event constructed or inserted elsewhere would escape the registry."""
+    writes = re.compile(
+        r"(?<!class )AuditEvent\(|insert\(\s*AuditEvent|AuditEvent\.(__table|metadata)"
+        r"|(?i:insert into audit_event)"
+    )
+    found = [
+        f"{path}: {match.group(0)}"
+        for path, source in _production_sources().items()
+        if path != "data/audit.py"
+        for match in writes.finditer(source)
+    ]
+    assert not found, found
+
+
+@pytest.mark.parametrize(
+    ("action", "instrument", "error"),
+    [
+        ("view_patient", None, TypeError),  # a free string, even one that is registered
+        (None, None, TypeError),
+        (audit.Action.SUBMIT, None, ValueError),  # one per instrument: which one?
+        (audit.Action.SUBMIT, "no_such_instrument", UnknownInstrumentError),
+        (audit.Action.VIEW_PATIENT, "phq9", ValueError),  # names no instrument
+    ],
+)
+@pytest.mark.parametrize("writer", ["record", "record_many"])
+def test_an_unregistered_action_is_refused_and_nothing_is_written(
+    session: Session, world: World, writer: str, action: Any, instrument: str | None, error: type
+) -> None:
+    last_id = _last_id(session)
+    patient_id = _patient_id(world.patient_a1)
+    with pytest.raises(error):
+        if writer == "record":
+            audit.record(
+                session,
+                actor=world.clinician_a,
+                action=action,
+                patient_id=patient_id,
+                instrument=instrument,
+            )
+        else:
+            audit.record_many(
+                session,
+                actor=world.clinician_a,
+                action=action,
+                patient_ids=[patient_id],
+                instrument=instrument,
+            )
+    session.flush()
+    assert _events_after(session, last_id) == []
+
+
+def test_an_aggregate_of_an_unknown_instrument_is_refused(session: Session, world: World) -> None:
+    """Its action would name an instrument the registry does not have (before the registry,
+    the read returned nothing and stored ``view_cohort_`` followed by whatever was asked)."""
+    last_id = _last_id(session)
+    with pytest.raises(UnknownInstrumentError, match="known instruments are"):
+        cohort_assessments(session, actor=world.admin_a, instrument="phq9'; --")
+    session.flush()
+    assert _events_after(session, last_id) == []
+
+
+def test_a_bulk_write_stores_what_one_write_stores(session: Session, world: World) -> None:
+    actor = world.system_a
+    patients = [_patient_id(world.patient_a1), _patient_id(world.patient_a2)]
+    last_id = _last_id(session)
+    for patient_id in patients:
+        audit.record(
+            session, actor=actor, action=audit.Action.IMPORT_ASSESSMENTS, patient_id=patient_id
+        )
+    session.flush()
+    one_by_one = _events_after(session, last_id)
+    last_id = _last_id(session)
+    audit.record_many(
+        session, actor=actor, action=audit.Action.IMPORT_ASSESSMENTS, patient_ids=patients
+    )
+    audit.record_many(session, actor=actor, action=audit.Action.RESCORE, patient_ids=[])
+    session.expire_all()
+    in_bulk = _events_after(session, last_id)
+
+    def stored(event: AuditEvent) -> tuple[object, ...]:
+        return (event.clinic_id, event.actor_id, event.actor_name, event.action, event.patient_id)
+
+    assert [stored(event) for event in in_bulk] == [stored(event) for event in one_by_one]
+    assert [stored(event)[3:] for event in in_bulk] == [
+        ("import_assessments", patient_id) for patient_id in patients
+    ]
+    for event in in_bulk:
+        assert event.at.tzinfo is not None
+        assert abs(event.at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+
+
+def test_every_event_written_has_a_registered_action(session: Session, world: World) -> None:
+    _exercise_everything(session, world)
+    registered = audit.registered_actions()
+    actions = set(session.scalars(select(AuditEvent.action)).all())
+    assert {"submit_phq9", "submit_madrs", "view_cohort_phq9"} <= actions
+    assert actions <= set(registered), sorted(actions - set(registered))
 
 
 # --- the administrator's review ----------------------------------------------------------------
