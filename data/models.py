@@ -59,7 +59,6 @@ SIDE_EFFECTS = (
     "elevated_blood_pressure",
     "irregular_heart_rate",
 )
-SOURCES = ("patient", "clinician", "import")
 
 
 def utcnow() -> dt.datetime:
