@@ -16,7 +16,7 @@ Each clinical rule is stated once, readably:
   counted, induction completed, infusions before the response, follow-up, the one status
   of each patient and "losing response").
 
-It was the production implementation before the vectorised one (issue 2) and lived in
+It was the production implementation before the vectorised one, and lived in
 ``outcomes/course.py`` as ``_course_outcomes_reference`` until issue 10 moved it here, since
 only tests and the benchmark use it. It takes seconds for a large clinic.
 """
