@@ -25,15 +25,21 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from outcomes.cohort import mean_score_by_week, response_rates
-from outcomes.course import _course_outcomes_reference, align, course_outcomes
+from outcomes.course import align, course_outcomes
 from outcomes.survival import durability_curve, time_to_response_curve
+
+# The per-patient reference loop is test code (tests/reference/): reach it from the repository.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.reference.course_reference import course_outcomes_reference
 
 INSTRUMENT = "phq9"
 WEEKS = 50
@@ -182,7 +188,7 @@ def main() -> None:
 
     if not args.skip_reference:
         start = time.perf_counter()
-        reference = _course_outcomes_reference(INSTRUMENT, assessments, infusions)
+        reference = course_outcomes_reference(INSTRUMENT, assessments, infusions)
         loop_time = time.perf_counter() - start
         pd.testing.assert_frame_equal(courses, reference)
         print(

@@ -6,7 +6,6 @@ annotations without a browser (``tests/test_dashboard/test_charts.py``).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -515,10 +514,4 @@ def funnel_figure(stages: Mapping[str, int]) -> go.Figure:
         go.Funnel(y=list(stages), x=list(stages.values()), textinfo="value+percent initial")
     )
     figure.update_layout(title="Induction completion", margin={"l": 160})
-    return figure
-
-
-def today_marker(figure: go.Figure, today: dt.date) -> go.Figure:
-    """Mark today on a date axis."""
-    figure.add_vline(x=pd.Timestamp(today), line_color="#999", name="today")
     return figure

@@ -49,7 +49,6 @@ NAMING = {
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 
 ROLES = ("patient", "clinician", "administrator")
-SOURCES = ("patient", "clinician", "import")
 
 
 def utcnow() -> dt.datetime:

@@ -16,7 +16,6 @@ Frames
 
 from __future__ import annotations
 
-import datetime as dt
 import warnings
 from collections.abc import Mapping
 from fractions import Fraction
@@ -30,7 +29,6 @@ import pandas as pd
 from outcomes.errors import ScoringError
 from outcomes.instruments import Instrument, get_instrument
 from outcomes.rules import DEFAULT_RULES, Rules
-from outcomes.trajectory import is_response, trajectory
 
 PHASES = ("baseline", "induction", "maintenance", "after_course")
 """Phases of a course, in order (see :func:`align`)."""
@@ -217,12 +215,6 @@ def align(
     return result
 
 
-def _as_date(day: Any) -> dt.date | None:
-    if day is None or pd.isna(day):
-        return None
-    return dt.date(1970, 1, 1) + dt.timedelta(days=int(day))
-
-
 def _patient_index(*ids: pd.Series) -> pd.Index:
     """Every patient id of the frames, in the order of the reference loop: by ``str(id)``.
 
@@ -332,7 +324,7 @@ def course_outcomes(
     The result is identical, value for value and dtype for dtype, to calling
     :func:`~outcomes.trajectory.trajectory` per patient, as
     ``tests/test_outcomes/test_course_vectorised.py`` checks with Hypothesis against the
-    previous per-patient loop (kept as ``_course_outcomes_reference``).
+    previous per-patient loop (``tests/reference/course_reference.py``).
 
     Two assessments of one patient on the same day (the spec allows one per day) are taken
     in the order of :func:`~outcomes.trajectory.trajectory`, lower total first, except for
@@ -485,131 +477,3 @@ def course_outcomes(
         "status": status,
     }
     return pd.DataFrame(columns, index=patients, columns=list(COURSE_COLUMNS))
-
-
-def _course_outcomes_reference(
-    instrument: str | Instrument,
-    assessments: pd.DataFrame,
-    infusions: pd.DataFrame,
-    *,
-    rules: Rules | None = None,
-) -> pd.DataFrame:
-    """The previous implementation of :func:`course_outcomes`: one ``trajectory()`` per patient.
-
-    Kept only as the executable reference that the vectorised version is tested against
-    (``tests/test_outcomes/test_course_vectorised.py``) and timed against
-    (``bench/cohort.py``). Not for production use: it takes seconds for a large clinic.
-    """
-    definition = get_instrument(instrument)
-    rules = rules or DEFAULT_RULES
-    _require(assessments, "assessments", ("patient_id", "administered_at", "total"))
-    if "instrument" in assessments.columns:
-        assessments = assessments[assessments["instrument"] == definition.id]
-    aligned = align(assessments, infusions, rules=rules)
-    aligned["_day"] = (
-        calendar_days(aligned["administered_at"]) if len(aligned) else np.zeros(0, np.int64)
-    )
-    infusion_days = pd.DataFrame(
-        {
-            "patient_id": infusions["patient_id"].to_numpy(),
-            "_day": calendar_days(infusions["administered_at"]) if len(infusions) else [],
-        }
-    )
-    by_patient_infusions = {
-        patient: np.sort(group["_day"].to_numpy())
-        for patient, group in infusion_days.groupby("patient_id", sort=False)
-    }
-    valid = aligned[aligned["total"].notna()]
-    by_patient_scores = {
-        patient: (group["_day"].to_numpy(), group["total"].to_numpy(dtype=np.int64))
-        for patient, group in valid.groupby("patient_id", sort=False)
-    }
-    patients = sorted(
-        set(aligned["patient_id"]) | set(infusion_days["patient_id"]), key=lambda p: (str(p), p)
-    )
-    epoch = dt.date(1970, 1, 1)
-    rows: list[dict[str, Any]] = []
-    for patient in patients:
-        days_of_infusions = by_patient_infusions.get(patient, np.zeros(0, dtype=np.int64))
-        score_days, totals = by_patient_scores.get(
-            patient, (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-        )
-        order = np.argsort(score_days, kind="stable")
-        score_days, totals = score_days[order], totals[order]
-        row: dict[str, Any] = dict.fromkeys(COURSE_COLUMNS)
-        row["patient_id"] = patient
-        row["infusions"] = len(days_of_infusions)
-        row["completed_induction"] = len(days_of_infusions) >= rules.induction_infusions
-        row["censored"] = False
-        row["losing_response"] = False
-        if len(score_days):
-            row["latest_date"] = _as_date(score_days[-1])
-            row["latest_total"] = int(totals[-1])
-        if not len(days_of_infusions):
-            row["status"] = "no_baseline"
-            rows.append(row)
-            continue
-        index_day = int(days_of_infusions[0])
-        row["first_infusion_date"] = _as_date(index_day)
-        row["last_infusion_date"] = _as_date(int(days_of_infusions[-1]))
-        pre = score_days <= index_day
-        if pre.any():
-            row["baseline_date"] = _as_date(score_days[pre][-1])
-        outcome = trajectory(
-            definition,
-            baseline_date=epoch + dt.timedelta(days=index_day),
-            assessments=[
-                (epoch + dt.timedelta(days=int(d)), int(t))
-                for d, t in zip(score_days, totals, strict=True)
-            ],
-            rules=rules,
-        )
-        post_days = score_days[score_days > index_day]
-        row["baseline_total"] = outcome.baseline_total
-        row["response_date"] = outcome.response_date
-        row["days_to_response"] = outcome.days_to_response
-        row["remission_date"] = outcome.remission_date
-        row["relapse_date"] = outcome.relapse_date
-        row["durable_response_days"] = outcome.durable_response_days
-        row["censored"] = outcome.censored
-        if outcome.remission_date is not None:
-            row["days_to_remission"] = (outcome.remission_date - row["first_infusion_date"]).days
-        if outcome.response_date is not None:
-            response_day = (outcome.response_date - epoch).days
-            row["infusions_to_response"] = int(
-                np.searchsorted(days_of_infusions, response_day, side="left")
-            )
-        if outcome.baseline_total is not None and len(post_days):
-            row["followup_days"] = int(post_days[-1]) - index_day
-        if outcome.baseline_total is None:
-            row["status"] = "no_baseline"
-        elif not len(post_days):
-            row["status"] = "no_followup"
-        elif outcome.relapse_date is not None:
-            row["status"] = "relapsed"
-        elif outcome.remission_date is not None:
-            row["status"] = "remitter"
-        elif outcome.response_date is not None:
-            row["status"] = "responder"
-        else:
-            row["status"] = "not_yet"
-        if outcome.response_date is not None and outcome.relapse_date is None:
-            row["losing_response"] = not is_response(
-                int(totals[-1]), outcome.baseline_total or 0, min_drop=rules.response_min_drop
-            )
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=["patient_id", *COURSE_COLUMNS]).set_index("patient_id")
-    for column in (
-        "baseline_total",
-        "latest_total",
-        "days_to_response",
-        "infusions_to_response",
-        "days_to_remission",
-        "durable_response_days",
-        "followup_days",
-        "infusions",
-    ):
-        frame[column] = frame[column].astype("Int64")
-    for column in ("completed_induction", "censored", "losing_response"):
-        frame[column] = frame[column].astype(bool)
-    return frame

@@ -26,6 +26,7 @@ from data.accounts import hash_password
 from data.engine import make_engine
 from data.models import Clinic, Patient, User
 from data.schema import upgrade
+from tests.builders import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("sqlite", "postgres")
@@ -129,25 +130,10 @@ class World:
         return Actor.system(self.clinic_a)
 
 
-def _user(session: Session, clinic_id: int, username: str, role: str, password_hash: str) -> User:
-    user = User(
-        clinic_id=clinic_id,
-        username=username,
-        display_name=username.replace("-", " ").title(),
-        role=role,
-        password_hash=password_hash,
-        failed_logins=0,
-        active=True,
-    )
-    session.add(user)
-    session.flush()
-    return user
-
-
 def _patient_actor(
     session: Session, clinic_id: int, username: str, clinician: User, password_hash: str
 ) -> Actor:
-    user = _user(session, clinic_id, username, "patient", password_hash)
+    user = add_user(session, clinic_id, username, "patient", password_hash)
     patient = Patient(
         clinic_id=clinic_id,
         external_id=f"MRN-{username}",
@@ -170,9 +156,9 @@ def world(session: Session, password_hash: str) -> World:
     clinic_a, clinic_b = Clinic(name="Clinic A"), Clinic(name="Clinic B")
     session.add_all([clinic_a, clinic_b])
     session.flush()
-    clinician_a = _user(session, clinic_a.id, "clinician-a", "clinician", password_hash)
-    admin_a = _user(session, clinic_a.id, "admin-a", "administrator", password_hash)
-    clinician_b = _user(session, clinic_b.id, "clinician-b", "clinician", password_hash)
+    clinician_a = add_user(session, clinic_a.id, "clinician-a", "clinician", password_hash)
+    admin_a = add_user(session, clinic_a.id, "admin-a", "administrator", password_hash)
+    clinician_b = add_user(session, clinic_b.id, "clinician-b", "clinician", password_hash)
     return World(
         clinic_a=clinic_a.id,
         clinic_b=clinic_b.id,

@@ -1,5 +1,6 @@
 """Docs and registry agree (after datasette's test_docs): every instrument and every rule
-setting is documented, every instrument has a golden test."""
+setting is documented, every instrument has a golden test, every module has its line in
+docs/architecture.md."""
 
 from __future__ import annotations
 
@@ -35,3 +36,31 @@ def test_every_rule_setting_is_documented(name: str) -> None:
     assert f"`{name}`" in README, f"README does not document the rule {name}"
     source = (ROOT / "outcomes" / "rules.py").read_text()
     assert f"{name} :" in source, f"rules.py docstring does not describe {name}"
+
+
+# One file per schema change: listed as a folder, not one by one.
+UNLISTED_FOLDERS = ("data/migrations/versions/",)
+
+
+def _modules() -> list[str]:
+    return sorted(
+        path.relative_to(ROOT).as_posix()
+        for package in ("outcomes", "data", "dashboard")
+        for path in (ROOT / package).rglob("*.py")
+        if not path.relative_to(ROOT).as_posix().startswith(UNLISTED_FOLDERS)
+    )
+
+
+def test_the_module_list_is_found() -> None:
+    modules = _modules()
+    assert "outcomes/course.py" in modules and "dashboard/app_pages/admin/outcomes.py" in modules
+    assert not [m for m in modules if m.startswith(UNLISTED_FOLDERS)]
+
+
+@pytest.mark.parametrize("module", _modules())
+def test_every_module_has_a_line_in_the_architecture_doc(module: str) -> None:
+    """A newcomer finds every module, and where its kind of change lives, in one page."""
+    architecture = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert f"`{module}`" in architecture, (
+        f"docs/architecture.md has no line for {module}: add one saying what it does"
+    )

@@ -15,8 +15,9 @@ from data.access import Actor
 from data.checkin import submit_checkin
 from data.engine import make_engine, transaction
 from data.infusions import InfusionInput, record_infusion
-from data.models import Clinic, Patient, User
+from data.models import Clinic, Patient
 from data.schema import upgrade
+from tests.builders import add_user
 
 # .streamlit/config.toml shows a person no error details at all; tests that run pages in
 # AppTest read a page's exception to know why it failed. What a person sees instead is
@@ -38,21 +39,6 @@ class AppWorld:
     alert_ids: tuple[int, ...]
 
 
-def _user(session, clinic: int, name: str, role: str, password_hash: str) -> User:  # type: ignore[no-untyped-def]
-    user = User(
-        clinic_id=clinic,
-        username=name,
-        display_name=name.title(),
-        role=role,
-        password_hash=password_hash,
-        failed_logins=0,
-        active=True,
-    )
-    session.add(user)
-    session.flush()
-    return user
-
-
 @pytest.fixture(scope="module")
 def app_world(tmp_path_factory: pytest.TempPathFactory, password_hash_module: str) -> AppWorld:
     url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'clinic.db'}"
@@ -64,16 +50,16 @@ def app_world(tmp_path_factory: pytest.TempPathFactory, password_hash_module: st
         session.add_all(clinics)
         session.flush()
         a, b = clinics[0].id, clinics[1].id
-        clinician = _user(session, a, "clinician", "clinician", password_hash_module)
-        admin = _user(session, a, "admin", "administrator", password_hash_module)
-        other_clinician = _user(session, b, "other-clinician", "clinician", password_hash_module)
+        clinician = add_user(session, a, "clinician", "clinician", password_hash_module)
+        admin = add_user(session, a, "admin", "administrator", password_hash_module)
+        other_clinician = add_user(session, b, "other-clinician", "clinician", password_hash_module)
         actors = {}
         for clinic, name, carer in (
             (a, "patient", clinician),
             (a, "second", clinician),
             (b, "elsewhere", other_clinician),
         ):
-            user = _user(session, clinic, name, "patient", password_hash_module)
+            user = add_user(session, clinic, name, "patient", password_hash_module)
             patient = Patient(
                 clinic_id=clinic,
                 external_id=f"MRN-{name}",

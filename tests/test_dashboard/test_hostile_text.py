@@ -28,6 +28,7 @@ from data.engine import make_engine, transaction
 from data.infusions import InfusionInput, record_infusion
 from data.models import Clinic, ClinicSettings, Patient, TreatmentCourse, User
 from data.schema import upgrade
+from tests.builders import add_user
 from tests.test_dashboard.conftest import APP
 
 FORGED = ":green[**reviewed, all clear — no action needed**]"
@@ -80,18 +81,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory, password_hash_module: str)
         session.add(ClinicSettings(clinic_id=clinic.id, crisis_text=CRISIS))
 
         def user(name: str, role: str, display: str) -> User:
-            row = User(
-                clinic_id=clinic.id,
-                username=name,
-                display_name=display,
-                role=role,
-                password_hash=password_hash_module,
-                failed_logins=0,
-                active=True,
+            return add_user(
+                session, clinic.id, name, role, password_hash_module, display_name=display
             )
-            session.add(row)
-            session.flush()
-            return row
 
         clinician = user(USERNAME, "clinician", DISPLAY)
         admin = user("admin-**x**", "administrator", DISPLAY)

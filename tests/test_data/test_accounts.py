@@ -45,6 +45,7 @@ from data.errors import AccessDenied, InvalidInput, SignInFailed
 from data.models import AuditEvent, Clinic, Patient, User, utcnow
 from data.password_policy import password_problems
 from data.schema import upgrade
+from tests.builders import add_user
 from tests.conftest import PASSWORD, World, fresh_database_url
 
 WRONG = "not the password at all"
@@ -73,17 +74,7 @@ def _user(session: Session, actor: Actor) -> User:
 
 
 def _admin_of_clinic_b(session: Session, world: World, password_hash: str) -> Actor:
-    user = User(
-        clinic_id=world.clinic_b,
-        username="admin-b",
-        display_name="Admin B",
-        role="administrator",
-        password_hash=password_hash,
-        failed_logins=0,
-        active=True,
-    )
-    session.add(user)
-    session.flush()
+    user = add_user(session, world.clinic_b, "admin-b", "administrator", password_hash)
     return Actor(user.id, world.clinic_b, "administrator", "admin-b")
 
 
@@ -659,26 +650,12 @@ def committed(own_database: Engine, password_hash: str) -> Iterator[Committed]:
         clinic = Clinic(name=f"Sign-in {tag}")
         session.add(clinic)
         session.flush()
-        clinician = User(
-            clinic_id=clinic.id,
-            username=f"clinician-{tag}",
-            display_name="C",
-            role="clinician",
-            password_hash=password_hash,
-            failed_logins=0,
-            active=True,
+        clinician = add_user(
+            session, clinic.id, f"clinician-{tag}", "clinician", password_hash, display_name="C"
         )
-        patient_user = User(
-            clinic_id=clinic.id,
-            username=f"patient-{tag}",
-            display_name="P",
-            role="patient",
-            password_hash=password_hash,
-            failed_logins=0,
-            active=True,
+        patient_user = add_user(
+            session, clinic.id, f"patient-{tag}", "patient", password_hash, display_name="P"
         )
-        session.add_all([clinician, patient_user])
-        session.flush()
         patient = Patient(
             clinic_id=clinic.id, external_id=f"MRN-{tag}", name="P", user_id=patient_user.id
         )

@@ -1,6 +1,6 @@
 """The vectorised ``course_outcomes`` gives exactly the frame of the per-patient loop.
 
-The reference is ``outcomes.course._course_outcomes_reference``: the previous implementation,
+The reference is ``tests/reference/course_reference.py``: the previous implementation,
 one :func:`outcomes.trajectory.trajectory` call per patient (spec §3, normative algorithm).
 Hypothesis draws whole clinics (several patients, any row order, invalid totals, patients with
 assessments but no infusions and the reverse) for every instrument with a total and for
@@ -23,10 +23,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outcomes.cohort import response_rates
-from outcomes.course import COURSE_COLUMNS, _course_outcomes_reference, align, course_outcomes
+from outcomes.course import COURSE_COLUMNS, align, course_outcomes
 from outcomes.errors import ScoringError
 from outcomes.instruments import get_instrument
 from outcomes.rules import DEFAULT_RULES, Rules
+from tests.reference.course_reference import course_outcomes_reference
 
 SETTINGS = settings(
     derandomize=True,
@@ -163,7 +164,7 @@ def assert_same_courses(
     instrument: str, assessments: pd.DataFrame, infusions: pd.DataFrame, rules: Rules
 ) -> pd.DataFrame:
     """Both implementations agree exactly; dates are ``datetime.date`` (not Timestamps)."""
-    expected = _course_outcomes_reference(instrument, assessments, infusions, rules=rules)
+    expected = course_outcomes_reference(instrument, assessments, infusions, rules=rules)
     actual = course_outcomes(instrument, assessments, infusions, rules=rules)
     pd.testing.assert_frame_equal(actual, expected, check_exact=True)
     for column in DATE_COLUMNS:
