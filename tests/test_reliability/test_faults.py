@@ -83,7 +83,7 @@ with transaction(make_engine(url), write=True) as session:
 print("committed", flush=True)
 """
 
-# What `outcomes import` does (data/cli.py), with a pause after the staging: check, stage
+# What `outcomes import` does (data/cli/records.py), with a pause after the staging: check, stage
 # (SQLite: rows copied to a TEMP table, no write lock), then the one write transaction.
 STAGED_IMPORT_CHILD = """
 import sys, time

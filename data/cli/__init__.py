@@ -1,0 +1,22 @@
+"""``outcomes``: the operator's command line for a clinic's records.
+
+One module per group of commands, on the plumbing they share (:mod:`data.cli.common`):
+:mod:`data.cli.setup` (``init``, ``seed-demo``, ``create-user``), :mod:`data.cli.records`
+(``import``, ``export``, ``rescore``) and :mod:`data.cli.maintenance` (``backup``,
+``verify``). ``docs/records.md`` has examples of every command.
+"""
+
+from __future__ import annotations
+
+from data.cli.common import app
+
+# Importing the command modules registers their commands on the one Typer app, in the order
+# `outcomes --help` lists them.
+# isort: off
+from data.cli import setup
+from data.cli import records
+from data.cli import maintenance
+
+# isort: on
+
+__all__ = ["app", "maintenance", "records", "setup"]
