@@ -171,7 +171,6 @@ ACCESS_EXEMPT: Final[dict[str, str]] = {
         "answers whether the actor's own sign-in is still valid; reads nothing of a patient "
         "and writes nothing (tested in test_accounts.py)"
     ),
-    "data.checkin.safety_alert_kinds": "pure function of an instrument and its flags",
     "data.infusions.problems_with": "pure validation of an InfusionInput; no database",
     "data.infusions.side_effect_label": "pure formatting of a side-effect code",
     "data.infusions.side_effect_labels": "pure formatting of side-effect codes",

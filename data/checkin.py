@@ -24,6 +24,7 @@ from data.records.alerts import NewAlert, write_alerts
 from outcomes import Score, get_instrument, score
 from outcomes.errors import UnknownInstrumentError
 from outcomes.instruments import Instrument
+from outcomes.safety import safety_alert_kinds
 
 _KEY_LENGTH: int = Assessment.__table__.c.idempotency_key.type.length  # type: ignore[attr-defined]
 
@@ -36,13 +37,6 @@ class CheckinResult:
     score: Score
     alert_ids: tuple[int, ...]
     duplicate: bool
-
-
-def safety_alert_kinds(instrument: Instrument, flags: tuple[str, ...]) -> tuple[str, ...]:
-    """The flags of a score that are safety events: a self-harm item or a C-SSRS risk level."""
-    safety = {s.flag for s in instrument.safety_items}
-    safety |= {r.flag for r in instrument.risk_levels if r.flag is not None}
-    return tuple(flag for flag in flags if flag in safety)
 
 
 def _clean_answers(instrument: Instrument, answers: Mapping[str, object]) -> dict[str, object]:

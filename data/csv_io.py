@@ -88,7 +88,6 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.access import Actor, ensure_can_view_patient, ensure_role
-from data.checkin import safety_alert_kinds
 from data.clinic import SCORING_VERSION, clinic_config
 from data.errors import InvalidInput
 from data.infusions import LABELS as INFUSION_LABELS
@@ -113,6 +112,7 @@ from data.records.alerts import (
 from data.spreadsheet import restore_cell, write_rows
 from outcomes import INSTRUMENTS, PRORATED, get_instrument, score_frame
 from outcomes.instruments import Instrument
+from outcomes.safety import safety_alert_kinds
 
 __all__ = [
     "ASSESSMENT_COLUMNS",

@@ -34,7 +34,6 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.access import Actor
 from data.accounts import hash_password
-from data.checkin import safety_alert_kinds
 from data.clinic import DEFAULT_CRISIS_TEXT, SCORING_VERSION
 from data.infusions import InfusionInput, problems_with
 from data.models import (
@@ -53,6 +52,7 @@ from data.patients import patient_problems
 from data.records.alerts import NewAlert, write_alerts
 from outcomes import PRORATED, get_instrument, score_frame
 from outcomes.instruments import Instrument
+from outcomes.safety import safety_alert_kinds
 
 DEMO_CLINIC_NAME = "Demo Clinic (synthetic data)"
 DEMO_PASSWORD = "demo"

@@ -33,13 +33,13 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.access import Actor, ensure_role
-from data.checkin import safety_alert_kinds
 from data.clinic import SCORING_VERSION, clinic_config
 from data.models import Assessment, SafetyAlert, utcnow
 from data.records.alerts import HISTORICAL_ALERT_AGE, alerts_for_answers, write_alerts
 from outcomes import PRORATED, get_instrument, score_frame
 from outcomes.instruments import Instrument
 from outcomes.rules import Rules
+from outcomes.safety import safety_alert_kinds
 
 __all__ = ["RescoreSummary", "rescore"]
 

@@ -18,7 +18,6 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from data.checkin import safety_alert_kinds
 from data.clinic import SCORING_VERSION
 from data.demo import DEMO_CLINIC_NAME, DEMO_PASSWORD, DemoSummary, seed_demo
 from data.infusions import InfusionInput, problems_with
@@ -37,6 +36,7 @@ from data.models import (
 from data.repository import INFUSION_COLUMNS
 from outcomes import get_instrument, score
 from outcomes.course import course_outcomes
+from outcomes.safety import safety_alert_kinds
 from outcomes.worklist import next_checkin_due
 
 TODAY = dt.date(2025, 11, 3)

@@ -9,7 +9,9 @@ import pytest
 from outcomes import INSTRUMENTS, get_instrument, instrument_ids
 from outcomes.__main__ import describe
 from outcomes.errors import RulesError, UnknownInstrumentError
+from outcomes.instruments import Instrument
 from outcomes.rules import DEFAULT_RULES
+from outcomes.safety import safety_alert_kinds
 
 SPEC_IDS = ("phq9", "gad7", "qids_sr16", "madrs", "cssrs_screen", "pcl5")
 
@@ -184,3 +186,14 @@ def test_patient_facing_topics_are_set_for_patient_rated_depression_and_anxiety_
     assert get_instrument("phq9").topic == "Mood"
     assert get_instrument("gad7").topic == "Anxiety"
     assert get_instrument("qids_sr16").topic == "Mood"
+
+
+@pytest.mark.parametrize("instrument", INSTRUMENTS, ids=lambda i: i.id)
+def test_only_an_instruments_safety_flags_are_safety_events(instrument: Instrument) -> None:
+    """Self-harm items and C-SSRS risk levels raise alerts; proration or a total cut-off
+    flag (PCL-5) never does."""
+    safety = [s.flag for s in instrument.safety_items]
+    safety += [r.flag for r in instrument.risk_levels if r.flag is not None]
+    flags = (*safety, "prorated", "pcl5_probable_ptsd")
+    assert safety_alert_kinds(instrument, tuple(flags)) == tuple(safety)
+    assert safety_alert_kinds(instrument, ("prorated",)) == ()

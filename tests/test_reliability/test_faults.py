@@ -43,12 +43,13 @@ from streamlit.testing.v1 import AppTest
 
 from data.access import Actor
 from data.backup import backup
-from data.checkin import safety_alert_kinds, submit_checkin
+from data.checkin import submit_checkin
 from data.engine import database_unavailable, make_engine, transaction
 from data.infusions import InfusionInput, record_infusion
 from data.models import ROUTES, Assessment, AuditEvent, Base, Infusion, Patient, SafetyAlert
 from data.schema import upgrade
 from outcomes import get_instrument
+from outcomes.safety import safety_alert_kinds
 from tests.conftest import ROOT, _free_port, fresh_database_url
 from tests.test_dashboard.conftest import APP, signed_in
 
