@@ -206,3 +206,21 @@ def test_a_damaged_database_is_explained_never_shown_as_a_traceback(  # type: ig
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_a_signed_in_administrator_still_downloads_aggregates(  # type: ignore[no-untyped-def]
+    clinic: tuple[str, str], browser
+) -> None:
+    """Streamlit's own download buttons (aggregates only) go through /media/, which now
+    needs a signed-in browser: the administrator's is one."""
+    base, _ = clinic
+    page = _page(browser)
+    _sign_in(page, base, "demo-admin")
+    page.get_by_role("heading", name="Outcomes").wait_for()
+    button = page.get_by_role("button", name="Comparison (CSV)")
+    button.wait_for()
+    with page.expect_download() as download:
+        button.click()
+    assert download.value.failure() is None
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("group,patients,responded,remitted")
