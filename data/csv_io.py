@@ -109,6 +109,7 @@ from data.records.alerts import (
     alerts_for_answers,
     write_alerts,
 )
+from data.records.patients import NewPatient, register_patients
 from data.spreadsheet import restore_cell, write_rows
 from outcomes import INSTRUMENTS, PRORATED, get_instrument, score_frame
 from outcomes.instruments import Instrument
@@ -775,57 +776,13 @@ def _sqlite_insert_many(
 
 
 def _create_patients(session: Session, actor: Actor, external_ids: Sequence[str]) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    if not external_ids:
-        return ids
     # The name is the clinic's id until someone records the real one: an import file carries
     # no names, and a made-up name would be worse than an obvious placeholder.
-    now = utcnow()
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        # Through the driver (SQLite inserts one row per statement when asked to return the
-        # ids in order); the ids are then looked up by the unique (clinic, external id).
-        _sqlite_insert_many(
-            connection,
-            Patient.__tablename__,
-            {
-                "clinic_id": actor.clinic_id,
-                "created_at": now.astimezone(dt.UTC).strftime(_SQLITE_TIME),
-            },
-            ("external_id", "name"),
-            [(external_id, external_id) for external_id in external_ids],
-        )
-        ids = {}
-        for chunk in _chunks(external_ids, _IN_CHUNK):
-            found = session.execute(
-                select(Patient.external_id, Patient.id).where(
-                    Patient.clinic_id == actor.clinic_id, Patient.external_id.in_(chunk)
-                )
-            )
-            ids.update((key, patient_id) for key, patient_id in found)
-        audit.record_many(
-            session, actor=actor, action=audit.Action.CREATE_PATIENT, patient_ids=ids.values()
-        )
-        return ids
-    table = Patient.metadata.tables[Patient.__tablename__]
-    # Core, not the ORM's bulk insert: the same statements without per-row ORM bookkeeping.
-    created = session.connection().execute(
-        insert(table).returning(table.c.external_id, table.c.id, sort_by_parameter_order=True),
-        [
-            {
-                "clinic_id": actor.clinic_id,
-                "external_id": external_id,
-                "name": external_id,
-                "created_at": now,
-            }
-            for external_id in external_ids
-        ],
+    return register_patients(
+        session,
+        actor=actor,
+        patients=[NewPatient(external_id, external_id) for external_id in external_ids],
     )
-    ids = {external_id: patient_id for external_id, patient_id in created}
-    audit.record_many(
-        session, actor=actor, action=audit.Action.CREATE_PATIENT, patient_ids=ids.values()
-    )
-    return ids
 
 
 def _first_of_repeats(

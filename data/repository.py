@@ -41,6 +41,7 @@ from data.models import (
     utcnow,
 )
 from data.patients import patient_id_problem, patient_name_problem
+from data.records.patients import NewPatient, register_patients
 from outcomes.stats import mean_interval
 
 ASSESSMENT_COLUMNS = (
@@ -390,17 +391,8 @@ def create_patient(
             problems.append("the assigned clinician is not a clinician of this clinic")
     if problems:
         raise InvalidInput(problems)
-    patient = Patient(
-        clinic_id=actor.clinic_id,
-        external_id=external_id,
-        name=name,
-        date_of_birth=date_of_birth,
-        assigned_clinician_id=assigned_clinician_id,
-    )
-    session.add(patient)
-    session.flush()
-    audit.record(session, actor=actor, action=audit.Action.CREATE_PATIENT, patient_id=patient.id)
-    return patient.id
+    new = NewPatient(external_id, name, date_of_birth, assigned_clinician_id)
+    return register_patients(session, actor=actor, patients=[new])[external_id]
 
 
 def cohort_assessments(session: Session, *, actor: Actor, instrument: str) -> pd.DataFrame:

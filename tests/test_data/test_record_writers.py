@@ -1,4 +1,4 @@
-"""Safety alerts have one writer: every path that stores a safety answer writes through it."""
+"""One writer per kind of record: safety alerts and patients (data/records/)."""
 
 from __future__ import annotations
 
@@ -65,3 +65,16 @@ def test_no_other_module_writes_safety_alerts() -> None:
         if re.search(r"SafetyAlert\(|insert\(SafetyAlert|_bulk_insert\([^)]*SafetyAlert", text):
             writers.append(path.name)
     assert writers == []
+
+
+def test_patients_are_written_by_one_writer_but_the_demo() -> None:
+    """data/records/patients.py registers patients for the app and for imports. The demo
+    clinic still writes its synthetic patients in bulk itself (issue #10 moves it)."""
+    writers = []
+    for path in DATA.rglob("*.py"):
+        if path.name in ("patients.py", "models.py") or "migrations" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"\bPatient\(|insert\(Patient\b|_bulk_insert\([^)]*\bPatient\b", text):
+            writers.append(path.name)
+    assert writers == ["demo.py"]

@@ -1,0 +1,99 @@
+"""Patients: the one place that writes them.
+
+A patient is registered by a clinician in the app (:func:`data.repository.create_patient`) or
+by an import that meets an id it does not know (``--create-patients``); both write through
+:func:`register_patients`, which stores the rows, finds their ids and records one
+``create_patient`` audit event each, in the caller's transaction. Every id and name follows
+the one rule of :mod:`data.patients`, checked here again as a last guard: callers check first
+so that they can name the row or field that is wrong.
+
+It decides nothing about access: its callers have checked the actor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from data import audit
+from data.access import Actor
+from data.errors import InvalidInput
+from data.models import Patient, utcnow
+from data.patients import patient_problems
+
+__all__ = ["NewPatient", "register_patients"]
+
+_LOOKUP_CHUNK = 1_000
+
+
+@dataclass(frozen=True)
+class NewPatient:
+    """One patient to register in the actor's clinic."""
+
+    external_id: str
+    name: str
+    date_of_birth: dt.date | None = None
+    assigned_clinician_id: int | None = None
+
+
+def register_patients(
+    session: Session, *, actor: Actor, patients: Sequence[NewPatient]
+) -> dict[str, int]:
+    """Store ``patients`` in the actor's clinic; their ids by the clinic's patient id.
+
+    One multi-row INSERT without ``RETURNING`` (on SQLite, ``RETURNING`` in parameter order
+    inserts one row per statement), then the ids are found again by the unique (clinic,
+    patient id) pair; then one ``create_patient`` audit event per patient.
+
+    Raises
+    ------
+    InvalidInput
+        An id or name outside :mod:`data.patients`' rule (nothing is written).
+    """
+    if not patients:
+        return {}
+    problems = sorted(
+        {
+            p
+            for patient in patients
+            for p in patient_problems(external_id=patient.external_id, name=patient.name)
+        }
+    )
+    if problems:
+        raise InvalidInput(problems)
+    now = utcnow()
+    session.execute(
+        insert(Patient).execution_options(render_nulls=True),
+        [
+            {
+                "clinic_id": actor.clinic_id,
+                "external_id": patient.external_id,
+                "name": patient.name,
+                "date_of_birth": patient.date_of_birth,
+                "assigned_clinician_id": patient.assigned_clinician_id,
+                "created_at": now,
+            }
+            for patient in patients
+        ],
+    )
+    external_ids = [patient.external_id for patient in patients]
+    ids: dict[str, int] = {}
+    for start in range(0, len(external_ids), _LOOKUP_CHUNK):
+        chunk = external_ids[start : start + _LOOKUP_CHUNK]
+        found = session.execute(
+            select(Patient.external_id, Patient.id).where(
+                Patient.clinic_id == actor.clinic_id, Patient.external_id.in_(chunk)
+            )
+        )
+        ids.update((external_id, patient_id) for external_id, patient_id in found)
+    audit.record_many(
+        session,
+        actor=actor,
+        action=audit.Action.CREATE_PATIENT,
+        patient_ids=[ids[external_id] for external_id in external_ids],
+    )
+    return ids
