@@ -112,15 +112,15 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     "data.accounts.reset_password": {EVERY_CALL: ACCOUNT_MANAGERS},
     "data.accounts.sign_out_everywhere": {EVERY_CALL: EVERY_SIGNED_IN_USER},
     # data.csv_io: a patient's export as their record; the clinic's as the clinic's records
-    "data.csv_io.ensure_can_export": {
+    "data.interchange.csv_export.ensure_can_export": {
         "one patient": OWN_OR_CARE_TEAM,
         "whole clinic": CLINIC_STAFF,
     },
-    "data.csv_io.export_assessments_csv": {
+    "data.interchange.csv_export.export_assessments_csv": {
         "one patient": OWN_OR_CARE_TEAM,
         "whole clinic": CLINIC_STAFF,
     },
-    "data.csv_io.export_infusions_csv": {
+    "data.interchange.csv_export.export_infusions_csv": {
         "one patient": OWN_OR_CARE_TEAM,
         "whole clinic": CLINIC_STAFF,
     },
@@ -181,6 +181,11 @@ ACCESS_EXEMPT: Final[dict[str, str]] = {
     "data.audit.record_many": (
         "adds the audit events of an import its caller (a checked data function) has already "
         "allowed; pages never call it (tested in test_audit.py)"
+    ),
+    "data.records.patients.register_patients": (
+        "the one writer of patients, for callers that have checked the actor already "
+        "(repository.create_patient, the importers); pages never call it (tested in "
+        "test_record_writers.py)"
     ),
 }
 """Public data functions that act for nobody, so no access rule applies: name -> reason."""

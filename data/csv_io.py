@@ -75,7 +75,7 @@ import warnings
 from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from itertools import compress, repeat
 from pathlib import Path
 from typing import IO, Any, TypeVar, overload
@@ -87,12 +87,19 @@ from sqlalchemy import Connection, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 
 from data import audit
-from data.access import Actor, ensure_can_view_patient, ensure_role
+from data.access import Actor, ensure_role
 from data.clinic import SCORING_VERSION, clinic_config
 from data.errors import InvalidInput
 from data.infusions import LABELS as INFUSION_LABELS
 from data.infusions import LIMITS as INFUSION_LIMITS
 from data.infusions import InfusionInput, problems_with
+from data.interchange.csv_format import (
+    ASSESSMENT_COLUMNS,
+    INFUSION_COLUMNS,
+    INFUSION_NUMBERS,
+    ITEM_KEYS,
+    REPORTED_TOTAL,
+)
 from data.models import (
     ROUTE_LABELS,
     ROUTES,
@@ -110,7 +117,7 @@ from data.records.alerts import (
     write_alerts,
 )
 from data.records.patients import NewPatient, register_patients
-from data.spreadsheet import restore_cell, write_rows
+from data.spreadsheet import restore_cell
 from outcomes import INSTRUMENTS, PRORATED, get_instrument, score_frame
 from outcomes.instruments import Instrument
 from outcomes.safety import safety_alert_kinds
@@ -127,13 +134,9 @@ __all__ = [
     "MAX_LISTED_PROBLEMS",
     "MAX_RECORDS",
     "AdministrationTable",
-    "ExportSummary",
     "ImportResult",
     "PreparedImport",
     "ProgressCallback",
-    "ensure_can_export",
-    "export_assessments_csv",
-    "export_infusions_csv",
     "import_assessments_csv",
     "import_infusions_csv",
     "listed_problems",
@@ -147,20 +150,6 @@ __all__ = [
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(rows_written, rows_to_write)`` while an import writes."""
 
-ASSESSMENT_COLUMNS = ("patient_id", "instrument", "administered_at")
-"""The columns every assessments file has; item columns and ``total`` follow."""
-REPORTED_TOTAL = "total"
-ITEM_KEYS: tuple[str, ...] = tuple(key for i in INSTRUMENTS for key in i.item_keys)
-"""Every item column an assessments file may have, in registry order."""
-
-INFUSION_VALUES = tuple(
-    f.name for f in fields(InfusionInput) if f.name not in ("administered_at", "route")
-)
-INFUSION_COLUMNS = ("patient_id", "administered_at", "route", *INFUSION_VALUES)
-"""Every column of an infusions file, in export order; only the first three are required."""
-_INFUSION_NUMBERS = tuple(
-    name for name in INFUSION_VALUES if name not in ("side_effects", "side_effects_note")
-)
 _INFUSION_FLOATS = ("dose_mg_per_kg", "dose_mg")
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -237,14 +226,6 @@ class ImportResult:
     alerts_created: int = 0
     alerts_acknowledged: int = 0
     warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ExportSummary:
-    """What an export wrote: ``rows`` records of ``patients`` patients."""
-
-    rows: int
-    patients: int
 
 
 @dataclass
@@ -1929,7 +1910,7 @@ def _whole_or_float(value: float) -> int | float:
 def _infusion_key(values: Mapping[str, Any]) -> tuple[object, ...]:
     """Everything recorded about an infusion, normalised for comparison."""
     numbers = tuple(
-        None if values.get(name) is None else float(values[name]) for name in _INFUSION_NUMBERS
+        None if values.get(name) is None else float(values[name]) for name in INFUSION_NUMBERS
     )
     return (
         values.get("route"),
@@ -1953,7 +1934,7 @@ def _infusion_values(
 ) -> list[dict[str, Any]]:
     """Each row as :class:`InfusionInput` fields, with its plausibility problems recorded."""
     numbers: dict[str, npt.NDArray[np.float64]] = {}
-    for name in _INFUSION_NUMBERS:
+    for name in INFUSION_NUMBERS:
         if name not in cells.columns:
             continue
         column, text = _numbers(_factorized(cells[name]), cells.index)
@@ -2208,7 +2189,7 @@ class _PreparedInfusions(PreparedImport):
         rows: list[dict[str, Any]] = []
         for position in np.flatnonzero(~check.skip):
             row = dict(self.values[int(position)])
-            for name in _INFUSION_NUMBERS:
+            for name in INFUSION_NUMBERS:
                 if name not in _INFUSION_FLOATS and row.get(name) is not None:
                     row[name] = int(row[name])
             row["side_effects"] = list(row["side_effects"])
@@ -2307,147 +2288,3 @@ def prepare_infusions_csv(
         values=values,
         check=check,
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Export
-# --------------------------------------------------------------------------------------------
-
-
-def ensure_can_export(session: Session, *, actor: Actor, patient_id: int | None) -> None:
-    """Refuse unless ``actor`` may read what is exported.
-
-    One patient: their care team, the system, or the patient themself. The whole clinic:
-    clinicians and the system. Administrators see aggregates only (``DESIGN.md``, Roles).
-    """
-    if patient_id is None:
-        ensure_role(session, actor, "clinician", "system")
-    else:
-        ensure_can_view_patient(session, actor=actor, patient_id=patient_id)
-
-
-def _time_cell(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat()
-
-
-def _number_cell(value: object) -> object:
-    return "" if value is None else value
-
-
-def export_assessments_csv(
-    session: Session, *, actor: Actor, out: IO[str], patient_id: int | None = None
-) -> ExportSummary:
-    """Write a patient's (or the clinic's) questionnaires as an assessments CSV file.
-
-    Parameters
-    ----------
-    session : Session
-        The caller's session.
-    actor : Actor
-        For one patient: their care team, the system, or the patient; for the clinic:
-        clinicians and the system.
-    out : text stream
-        Where the CSV goes (opened with ``newline=""`` if it is a file).
-    patient_id : int, optional
-        Our id of the patient; the whole clinic by default.
-
-    Returns
-    -------
-    ExportSummary
-
-    Notes
-    -----
-    The format is the importer's, so the file imports into another clinic unchanged
-    (``create_patients=True`` for an empty one): ``patient_id`` is the clinic's id,
-    times are ISO 8601 in UTC, item columns of every instrument present, then ``total``
-    (informational; recomputed on import). Text cells are neutralised against formula
-    injection (:func:`neutralise_formula`). One audit event ``export_assessments`` per
-    patient exported.
-    """
-    ensure_can_export(session, actor=actor, patient_id=patient_id)
-    query = (
-        select(
-            Patient.id,
-            Patient.external_id,
-            Assessment.instrument,
-            Assessment.administered_at,
-            Assessment.answers,
-            Assessment.total,
-        )
-        .join(Patient, Patient.id == Assessment.patient_id)
-        .where(Assessment.clinic_id == actor.clinic_id)
-        .order_by(Patient.external_id, Assessment.administered_at, Assessment.instrument)
-    )
-    if patient_id is not None:
-        query = query.where(Assessment.patient_id == patient_id)
-    rows = session.execute(query).all()
-    present = {row[2] for row in rows}
-    keys = [key for i in INSTRUMENTS if i.id in present for key in i.item_keys]
-    write_rows(
-        out,
-        [
-            [*ASSESSMENT_COLUMNS, *keys, REPORTED_TOTAL],
-            *(
-                [
-                    external_id,
-                    instrument,
-                    _time_cell(administered_at),
-                    *(_number_cell(answers.get(key)) for key in keys),
-                    _number_cell(total),
-                ]
-                for _, external_id, instrument, administered_at, answers, total in rows
-            ),
-        ],
-    )
-    exported = sorted({row[0] for row in rows} | ({patient_id} if patient_id else set()))
-    for exported_id in exported:
-        audit.record(
-            session, actor=actor, action=audit.Action.EXPORT_ASSESSMENTS, patient_id=exported_id
-        )
-    return ExportSummary(rows=len(rows), patients=len(exported))
-
-
-def export_infusions_csv(
-    session: Session, *, actor: Actor, out: IO[str], patient_id: int | None = None
-) -> ExportSummary:
-    """Write a patient's (or the clinic's) infusions as an infusions CSV file.
-
-    Access, format and audit as :func:`export_assessments_csv` (audit action
-    ``export_infusions``); every column of :data:`INFUSION_COLUMNS`, side effects
-    ``;``-separated.
-    """
-    ensure_can_export(session, actor=actor, patient_id=patient_id)
-    query = (
-        select(Patient.external_id, Infusion)
-        .join(Patient, Patient.id == Infusion.patient_id)
-        .where(Infusion.clinic_id == actor.clinic_id)
-        .order_by(Patient.external_id, Infusion.administered_at)
-    )
-    if patient_id is not None:
-        query = query.where(Infusion.patient_id == patient_id)
-    rows = session.execute(query).all()
-    write_rows(
-        out,
-        [
-            INFUSION_COLUMNS,
-            *(
-                [
-                    external_id,
-                    _time_cell(infusion.administered_at),
-                    infusion.route,
-                    *(_number_cell(getattr(infusion, name)) for name in _INFUSION_NUMBERS),
-                    ";".join(infusion.side_effects or ()),
-                    infusion.side_effects_note or "",
-                ]
-                for external_id, infusion in rows
-            ),
-        ],
-    )
-    exported = sorted(
-        {infusion.patient_id for _, infusion in rows} | ({patient_id} if patient_id else set())
-    )
-    for exported_id in exported:
-        audit.record(
-            session, actor=actor, action=audit.Action.EXPORT_INFUSIONS, patient_id=exported_id
-        )
-    return ExportSummary(rows=len(rows), patients=len(exported))

@@ -51,11 +51,11 @@ from data.csv_io import (
     ImportResult,
     PreparedImport,
     ProgressCallback,
-    ensure_can_export,
     prepare_administrations,
     read_import_bytes,
 )
 from data.errors import InvalidInput
+from data.interchange.csv_export import ensure_can_export
 from data.models import Assessment, Patient
 from outcomes.errors import FhirError
 from outcomes.fhir import ParsedResponse, parse_bundle, parse_questionnaire_response, patient_bundle

@@ -73,7 +73,13 @@ def _discover() -> tuple[dict[str, Callable[..., Any]], dict[str, str]]:
     """Public data functions by qualified name, and the traceback of every module that failed."""
     functions: dict[str, Callable[..., Any]] = {}
     import_failures: dict[str, str] = {}
-    names = {f"data.{module.name}" for module in pkgutil.iter_modules(data.__path__)}
+    # Every module of data/ and its sub-packages (data.records, data.interchange, data.cli),
+    # but not the migrations (Alembic's scripts) nor a __main__ (importing it runs it).
+    names = {
+        module.name
+        for module in pkgutil.walk_packages(data.__path__, prefix="data.")
+        if not module.name.startswith("data.migrations") and not module.name.endswith("__main__")
+    }
     for name in sorted(names | set(CORE_MODULES)):
         try:
             module = importlib.import_module(name)
@@ -391,15 +397,15 @@ CALLS: dict[str, tuple[Call, ...]] = {
     ),
     "data.accounts.sign_out_everywhere": (Call(NO_TARGET, _nothing),),
     # data.csv_io
-    "data.csv_io.ensure_can_export": (
+    "data.interchange.csv_export.ensure_can_export": (
         Call(PATIENT_TARGETS, _patient, "one patient"),
         Call(NO_TARGET, lambda _, __: {"patient_id": None}, "whole clinic"),
     ),
-    "data.csv_io.export_assessments_csv": (
+    "data.interchange.csv_export.export_assessments_csv": (
         Call(PATIENT_TARGETS, _export(patient=True), "one patient"),
         Call(NO_TARGET, _export(patient=False), "whole clinic"),
     ),
-    "data.csv_io.export_infusions_csv": (
+    "data.interchange.csv_export.export_infusions_csv": (
         Call(PATIENT_TARGETS, _export(patient=True), "one patient"),
         Call(NO_TARGET, _export(patient=False), "whole clinic"),
     ),
