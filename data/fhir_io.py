@@ -52,10 +52,10 @@ from data.csv_io import (
     PreparedImport,
     ProgressCallback,
     prepare_administrations,
-    read_import_bytes,
 )
 from data.errors import InvalidInput
 from data.interchange.csv_export import ensure_can_export
+from data.interchange.csv_read import read_import_bytes
 from data.models import Assessment, Patient
 from outcomes.errors import FhirError
 from outcomes.fhir import ParsedResponse, parse_bundle, parse_questionnaire_response, patient_bundle

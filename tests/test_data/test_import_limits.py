@@ -59,16 +59,17 @@ def test_a_header_of_200000_columns_is_refused_before_any_parsing(
 def test_files_beyond_the_stated_limits_are_refused_before_they_are_read(
     session: Session, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from data import csv_io, fhir_io
+    from data import fhir_io
+    from data.interchange import csv_read
 
     path = tmp_path / "big.csv"
     path.write_text("\n".join([PHQ9_HEADER] + [f"MRN-{n},{PHQ9_ROW}" for n in range(20)]))
-    monkeypatch.setattr(csv_io, "MAX_RECORDS", 10)
+    monkeypatch.setattr(csv_read, "MAX_RECORDS", 10)
     with pytest.raises(InvalidInput) as refused:
         import_assessments_csv(session, actor=world.system_a, source=path)
     assert "more than 10 lines" in _problems(refused)
-    monkeypatch.setattr(csv_io, "MAX_RECORDS", 1_000_000)
-    monkeypatch.setattr(csv_io, "MAX_FILE_BYTES", 500)
+    monkeypatch.setattr(csv_read, "MAX_RECORDS", 1_000_000)
+    monkeypatch.setattr(csv_read, "MAX_FILE_BYTES", 500)
     with pytest.raises(InvalidInput) as refused:
         import_infusions_csv(session, actor=world.system_a, source=path)
     assert "larger than" in _problems(refused)
