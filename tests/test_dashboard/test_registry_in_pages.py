@@ -37,8 +37,9 @@ TRIAL = dataclasses.replace(
 def trial_instrument(monkeypatch: pytest.MonkeyPatch) -> None:
     """A throwaway clinician-rated instrument with a total and a remission rule, registered
     the only way a new instrument is: a row in the registry."""
-    monkeypatch.setattr(instruments, "INSTRUMENTS", (*instruments.INSTRUMENTS, TRIAL))
-    monkeypatch.setitem(instruments._BY_ID, TRIAL.id, TRIAL)
+    registry = instruments.registry
+    monkeypatch.setattr(registry, "INSTRUMENTS", (*registry.INSTRUMENTS, TRIAL))
+    monkeypatch.setitem(registry._BY_ID, TRIAL.id, TRIAL)
 
 
 def _options(elements: object, label: str) -> list[str]:

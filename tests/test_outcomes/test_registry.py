@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from fractions import Fraction
 
 import pytest
@@ -145,6 +147,19 @@ def test_course_instruments_are_those_with_a_total_and_a_remission_rule() -> Non
     assert all(i.has_total and i.remission_max_total is not None for i in followed)
     # The C-SSRS screener has no total; PCL-5 has no remission threshold (spec §2.6).
     assert [i.id for i in clinician_rated_instruments()] == ["madrs"]
+
+
+def test_every_instrument_module_has_its_registry_row() -> None:
+    """Adding an instrument is one module and one registry row (outcomes/instruments/__init__):
+    an entry whose row is forgotten would be scored, imported and offered nowhere."""
+    package = importlib.import_module("outcomes.instruments")
+    defined = {
+        value.id
+        for info in pkgutil.iter_modules(package.__path__)
+        for value in vars(importlib.import_module(f"{package.__name__}.{info.name}")).values()
+        if isinstance(value, Instrument)
+    }
+    assert defined == set(instrument_ids())
 
 
 def test_every_course_status_has_words() -> None:
