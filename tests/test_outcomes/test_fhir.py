@@ -45,7 +45,6 @@ from hypothesis import strategies as st
 
 from outcomes.errors import FhirError, UnknownInstrumentError
 from outcomes.fhir import (
-    ORDINAL_VALUE_URL,
     Administration,
     ParsedResponse,
     parse_bundle,
@@ -54,6 +53,7 @@ from outcomes.fhir import (
     questionnaire_response,
     total_observation,
 )
+from outcomes.fhir.codes import ORDINAL_VALUE_URL
 from outcomes.instruments import INSTRUMENTS, Instrument, get_instrument
 from outcomes.scoring import score
 
