@@ -33,8 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from outcomes.alignment import align
 from outcomes.cohort import mean_score_by_week, response_rates
-from outcomes.course import align, course_outcomes
+from outcomes.course import course_outcomes
 from outcomes.survival import durability_curve, time_to_response_curve
 
 # The per-patient reference loop is test code (tests/reference/): reach it from the repository.

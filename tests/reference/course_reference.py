@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcomes.course import COURSE_COLUMNS, align, calendar_days
+from outcomes.alignment import align
+from outcomes.course import COURSE_COLUMNS
+from outcomes.course_days import calendar_days
 from outcomes.instruments import Instrument, get_instrument
 from outcomes.rules import DEFAULT_RULES, Rules
 from outcomes.trajectory import is_response, trajectory

@@ -7,7 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from outcomes.course import PHASES, align, course_outcomes
+from outcomes.alignment import PHASES, align
+from outcomes.course import course_outcomes
 from outcomes.errors import ScoringError
 from outcomes.rules import DEFAULT_RULES
 from outcomes.trajectory import trajectory
@@ -182,7 +183,7 @@ def test_course_outcomes_use_only_rows_of_the_requested_instrument() -> None:
 
 def test_texts_with_different_utc_offsets_count_their_days_in_utc() -> None:
     """pandas returns Python objects for mixed offsets; those are days in UTC, not an error."""
-    from outcomes.course import calendar_days
+    from outcomes.course_days import calendar_days
 
     texts = pd.Series(["2025-01-07T23:00:00-05:00", "2025-01-08T01:00:00+01:00", "2025-01-09"])
     days = calendar_days(texts)

@@ -22,8 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from outcomes.alignment import align
 from outcomes.cohort import response_rates
-from outcomes.course import COURSE_COLUMNS, align, course_outcomes
+from outcomes.course import COURSE_COLUMNS, course_outcomes
 from outcomes.errors import ScoringError
 from outcomes.instruments import get_instrument
 from outcomes.rules import DEFAULT_RULES, Rules
