@@ -1,22 +1,19 @@
 """A whole clinic's course outcomes at once: :func:`course_outcomes`, vectorised.
 
-Assessments are placed on the course by :mod:`outcomes.alignment`; calendar days and packed
-(patient, day) keys are :mod:`outcomes.course_days`.
+Each rule is stated once, readably, for one patient: :func:`outcomes.trajectory.trajectory`
+(spec §3) and the rules of :mod:`outcomes.patient_course`, :mod:`outcomes.alignment` and
+:mod:`outcomes.status`. :func:`course_outcomes` applies them to every patient of a clinic at
+once with sorts, binary searches and running counts over packed (patient, day) keys
+(:mod:`outcomes.course_days`); each step below names the readable rule it implements, and
+``tests/test_outcomes/test_course_vectorised.py`` checks with Hypothesis that the two agree.
 
-Frames (as in :mod:`outcomes.alignment`)
-----------------------------------------
-``assessments``
-    One row per administration of one instrument: ``patient_id``, ``administered_at``
-    (date, datetime or ISO string) and ``total`` (NA for an invalid record).
-``infusions``
-    One row per infusion: ``patient_id`` and ``administered_at``.
+Frames are those of :mod:`outcomes.alignment`: ``assessments`` (``patient_id``,
+``administered_at``, ``total``) and ``infusions`` (``patient_id``, ``administered_at``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from fractions import Fraction
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -34,47 +31,13 @@ from outcomes.course_days import (
     require_columns,
 )
 from outcomes.instruments import Instrument, get_instrument
+from outcomes.patient_course import COURSE_COLUMNS
 from outcomes.rules import DEFAULT_RULES, Rules
 
-COURSE_COLUMNS = (
-    "first_infusion_date",
-    "last_infusion_date",
-    "infusions",
-    "completed_induction",
-    "baseline_date",
-    "baseline_total",
-    "latest_date",
-    "latest_total",
-    "response_date",
-    "days_to_response",
-    "infusions_to_response",
-    "remission_date",
-    "days_to_remission",
-    "relapse_date",
-    "durable_response_days",
-    "censored",
-    "followup_days",
-    "losing_response",
-    "status",
-)
-"""Columns of :func:`course_outcomes`, documented there."""
+# Pages and printouts import the status words from here, next to course_outcomes.
+from outcomes.status import STATUS_LABELS, status_label
 
-STATUS_LABELS: Mapping[str, str] = MappingProxyType(
-    {
-        "relapsed": "relapsed after responding",
-        "remitter": "remission reached",
-        "responder": "responding",
-        "not_yet": "not yet responding",
-        "no_followup": "no follow-up score yet",
-        "no_baseline": "no baseline score",
-    }
-)
-"""Each value of the ``status`` column in words, for every page and printout that shows it."""
-
-
-def status_label(status: object) -> str:
-    """``status`` in words (an unknown value is shown as it is)."""
-    return STATUS_LABELS.get(str(status), str(status))
+__all__ = ["COURSE_COLUMNS", "STATUS_LABELS", "course_outcomes", "status_label"]
 
 
 def _first_of_each_patient(codes: IntArray, selected: BoolArray) -> tuple[IntArray, IntArray]:
@@ -133,7 +96,8 @@ def course_outcomes(
 ) -> pd.DataFrame:
     """One row per patient: baseline, onset, remission, relapse, durability and status.
 
-    Every patient with an assessment or an infusion gets a row. Outcomes follow
+    Every patient with an assessment or an infusion gets a row: the fields of
+    :func:`outcomes.patient_course.patient_course` for that patient, whose rules follow
     :func:`outcomes.trajectory.trajectory` (spec §3) with the first infusion as index date.
 
     Parameters
@@ -149,8 +113,10 @@ def course_outcomes(
     Returns
     -------
     DataFrame
-        Indexed by ``patient_id`` (sorted by ``str(patient_id)``), with columns (dates are
-        ``datetime.date`` or None; counts and days are nullable ``Int64``):
+        Indexed by ``patient_id`` (sorted by ``str(patient_id)``), with the columns
+        :data:`~outcomes.patient_course.COURSE_COLUMNS`, the fields of
+        :class:`~outcomes.patient_course.PatientCourse` (dates are ``datetime.date`` or None;
+        counts and days are nullable ``Int64``):
 
         ``first_infusion_date``, ``last_infusion_date``, ``infusions`` (count),
         ``completed_induction`` (at least
@@ -169,16 +135,17 @@ def course_outcomes(
     -----
     All patients are computed at once, with sorts, binary searches and running counts over
     the rows, never a loop over patients: 10,000 patients with 425,000 assessments take
-    about 60 ms on two cores, against about 2 s for the previous loop (``bench/cohort.py``).
+    about 60 ms on two cores, against about 2 s for a loop over patients (``bench/cohort.py``).
     The result is identical, value for value and dtype for dtype, to calling
-    :func:`~outcomes.trajectory.trajectory` per patient, as
-    ``tests/test_outcomes/test_course_vectorised.py`` checks with Hypothesis against the
-    previous per-patient loop (``tests/reference/course_reference.py``).
+    :func:`~outcomes.patient_course.patient_course` per patient, as
+    ``tests/test_outcomes/test_course_vectorised.py`` checks with Hypothesis (through
+    ``tests/reference/course_reference.py``). Each step in the code names the readable rule
+    it implements.
 
     Two assessments of one patient on the same day (the spec allows one per day) are taken
     in the order of :func:`~outcomes.trajectory.trajectory`, lower total first, except for
     ``latest_total`` and ``losing_response``, which use the row that comes last in the
-    input, as before.
+    input, as :func:`~outcomes.patient_course.patient_course` does.
 
     .. versionchanged:: 0.1.0
        Vectorised over patients; the results are unchanged.
@@ -196,7 +163,8 @@ def course_outcomes(
     n_patients = len(patients)
     every_patient = np.arange(n_patients, dtype=np.int64)
 
-    # Infusions: one sort by (patient, day); each patient's infusions are then one block.
+    # Infusions (patient_course: first, last, counted; completed_induction): one sort by
+    # (patient, day), after which each patient's infusions are one block.
     infusion_codes = patients.get_indexer(pd.Index(infusions["patient_id"])).astype(np.int64)
     infusion_keys = np.sort(day_keys(infusion_codes, infusion_days))
     block_start = np.searchsorted(infusion_keys, every_patient * DAY_SPAN, side="left")
@@ -207,7 +175,8 @@ def course_outcomes(
     first_infusion = _take(sorted_infusion_days, block_start, has_infusion)
     last_infusion = _take(sorted_infusion_days, block_end - 1, has_infusion)
 
-    # Valid assessments, converted like the reference (to_numpy int64 of the non-NA totals).
+    # Valid assessments (an invalid form counts for nothing), sorted by patient then day;
+    # the latest of each patient (patient_course: latest_date, latest_total).
     valid = assessments["total"].notna().to_numpy(dtype=bool)
     totals_in = assessments["total"][valid].to_numpy(dtype=np.int64)
     codes_in = patients.get_indexer(pd.Index(assessments["patient_id"][valid])).astype(np.int64)
@@ -224,11 +193,12 @@ def course_outcomes(
     rows_end = np.searchsorted(codes, every_patient, side="right")
     has_scores = rows_end > rows_start
     latest_day = _take(days, rows_end - 1, has_scores)
-    # The reference takes the latest total in input order when the last day repeats.
+    # patient_course takes the latest total in input order when the last day repeats.
     latest_total = _take(totals_in[in_input_order], rows_end - 1, has_scores)
 
-    # Baseline: the last valid assessment on or before the first infusion. Rows are sorted
-    # by day within a patient, so the pre-infusion rows are each patient's first rows.
+    # Baseline (trajectory: B): the last valid assessment on or before the first infusion.
+    # Rows are sorted by day within a patient, so the pre-infusion rows come first. Followed
+    # up (course_status, followup_days): a baseline and a valid row after the first infusion.
     row_has_infusion = has_infusion[codes]
     index_day_of_row = first_infusion[codes]
     pre = row_has_infusion & (days <= index_day_of_row)
@@ -241,8 +211,8 @@ def course_outcomes(
     followed = post_count > 0
     last_post_day = _take(days, rows_end - 1, followed)
 
-    # Response: the first post-baseline row at least min_drop below a positive baseline, in
-    # exact rational arithmetic (total * keep.denominator <= baseline * keep.numerator).
+    # Response (trajectory, is_response): the first post-baseline row at least min_drop
+    # below a positive baseline, in exact rational arithmetic (see _at_most).
     keep = 1 - rules.response_min_drop
     post = followed[codes] & ~pre
     baseline_of_row = baseline_total[codes]
@@ -253,7 +223,8 @@ def course_outcomes(
     has_response[responders] = True
     response_day[responders] = days[positions]
 
-    # Remission: independent of response; not eligible when the baseline already remits.
+    # Remission (trajectory, is_remission): independent of response; not eligible when the
+    # baseline already remits.
     has_remission = np.zeros(n_patients, dtype=bool)
     remission_day = np.zeros(n_patients, dtype=np.int64)
     remission_max = instrument_rules.remission_max_total
@@ -265,10 +236,11 @@ def course_outcomes(
         has_remission[remitters] = True
         remission_day[remitters] = days[positions]
 
-    # Relapse: the first run of relapse_confirmations consecutive valid rows after the
-    # response that each lost response and are at or above the floor, dated at the run's
-    # first row. Run lengths come from a running maximum of the last position that broke a
-    # run (a non-qualifying row, or the row before a patient's first one).
+    # Relapse (trajectory, _lost_response): the first run of relapse_confirmations
+    # consecutive valid rows after the response that each lost response and are at or
+    # above the floor, dated at the run's first row. Run lengths come from a running
+    # maximum of the last position that broke a run (a non-qualifying row, or the row
+    # before a patient's first one).
     has_relapse = np.zeros(n_patients, dtype=bool)
     relapse_day = np.zeros(n_patients, dtype=np.int64)
     floor = instrument_rules.relapse_floor
@@ -286,12 +258,14 @@ def course_outcomes(
         has_relapse[relapsers] = True
         relapse_day[relapsers] = days[after[positions - needed + 1]]
 
-    # Infusions strictly before the response day (a same-day infusion comes after it).
+    # alignment.infusions_before the response day (a same-day infusion comes after it).
     before_response = (
         np.searchsorted(infusion_keys, day_keys(every_patient, response_day), side="left")
         - block_start
     )
+    # Durability (trajectory): to the relapse, or censored at the last post-baseline row.
     durability_end = np.where(has_relapse, relapse_day, last_post_day)
+    # status.is_losing_response and status.course_status: later assignments take precedence.
     is_latest_response = (baseline_total > 0) & _at_most(latest_total, baseline_total, keep)
     status = np.full(n_patients, "no_baseline", dtype=object)
     status[has_baseline] = "no_followup"
