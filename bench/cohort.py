@@ -15,8 +15,10 @@ database returns them.
 
 Then it times the library calls the page makes (``course_outcomes`` once,
 ``response_rates`` given those courses, ``mean_score_by_week``, both Kaplan-Meier curves),
-prints a table and the total (target: under 1 s), and times the previous per-patient loop of
-``course_outcomes`` once for comparison, checking that it gives the same frame.
+prints a table and the total (target: under 1 s), and times once, for comparison, the
+per-patient reference (``tests/reference/course_reference.py``: the readable
+``outcomes.patient_course.patient_course`` once per patient), checking that it gives the same
+frame.
 
 Run with ``.venv/bin/python bench/cohort.py [--patients N] [--repeat K]``.
 """
@@ -33,8 +35,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from outcomes.alignment import align
 from outcomes.cohort import mean_score_by_week, response_rates
-from outcomes.course import align, course_outcomes
+from outcomes.course import course_outcomes
 from outcomes.survival import durability_curve, time_to_response_curve
 
 # The per-patient reference loop is test code (tests/reference/): reach it from the repository.
@@ -192,7 +195,7 @@ def main() -> None:
         loop_time = time.perf_counter() - start
         pd.testing.assert_frame_equal(courses, reference)
         print(
-            f"\nprevious per-patient loop (course_outcomes, once): {loop_time:.2f} s; "
+            f"\nper-patient reference (patient_course per patient, once): {loop_time:.2f} s; "
             f"vectorised {courses_time:.3f} s ({loop_time / courses_time:.0f}x), same frame"
         )
 

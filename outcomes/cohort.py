@@ -32,7 +32,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from outcomes.course import align, calendar_days, course_outcomes
+from outcomes.alignment import align
+from outcomes.course import course_outcomes
+from outcomes.course_days import calendar_days
 from outcomes.errors import ScoringError
 from outcomes.instruments import Instrument, get_instrument
 from outcomes.rules import DEFAULT_RULES, Rules

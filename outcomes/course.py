@@ -1,234 +1,46 @@
-"""A patient's scores against their infusions: phase, onset in days and in infusions.
+"""A whole clinic's course outcomes at once: :func:`course_outcomes`, vectorised.
 
-The index date of every outcome is the patient's **first infusion** (spec §3: "the date of the
-first ketamine/esketamine treatment"). Everything here works on calendar dates, like the
-spec: an assessment dated on an infusion day counts as taken *before* that day's infusion, the
-same presumption the spec makes for the baseline on the index date.
+Each rule is stated once, readably, for one patient: :func:`outcomes.trajectory.trajectory`
+(spec §3) and the rules of :mod:`outcomes.patient_course`, :mod:`outcomes.alignment` and
+:mod:`outcomes.status`. :func:`course_outcomes` applies them to every patient of a clinic at
+once with sorts, binary searches and running counts over packed (patient, day) keys
+(:mod:`outcomes.course_days`); each step below names the readable rule it implements, and
+``tests/test_outcomes/test_course_vectorised.py`` checks with Hypothesis that the two agree.
 
-Frames
-------
-``assessments``
-    One row per administration of one instrument: ``patient_id``, ``administered_at``
-    (date, datetime or ISO string) and ``total`` (NA for an invalid record).
-``infusions``
-    One row per infusion: ``patient_id`` and ``administered_at``.
+Frames are those of :mod:`outcomes.alignment`: ``assessments`` (``patient_id``,
+``administered_at``, ``total``) and ``infusions`` (``patient_id``, ``administered_at``).
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Mapping
 from fractions import Fraction
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from outcomes.errors import ScoringError
+from outcomes.course_days import (
+    DAY_SPAN,
+    BoolArray,
+    IntArray,
+    day_keys,
+    frame_days,
+    key_days,
+    patient_index,
+    require_columns,
+)
 from outcomes.instruments import Instrument, get_instrument
+from outcomes.patient_course import COURSE_COLUMNS
 from outcomes.rules import DEFAULT_RULES, Rules
 
-PHASES = ("baseline", "induction", "maintenance", "after_course")
-"""Phases of a course, in order (see :func:`align`)."""
+# Pages and printouts import the status words from here, next to course_outcomes.
+from outcomes.status import STATUS_LABELS, status_label
 
-COURSE_COLUMNS = (
-    "first_infusion_date",
-    "last_infusion_date",
-    "infusions",
-    "completed_induction",
-    "baseline_date",
-    "baseline_total",
-    "latest_date",
-    "latest_total",
-    "response_date",
-    "days_to_response",
-    "infusions_to_response",
-    "remission_date",
-    "days_to_remission",
-    "relapse_date",
-    "durable_response_days",
-    "censored",
-    "followup_days",
-    "losing_response",
-    "status",
-)
-"""Columns of :func:`course_outcomes`, documented there."""
-
-STATUS_LABELS: Mapping[str, str] = MappingProxyType(
-    {
-        "relapsed": "relapsed after responding",
-        "remitter": "remission reached",
-        "responder": "responding",
-        "not_yet": "not yet responding",
-        "no_followup": "no follow-up score yet",
-        "no_baseline": "no baseline score",
-    }
-)
-"""Each value of the ``status`` column in words, for every page and printout that shows it."""
+__all__ = ["COURSE_COLUMNS", "STATUS_LABELS", "course_outcomes", "status_label"]
 
 
-def status_label(status: object) -> str:
-    """``status`` in words (an unknown value is shown as it is)."""
-    return STATUS_LABELS.get(str(status), str(status))
-
-
-# Packed (patient, day) sort keys: one int64 per row orders rows by patient, then by day, so a
-# single sort and binary searches replace a loop over patients. A day number (days since
-# 1970) fits in 32 bits for any date within five million years, and codes count patients.
-_DAY_SPAN = np.int64(1 << 32)
-_DAY_OFFSET = np.int64(1 << 31)
-
-_IntArray = npt.NDArray[np.int64]
-_BoolArray = npt.NDArray[np.bool_]
-
-
-def _day_keys(codes: _IntArray, days: _IntArray) -> _IntArray:
-    keys: _IntArray = codes * _DAY_SPAN + (days + _DAY_OFFSET)
-    return keys
-
-
-def calendar_days(values: pd.Series) -> np.ndarray:
-    """Calendar day numbers (days since 1970-01-01) of dates, datetimes or ISO strings."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        # Already parsed, as the database returns them: to_datetime would still turn a sample
-        # of the values into Python objects to decide whether to cache, for nothing.
-        stamps = values
-    else:
-        try:
-            with warnings.catch_warnings():
-                # pandas' notice that mixed offsets will need utc=True: handled just below.
-                warnings.simplefilter("ignore", FutureWarning)
-                stamps = pd.to_datetime(values, utc=False, format="mixed")
-            if not pd.api.types.is_datetime64_any_dtype(stamps.dtype):
-                # Texts with different UTC offsets come back as Python objects: their days
-                # are counted in UTC, as the app stores every time.
-                stamps = pd.to_datetime(values, utc=True, format="mixed")
-        except (ValueError, TypeError) as error:
-            raise ScoringError(
-                f"administered_at holds a value that is not a date: {error}"
-            ) from None
-    if getattr(stamps.dt, "tz", None) is not None:
-        stamps = stamps.dt.tz_localize(None)
-    if stamps.isna().any():
-        raise ScoringError("administered_at is empty on some rows; every row needs its date")
-    days: np.ndarray = stamps.to_numpy(dtype="datetime64[D]").astype(np.int64)
-    return days
-
-
-def _require(frame: pd.DataFrame, name: str, columns: tuple[str, ...]) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise ScoringError(f"{name} must be a DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ScoringError(f"{name} needs the column(s) {', '.join(missing)}")
-
-
-def _patient_codes(*keys: pd.Series) -> tuple[list[np.ndarray], pd.Index]:
-    # Leave out empty frames: pandas is deprecating their exclusion from the dtype of a concat.
-    combined = pd.concat([key for key in keys if len(key)] or keys, ignore_index=True)
-    codes, uniques = pd.factorize(combined, sort=True)
-    out: list[np.ndarray] = []
-    start = 0
-    for key in keys:
-        out.append(codes[start : start + len(key)].astype(np.int64))
-        start += len(key)
-    return out, pd.Index(uniques)
-
-
-def align(
-    assessments: pd.DataFrame, infusions: pd.DataFrame, *, rules: Rules | None = None
-) -> pd.DataFrame:
-    """Place each assessment on its patient's infusion course.
-
-    Parameters
-    ----------
-    assessments, infusions : DataFrame
-        See the module docstring. Any number of patients.
-    rules : Rules, optional
-        ``induction_infusions`` and ``after_course_days`` come from here.
-
-    Returns
-    -------
-    DataFrame
-        ``assessments`` (same index, same columns) plus:
-
-        ``days_since_first_infusion`` (Int64)
-            Calendar days from the patient's first infusion; NA without infusions.
-        ``infusions_before`` (int)
-            Infusions on earlier dates than the assessment.
-        ``phase`` (categorical)
-            ``baseline`` before any infusion; ``induction`` after 1 to
-            ``induction_infusions`` infusions; ``maintenance`` after more; ``after_course``
-            when more than ``after_course_days`` have passed since the latest infusion.
-    """
-    rules = rules or DEFAULT_RULES
-    _require(assessments, "assessments", ("patient_id", "administered_at"))
-    _require(infusions, "infusions", ("patient_id", "administered_at"))
-    (a_patient, i_patient), patients = _patient_codes(
-        assessments["patient_id"], infusions["patient_id"]
-    )
-    a_day = (
-        calendar_days(assessments["administered_at"]) if len(assessments) else np.zeros(0, np.int64)
-    )
-    i_day = calendar_days(infusions["administered_at"]) if len(infusions) else np.zeros(0, np.int64)
-
-    # One sorted key per infusion, (patient, day), lets a binary search count the infusions
-    # before every assessment at once: no loop over patients.
-    i_key = np.sort(_day_keys(i_patient, i_day))
-    i_day_sorted = i_key % _DAY_SPAN - _DAY_OFFSET
-    # Each patient's block of infusions is found once per patient, not once per assessment:
-    # binary searches of unsorted queries are the slow part here.
-    every_patient = np.arange(len(patients), dtype=np.int64)
-    block_start = np.searchsorted(i_key, every_patient * _DAY_SPAN, side="left")[a_patient]
-    block_end = np.searchsorted(i_key, (every_patient + 1) * _DAY_SPAN, side="left")[a_patient]
-    before = np.searchsorted(i_key, _day_keys(a_patient, a_day), side="left") - block_start
-    has_infusion = block_end > block_start
-    if len(i_key):
-        last = len(i_key) - 1
-        first_day = i_day_sorted[np.clip(block_start, 0, last)]
-        latest_day = i_day_sorted[np.clip(block_start + before - 1, 0, last)]
-    else:
-        first_day = latest_day = np.zeros_like(a_day)
-
-    phase_code = np.where(
-        before == 0,
-        0,
-        np.where(
-            a_day - latest_day > rules.after_course_days,
-            3,
-            np.where(before <= rules.induction_infusions, 1, 2),
-        ),
-    )
-    result = assessments.copy()
-    result["days_since_first_infusion"] = pd.array(
-        np.where(has_infusion, a_day - first_day, 0), dtype="Int64"
-    )
-    result.loc[~has_infusion, "days_since_first_infusion"] = pd.NA
-    result["infusions_before"] = before.astype(np.int64)
-    result["phase"] = pd.Categorical.from_codes(
-        phase_code.astype(np.int8),  # type: ignore[arg-type]  # the stubs omit ndarray codes
-        categories=pd.Index(PHASES),
-        ordered=True,
-    )
-    return result
-
-
-def _patient_index(*ids: pd.Series) -> pd.Index:
-    """Every patient id of the frames, in the order of the reference loop: by ``str(id)``.
-
-    Sorting the distinct ids (not the rows) in Python keeps that order exactly, including
-    ``10`` before ``2`` for integer ids, at a cost of milliseconds for 10,000 patients.
-    """
-    seen: set[Any] = set()
-    for series in ids:
-        seen |= set(series.unique())
-    index: pd.Index = pd.Index(sorted(seen, key=lambda p: (str(p), p)), name="patient_id")
-    return index
-
-
-def _first_of_each_patient(codes: _IntArray, selected: _BoolArray) -> tuple[_IntArray, _IntArray]:
+def _first_of_each_patient(codes: IntArray, selected: BoolArray) -> tuple[IntArray, IntArray]:
     """The first selected row of each patient, in rows already sorted by patient.
 
     Returns the patients' codes and the positions of those rows.
@@ -240,14 +52,14 @@ def _first_of_each_patient(codes: _IntArray, selected: _BoolArray) -> tuple[_Int
     return patients[first], positions[first]
 
 
-def _take(values: _IntArray, positions: _IntArray, present: _BoolArray) -> _IntArray:
+def _take(values: IntArray, positions: IntArray, present: BoolArray) -> IntArray:
     """``values[positions]`` where ``present``, 0 elsewhere (positions there may be invalid)."""
-    taken: _IntArray = np.zeros(len(positions), dtype=np.int64)
+    taken: IntArray = np.zeros(len(positions), dtype=np.int64)
     taken[present] = values[positions[present]]
     return taken
 
 
-def _dates(days: _IntArray, present: _BoolArray) -> npt.NDArray[np.object_]:
+def _dates(days: IntArray, present: BoolArray) -> npt.NDArray[np.object_]:
     """``datetime.date`` objects for day numbers where ``present``, None elsewhere."""
     dates = np.full(len(days), None, dtype=object)
     # numpy converts datetime64[D] to datetime.date itself: no Python loop over patients.
@@ -255,7 +67,7 @@ def _dates(days: _IntArray, present: _BoolArray) -> npt.NDArray[np.object_]:
     return dates
 
 
-def _at_most(totals: _IntArray, baselines: _IntArray, keep: Fraction) -> _BoolArray:
+def _at_most(totals: IntArray, baselines: IntArray, keep: Fraction) -> BoolArray:
     """``totals <= keep * baselines`` exactly, as :func:`~outcomes.trajectory.is_response`.
 
     Integer products, never floating point. They fit in int64 unless the fraction has a huge
@@ -265,13 +77,13 @@ def _at_most(totals: _IntArray, baselines: _IntArray, keep: Fraction) -> _BoolAr
     largest = max(int(np.abs(totals).max(initial=0)), int(np.abs(baselines).max(initial=0)))
     # max(..., 1): numpy refuses a Python multiplier beyond int64 even for empty arrays.
     if max(largest, 1) * max(keep.numerator, keep.denominator) < 2**62:
-        exact: _BoolArray = totals * keep.denominator <= baselines * keep.numerator
+        exact: BoolArray = totals * keep.denominator <= baselines * keep.numerator
         return exact
     wide = totals.astype(object) * keep.denominator <= baselines.astype(object) * keep.numerator
     return np.asarray(wide, dtype=bool)
 
 
-def _integers(values: _IntArray, present: _BoolArray) -> pd.arrays.IntegerArray:
+def _integers(values: IntArray, present: BoolArray) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(values.astype(np.int64), ~present)
 
 
@@ -284,7 +96,8 @@ def course_outcomes(
 ) -> pd.DataFrame:
     """One row per patient: baseline, onset, remission, relapse, durability and status.
 
-    Every patient with an assessment or an infusion gets a row. Outcomes follow
+    Every patient with an assessment or an infusion gets a row: the fields of
+    :func:`outcomes.patient_course.patient_course` for that patient, whose rules follow
     :func:`outcomes.trajectory.trajectory` (spec §3) with the first infusion as index date.
 
     Parameters
@@ -300,8 +113,10 @@ def course_outcomes(
     Returns
     -------
     DataFrame
-        Indexed by ``patient_id`` (sorted by ``str(patient_id)``), with columns (dates are
-        ``datetime.date`` or None; counts and days are nullable ``Int64``):
+        Indexed by ``patient_id`` (sorted by ``str(patient_id)``), with the columns
+        :data:`~outcomes.patient_course.COURSE_COLUMNS`, the fields of
+        :class:`~outcomes.patient_course.PatientCourse` (dates are ``datetime.date`` or None;
+        counts and days are nullable ``Int64``):
 
         ``first_infusion_date``, ``last_infusion_date``, ``infusions`` (count),
         ``completed_induction`` (at least
@@ -320,16 +135,17 @@ def course_outcomes(
     -----
     All patients are computed at once, with sorts, binary searches and running counts over
     the rows, never a loop over patients: 10,000 patients with 425,000 assessments take
-    about 60 ms on two cores, against about 2 s for the previous loop (``bench/cohort.py``).
+    about 60 ms on two cores, against about 2 s for a loop over patients (``bench/cohort.py``).
     The result is identical, value for value and dtype for dtype, to calling
-    :func:`~outcomes.trajectory.trajectory` per patient, as
-    ``tests/test_outcomes/test_course_vectorised.py`` checks with Hypothesis against the
-    previous per-patient loop (``tests/reference/course_reference.py``).
+    :func:`~outcomes.patient_course.patient_course` per patient, as
+    ``tests/test_outcomes/test_course_vectorised.py`` checks with Hypothesis (through
+    ``tests/reference/course_reference.py``). Each step in the code names the readable rule
+    it implements.
 
     Two assessments of one patient on the same day (the spec allows one per day) are taken
     in the order of :func:`~outcomes.trajectory.trajectory`, lower total first, except for
     ``latest_total`` and ``losing_response``, which use the row that comes last in the
-    input, as before.
+    input, as :func:`~outcomes.patient_course.patient_course` does.
 
     .. versionchanged:: 0.1.0
        Vectorised over patients; the results are unchanged.
@@ -337,53 +153,52 @@ def course_outcomes(
     definition = get_instrument(instrument)
     rules = rules or DEFAULT_RULES
     instrument_rules = rules.for_instrument(definition)
-    _require(assessments, "assessments", ("patient_id", "administered_at", "total"))
+    require_columns(assessments, "assessments", ("patient_id", "administered_at", "total"))
     if "instrument" in assessments.columns:
         assessments = assessments[assessments["instrument"] == definition.id]
-    _require(infusions, "infusions", ("patient_id", "administered_at"))
-    assessment_days = (
-        calendar_days(assessments["administered_at"]) if len(assessments) else np.zeros(0, np.int64)
-    )
-    infusion_days = (
-        calendar_days(infusions["administered_at"]) if len(infusions) else np.zeros(0, np.int64)
-    )
-    patients = _patient_index(assessments["patient_id"], infusions["patient_id"])
+    require_columns(infusions, "infusions", ("patient_id", "administered_at"))
+    assessment_days = frame_days(assessments)
+    infusion_days = frame_days(infusions)
+    patients = patient_index(assessments["patient_id"], infusions["patient_id"])
     n_patients = len(patients)
     every_patient = np.arange(n_patients, dtype=np.int64)
 
-    # Infusions: one sort by (patient, day); each patient's infusions are then one block.
+    # Infusions (patient_course: first, last, counted; completed_induction): one sort by
+    # (patient, day), after which each patient's infusions are one block.
     infusion_codes = patients.get_indexer(pd.Index(infusions["patient_id"])).astype(np.int64)
-    infusion_keys = np.sort(_day_keys(infusion_codes, infusion_days))
-    block_start = np.searchsorted(infusion_keys, every_patient * _DAY_SPAN, side="left")
-    block_end = np.searchsorted(infusion_keys, (every_patient + 1) * _DAY_SPAN, side="left")
+    infusion_keys = np.sort(day_keys(infusion_codes, infusion_days))
+    block_start = np.searchsorted(infusion_keys, every_patient * DAY_SPAN, side="left")
+    block_end = np.searchsorted(infusion_keys, (every_patient + 1) * DAY_SPAN, side="left")
     infusion_count = block_end - block_start
     has_infusion = infusion_count > 0
-    sorted_infusion_days = infusion_keys % _DAY_SPAN - _DAY_OFFSET
+    sorted_infusion_days = key_days(infusion_keys)
     first_infusion = _take(sorted_infusion_days, block_start, has_infusion)
     last_infusion = _take(sorted_infusion_days, block_end - 1, has_infusion)
 
-    # Valid assessments, converted like the reference (to_numpy int64 of the non-NA totals).
+    # Valid assessments (an invalid form counts for nothing), sorted by patient then day;
+    # the latest of each patient (patient_course: latest_date, latest_total).
     valid = assessments["total"].notna().to_numpy(dtype=bool)
     totals_in = assessments["total"][valid].to_numpy(dtype=np.int64)
     codes_in = patients.get_indexer(pd.Index(assessments["patient_id"][valid])).astype(np.int64)
-    keys_in = _day_keys(codes_in, assessment_days[valid])
+    keys_in = day_keys(codes_in, assessment_days[valid])
     in_input_order = np.argsort(keys_in, kind="stable")
     sorted_keys = keys_in[in_input_order]
     same_day = len(sorted_keys) > 1 and bool((sorted_keys[1:] == sorted_keys[:-1]).any())
     # trajectory() sorts (date, total) pairs, so a repeated day puts its lower total first.
     order = np.lexsort((totals_in, keys_in)) if same_day else in_input_order
     codes = codes_in[order]
-    days = keys_in[order] % _DAY_SPAN - _DAY_OFFSET
+    days = key_days(keys_in[order])
     totals = totals_in[order]
     rows_start = np.searchsorted(codes, every_patient, side="left")
     rows_end = np.searchsorted(codes, every_patient, side="right")
     has_scores = rows_end > rows_start
     latest_day = _take(days, rows_end - 1, has_scores)
-    # The reference takes the latest total in input order when the last day repeats.
+    # patient_course takes the latest total in input order when the last day repeats.
     latest_total = _take(totals_in[in_input_order], rows_end - 1, has_scores)
 
-    # Baseline: the last valid assessment on or before the first infusion. Rows are sorted
-    # by day within a patient, so the pre-infusion rows are each patient's first rows.
+    # Baseline (trajectory: B): the last valid assessment on or before the first infusion.
+    # Rows are sorted by day within a patient, so the pre-infusion rows come first. Followed
+    # up (course_status, followup_days): a baseline and a valid row after the first infusion.
     row_has_infusion = has_infusion[codes]
     index_day_of_row = first_infusion[codes]
     pre = row_has_infusion & (days <= index_day_of_row)
@@ -396,8 +211,8 @@ def course_outcomes(
     followed = post_count > 0
     last_post_day = _take(days, rows_end - 1, followed)
 
-    # Response: the first post-baseline row at least min_drop below a positive baseline, in
-    # exact rational arithmetic (total * keep.denominator <= baseline * keep.numerator).
+    # Response (trajectory, is_response): the first post-baseline row at least min_drop
+    # below a positive baseline, in exact rational arithmetic (see _at_most).
     keep = 1 - rules.response_min_drop
     post = followed[codes] & ~pre
     baseline_of_row = baseline_total[codes]
@@ -408,7 +223,8 @@ def course_outcomes(
     has_response[responders] = True
     response_day[responders] = days[positions]
 
-    # Remission: independent of response; not eligible when the baseline already remits.
+    # Remission (trajectory, is_remission): independent of response; not eligible when the
+    # baseline already remits.
     has_remission = np.zeros(n_patients, dtype=bool)
     remission_day = np.zeros(n_patients, dtype=np.int64)
     remission_max = instrument_rules.remission_max_total
@@ -420,10 +236,11 @@ def course_outcomes(
         has_remission[remitters] = True
         remission_day[remitters] = days[positions]
 
-    # Relapse: the first run of relapse_confirmations consecutive valid rows after the
-    # response that each lost response and are at or above the floor, dated at the run's
-    # first row. Run lengths come from a running maximum of the last position that broke a
-    # run (a non-qualifying row, or the row before a patient's first one).
+    # Relapse (trajectory, _lost_response): the first run of relapse_confirmations
+    # consecutive valid rows after the response that each lost response and are at or
+    # above the floor, dated at the run's first row. Run lengths come from a running
+    # maximum of the last position that broke a run (a non-qualifying row, or the row
+    # before a patient's first one).
     has_relapse = np.zeros(n_patients, dtype=bool)
     relapse_day = np.zeros(n_patients, dtype=np.int64)
     floor = instrument_rules.relapse_floor
@@ -441,12 +258,14 @@ def course_outcomes(
         has_relapse[relapsers] = True
         relapse_day[relapsers] = days[after[positions - needed + 1]]
 
-    # Infusions strictly before the response day (a same-day infusion comes after it).
+    # alignment.infusions_before the response day (a same-day infusion comes after it).
     before_response = (
-        np.searchsorted(infusion_keys, _day_keys(every_patient, response_day), side="left")
+        np.searchsorted(infusion_keys, day_keys(every_patient, response_day), side="left")
         - block_start
     )
+    # Durability (trajectory): to the relapse, or censored at the last post-baseline row.
     durability_end = np.where(has_relapse, relapse_day, last_post_day)
+    # status.is_losing_response and status.course_status: later assignments take precedence.
     is_latest_response = (baseline_total > 0) & _at_most(latest_total, baseline_total, keep)
     status = np.full(n_patients, "no_baseline", dtype=object)
     status[has_baseline] = "no_followup"

@@ -3,7 +3,9 @@
 There is one implementation, :func:`score_frame`, vectorised over columns with numpy so that a
 million check-ins score in tens of milliseconds; :func:`score` puts one record through the
 same code. Both read every rule from the instrument registry
-(:mod:`outcomes.instruments`) and the rule settings (:mod:`outcomes.rules`).
+(:mod:`outcomes.instruments`) and the rule settings (:mod:`outcomes.rules`). Reading each
+item's answers (usable, missing or wrong) and saying why a record is invalid is
+:mod:`outcomes.answers`; adding, prorating, banding and flagging them is here.
 
 Rules (``shared/clinical/scoring-spec.md``)
 -------------------------------------------
@@ -30,9 +32,7 @@ References
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,15 +40,22 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from outcomes.answers import (
+    BoolArray,
+    IntArray,
+    ItemColumn,
+    RequirementUnmet,
+    answer_in,
+    invalid_reasons,
+    read_frame_answers,
+    read_record_answers,
+)
 from outcomes.errors import ScoringError
 from outcomes.instruments import Instrument, get_instrument
 from outcomes.rules import DEFAULT_RULES, InstrumentRules, Rules
 
 PRORATED = "prorated"
 """Flag added when a total was prorated from the answered items."""
-
-BoolArray = npt.NDArray[np.bool_]
-IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -77,133 +84,6 @@ class Score:
 
 
 @dataclass(frozen=True)
-class _ItemColumn:
-    """One item's answers, read once: integer values and where they can be used."""
-
-    values: IntArray  # meaningful only where the answer is usable
-    missing: BoolArray  # absent, None or NA
-    unusable: BoolArray  # missing, or present but not an allowed answer
-
-    @property
-    def answered(self) -> BoolArray:
-        """Present and an allowed answer."""
-        return ~self.unusable
-
-    @property
-    def invalid(self) -> BoolArray:
-        """Present but not an allowed answer."""
-        return self.unusable & ~self.missing
-
-
-def _masked_parts(series: pd.Series) -> tuple[np.ndarray, BoolArray] | None:
-    """Zero-copy data and mask of a pandas nullable (masked) array, if it is one."""
-    array = series.array
-    data = getattr(array, "_data", None)
-    mask = getattr(array, "_mask", None)
-    if isinstance(data, np.ndarray) and isinstance(mask, np.ndarray):
-        return data, mask
-    return None
-
-
-def _all_in_range(values: np.ndarray, low: int, high: int) -> bool:
-    """Whether every stored value (masked cells included) lies in ``low..high``."""
-    if not len(values):
-        return True
-    if low == 0 and values.dtype.kind == "i":
-        # Negative numbers read as unsigned are huge: one max() checks both ends.
-        unsigned = values.view(np.dtype(f"u{values.dtype.itemsize}"))
-        return bool(unsigned.max() <= high)
-    return bool(values.min() >= low and values.max() <= high)
-
-
-def _out_of_range(values: np.ndarray, low: int, high: int) -> BoolArray:
-    if low == 0 and values.dtype.kind == "i":
-        # One unsigned comparison finds negatives and values above the range alike.
-        unsigned = values.view(np.dtype(f"u{values.dtype.itemsize}"))
-        above: BoolArray = np.greater(unsigned, high)
-        return above
-    outside: BoolArray = np.less(values, low) | np.greater(values, high)
-    return outside
-
-
-def _classify_objects(raw: Sequence[object] | np.ndarray, low: int, high: int) -> _ItemColumn:
-    """Read answers of mixed Python types (one record from :func:`score`, or object columns)."""
-    n = len(raw)
-    values = np.zeros(n, dtype=np.int64)
-    missing = np.zeros(n, dtype=bool)
-    unusable = np.ones(n, dtype=bool)
-    for row, value in enumerate(raw):
-        integer = _as_answer(value)
-        if isinstance(integer, _Missing):
-            missing[row] = True
-        elif integer is not None and low <= integer <= high:
-            values[row] = integer
-            unusable[row] = False
-    return _ItemColumn(values, missing, unusable)
-
-
-class _Missing:
-    pass
-
-
-_MISSING = _Missing()
-
-
-def _is_missing(value: object) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float | np.floating) and math.isnan(value)
-
-
-def _as_answer(value: object) -> int | _Missing | None:
-    """The integer an answer stands for, ``None`` if it is no answer, or ``_MISSING``."""
-    if _is_missing(value):
-        return _MISSING
-    if isinstance(value, bool | np.bool_):
-        return None
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, float | np.floating) and math.isfinite(value) and value == int(value):
-        return int(value)
-    return None
-
-
-def _read_item(column: pd.Series | None, n: int, low: int, high: int) -> _ItemColumn:
-    if column is None:
-        everywhere = np.ones(n, dtype=bool)
-        return _ItemColumn(np.zeros(n, dtype=np.int64), everywhere, everywhere)
-    dtype = column.dtype
-    kind = getattr(dtype, "kind", "O")
-    if kind in "iu":
-        parts = _masked_parts(column)
-        if parts is not None:
-            values, missing = parts
-        else:
-            values, missing = column.to_numpy(), np.zeros(n, dtype=bool)
-        if _all_in_range(values, low, high):
-            # The usual case: one read-only reduction proves the whole column in range, so
-            # only missing cells are unusable (the mask is shared, never written to).
-            unusable = missing
-        else:
-            unusable = _out_of_range(values, low, high)
-            unusable |= missing
-        if values.dtype != np.int64:
-            values = values.astype(np.int64)
-        return _ItemColumn(values, missing, unusable)
-    if kind == "b":
-        missing = column.isna().to_numpy(dtype=bool)
-        return _ItemColumn(np.zeros(n, dtype=np.int64), missing, np.ones(n, dtype=bool))
-    if kind == "f":
-        floats = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        missing = np.isnan(floats)
-        finite = np.isfinite(floats)
-        whole = finite & (np.floor(floats) == floats) & (floats >= low) & (floats <= high)
-        values = np.where(whole, floats, 0).astype(np.int64)
-        return _ItemColumn(values, missing, ~whole)
-    return _classify_objects(column.to_numpy(dtype=object), low, high)
-
-
-@dataclass(frozen=True)
 class _Scored:
     """Everything the scorer computes, before it is shaped for a caller."""
 
@@ -213,32 +93,13 @@ class _Scored:
     severity_codes: npt.NDArray[np.integer[Any]]  # -1 where there is no severity
     severity_labels: tuple[str, ...]
     flags: dict[str, BoolArray]
-    items: dict[str, _ItemColumn]
+    items: dict[str, ItemColumn]
     missing_domains: npt.NDArray[np.int8]
-    requirement_unmet: list[tuple[int, str, BoolArray]]
-
-
-def _frame_items(instrument: Instrument, frame: pd.DataFrame) -> dict[str, _ItemColumn]:
-    n = len(frame)
-    low, high = instrument.min_value, instrument.max_value
-    columns = set(frame.columns)
-    return {
-        key: _read_item(frame[key] if key in columns else None, n, low, high)
-        for key in instrument.scored_item_keys
-    }
-
-
-def _record_items(instrument: Instrument, record: Mapping[str, object]) -> dict[str, _ItemColumn]:
-    # One record's answers read as one-row columns directly: building a DataFrame for them
-    # cost more than scoring them.
-    low, high = instrument.min_value, instrument.max_value
-    return {
-        key: _classify_objects([record.get(key)], low, high) for key in instrument.scored_item_keys
-    }
+    requirement_unmet: RequirementUnmet
 
 
 def _score_arrays(
-    instrument: Instrument, items: dict[str, _ItemColumn], n: int, rules: InstrumentRules
+    instrument: Instrument, items: dict[str, ItemColumn], n: int, rules: InstrumentRules
 ) -> _Scored:
 
     # One dense pass per item column: add every value, and count unusable and missing
@@ -281,7 +142,7 @@ def _score_arrays(
         np.add(total, best, out=total, where=present)
         missing_domains += (~present).view(np.int8)
 
-    requirement_unmet: list[tuple[int, str, BoolArray]] = []
+    requirement_unmet: RequirementUnmet = []
     unmet_any = np.zeros(n, dtype=bool)
     for index, requirement in enumerate(instrument.requirements):
         applies = np.ones(n, dtype=bool)
@@ -363,77 +224,6 @@ def _score_arrays(
     )
 
 
-def _describe_invalid_answer(key: str, value: object, low: int, high: int) -> str:
-    allowed = f"answers are whole numbers from {low} to {high}"
-    if isinstance(value, bool | np.bool_):
-        return f"{key}: {value!r} is a yes/no value, not an answer; {allowed}"
-    if isinstance(value, str):
-        return f"{key}: {value!r} is text, not a number; {allowed}"
-    if isinstance(value, numbers.Integral):
-        return f"{key}: {value} is outside the range {low} to {high}"
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        if math.isfinite(number) and number == int(number):
-            return f"{key}: {value} is outside the range {low} to {high}"
-        return f"{key}: {value!r} is not a whole number; {allowed}"
-    return f"{key}: {value!r} ({type(value).__name__}) is not an answer; {allowed}"
-
-
-def _answer_in(frame: pd.DataFrame, row: int) -> Callable[[str], object]:
-    # Column by column: a whole row read at once would convert 5 to 5.0 next to a float.
-    def answer(key: str) -> object:
-        value: object = frame[key].iloc[row]
-        return value
-
-    return answer
-
-
-def _row_errors(
-    instrument: Instrument,
-    rules: InstrumentRules,
-    answer: Callable[[str], object],
-    scored: _Scored,
-    row: int,
-) -> tuple[str, ...]:
-    """Readable reasons why one row is invalid (only ever called for invalid rows);
-    ``answer(key)`` is the row's answer as given."""
-    errors: list[str] = []
-    low, high = instrument.min_value, instrument.max_value
-    for key, column in scored.items.items():
-        if column.invalid[row]:
-            errors.append(_describe_invalid_answer(key, answer(key), low, high))
-    # Only domains left blank count here: a wrong answer has its own message above.
-    unanswered = [
-        domain
-        for domain in instrument.domains
-        if all(scored.items[key].missing[row] for key in domain.items)
-    ]
-    if instrument.has_total and len(unanswered) > rules.max_missing:
-        names = ", ".join(
-            d.items[0] if len(d.items) == 1 else f"{d.name} ({', '.join(d.items)})"
-            for d in unanswered
-        )
-        what = "items" if all(len(d.items) == 1 for d in instrument.domains) else "domains"
-        limit = (
-            f"at most {rules.max_missing} may be missing"
-            if rules.max_missing
-            else f"every one of the {len(instrument.domains)} {what} must be answered"
-        )
-        errors.append(
-            f"{len(unanswered)} of {len(instrument.domains)} {what} unanswered ({names}); {limit}"
-        )
-    for index, key, unmet in scored.requirement_unmet:
-        if unmet[row] and not scored.items[key].invalid[row]:
-            when = instrument.requirements[index].when
-            reason = (
-                "it is required"
-                if when is None
-                else (f"it is required when {when.item} is {when.equals}")
-            )
-            errors.append(f"{key} is unanswered; {reason}")
-    return tuple(errors)
-
-
 def _prepare(
     instrument: str | Instrument, frame: object, rules: Rules | None
 ) -> tuple[Instrument, pd.DataFrame, InstrumentRules]:
@@ -489,7 +279,7 @@ def score_frame(
     """
     definition, frame, instrument_rules = _prepare(instrument, frame, rules)
     n = len(frame)
-    scored = _score_arrays(definition, _frame_items(definition, frame), n, instrument_rules)
+    scored = _score_arrays(definition, read_frame_answers(definition, frame), n, instrument_rules)
     no_total = ~scored.valid if definition.has_total else np.ones(n, dtype=bool)
     total = pd.arrays.IntegerArray(scored.total, no_total)
     severity = pd.Categorical.from_codes(
@@ -512,8 +302,13 @@ def score_frame(
     if errors:
         row_errors: list[tuple[str, ...]] = [()] * n
         for row in np.flatnonzero(~scored.valid):
-            row_errors[row] = _row_errors(
-                definition, instrument_rules, _answer_in(frame, int(row)), scored, int(row)
+            row_errors[row] = invalid_reasons(
+                definition,
+                instrument_rules,
+                answer_in(frame, int(row)),
+                scored.items,
+                scored.requirement_unmet,
+                int(row),
             )
         result["errors"] = pd.Series(row_errors, index=frame.index, dtype=object)
     return result
@@ -552,7 +347,7 @@ def score(
         )
     definition = get_instrument(instrument)
     instrument_rules = (rules or DEFAULT_RULES).for_instrument(definition)
-    scored = _score_arrays(definition, _record_items(definition, items), 1, instrument_rules)
+    scored = _score_arrays(definition, read_record_answers(definition, items), 1, instrument_rules)
     valid = bool(scored.valid[0])
     flags = {name for name, raised in scored.flags.items() if raised[0]}
     if scored.prorated[0]:
@@ -563,5 +358,9 @@ def score(
         severity=scored.severity_labels[code] if code >= 0 else None,
         flags=tuple(sorted(flags)),
         valid=valid,
-        errors=() if valid else _row_errors(definition, instrument_rules, items.get, scored, 0),
+        errors=()
+        if valid
+        else invalid_reasons(
+            definition, instrument_rules, items.get, scored.items, scored.requirement_unmet, 0
+        ),
     )

@@ -7,10 +7,13 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from outcomes.course import PHASES, align, course_outcomes
+from outcomes.alignment import PHASES, align, assessment_phase
+from outcomes.course import course_outcomes
 from outcomes.errors import ScoringError
+from outcomes.patient_course import COURSE_COLUMNS, patient_course
 from outcomes.rules import DEFAULT_RULES
-from outcomes.trajectory import trajectory
+from outcomes.status import STATUS_LABELS, course_status, is_losing_response
+from outcomes.trajectory import Trajectory, trajectory
 
 # Six induction infusions (three in week one, three in week two), then maintenance.
 INFUSIONS = pd.DataFrame(
@@ -90,6 +93,23 @@ def test_maintenance_phase_after_the_induction_infusions() -> None:
     assert align(assessments, infusions)["phase"].tolist() == ["maintenance"]
     longer = DEFAULT_RULES.override(induction_infusions=8)
     assert align(assessments, infusions, rules=longer)["phase"].tolist() == ["induction"]
+
+
+@pytest.mark.parametrize(("days_after", "phase"), [(90, "induction"), (91, "after_course")])
+def test_the_course_ends_after_more_than_after_course_days_without_an_infusion(
+    days_after: int, phase: str
+) -> None:
+    """90 days after the latest infusion is still the course (default ``after_course_days``)."""
+    infusions = pd.DataFrame({"patient_id": ["a"], "administered_at": ["2024-01-01"]})
+    day = dt.date(2024, 1, 1) + dt.timedelta(days=days_after)
+    assessments = pd.DataFrame({"patient_id": ["a"], "administered_at": [day], "total": [5]})
+    assert align(assessments, infusions)["phase"].tolist() == [phase]
+    assert (
+        assessment_phase(
+            infusions_before=1, days_since_latest_infusion=days_after, rules=DEFAULT_RULES
+        )
+        == phase
+    )
 
 
 def test_align_accepts_datetimes_with_time_zones_and_uses_their_calendar_date() -> None:
@@ -182,7 +202,7 @@ def test_course_outcomes_use_only_rows_of_the_requested_instrument() -> None:
 
 def test_texts_with_different_utc_offsets_count_their_days_in_utc() -> None:
     """pandas returns Python objects for mixed offsets; those are days in UTC, not an error."""
-    from outcomes.course import calendar_days
+    from outcomes.course_days import calendar_days
 
     texts = pd.Series(["2025-01-07T23:00:00-05:00", "2025-01-08T01:00:00+01:00", "2025-01-09"])
     days = calendar_days(texts)
@@ -191,3 +211,56 @@ def test_texts_with_different_utc_offsets_count_their_days_in_utc() -> None:
         "2025-01-08",
         "2025-01-09",
     ]
+
+
+def test_patient_course_states_the_same_row_for_one_patient() -> None:
+    """The readable per-patient rules give p1's row of the vectorised frame, field by field."""
+    p1 = ASSESSMENTS[ASSESSMENTS["patient_id"] == "p1"]
+    course = patient_course(
+        "phq9",
+        infusion_dates=INFUSIONS.loc[INFUSIONS["patient_id"] == "p1", "administered_at"],
+        assessments=zip(p1["administered_at"], p1["total"].astype(object), strict=True),
+    )
+    assert course.status == "relapsed"
+    assert course.infusions_to_response == 2
+    assert course.followup_days == 179
+    row = course_outcomes("phq9", ASSESSMENTS, INFUSIONS).loc["p1"]
+    for column in COURSE_COLUMNS:
+        assert getattr(course, column) == row[column], column
+
+
+DAY = dt.date(2024, 2, 1)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "followed_up", "status"),
+    [
+        (Trajectory(None, None, None, None, None, None, False), False, "no_baseline"),
+        (Trajectory(12, None, None, None, None, None, False), False, "no_followup"),
+        (Trajectory(12, None, None, None, None, None, False), True, "not_yet"),
+        (Trajectory(12, DAY, None, 3, None, 10, True), True, "responder"),
+        (Trajectory(12, None, DAY, None, None, None, False), True, "remitter"),
+        (Trajectory(12, DAY, DAY, 3, None, 10, True), True, "remitter"),
+        (Trajectory(12, DAY, DAY, 3, DAY, 0, False), True, "relapsed"),
+    ],
+)
+def test_course_status_is_the_furthest_the_course_has_come(
+    outcome: Trajectory, followed_up: bool, status: str
+) -> None:
+    """Precedence of course-and-reporting §2 on the first episode: relapse over remission over
+    response, and no baseline or no follow-up before any of them."""
+    assert course_status(outcome, followed_up=followed_up) == status
+    assert status in STATUS_LABELS
+
+
+@pytest.mark.parametrize(
+    ("latest_total", "relapsed", "losing"),
+    [(10, False, False), (11, False, True), (11, True, False)],
+)
+def test_losing_response_is_a_latest_total_above_half_of_baseline(
+    latest_total: int, relapsed: bool, losing: bool
+) -> None:
+    """Baseline 20: a latest 10 is still a response (2 * 10 <= 20), 11 is not; after a
+    confirmed relapse the patient is relapsed, not losing response."""
+    outcome = Trajectory(20, DAY, None, 3, DAY if relapsed else None, 5, not relapsed)
+    assert is_losing_response(outcome, latest_total=latest_total, rules=DEFAULT_RULES) is losing

@@ -1,7 +1,9 @@
-"""The vectorised ``course_outcomes`` gives exactly the frame of the per-patient loop.
+"""The vectorised ``course_outcomes`` gives exactly the frame of the readable per-patient rules.
 
-The reference is ``tests/reference/course_reference.py``: the previous implementation,
-one :func:`outcomes.trajectory.trajectory` call per patient (spec §3, normative algorithm).
+The reference is ``tests/reference/course_reference.py``: one
+:func:`outcomes.patient_course.patient_course` call per patient, which states each rule
+readably (:func:`outcomes.trajectory.trajectory` for spec §3, the normative algorithm, and the
+course's own rules in :mod:`outcomes.patient_course` and :mod:`outcomes.status`).
 Hypothesis draws whole clinics (several patients, any row order, invalid totals, patients with
 assessments but no infusions and the reverse) for every instrument with a total and for
 non-default rules, and the two frames must be equal: index, columns, dtypes and values,
@@ -22,10 +24,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from outcomes.alignment import align, assessment_phase, infusions_before
 from outcomes.cohort import response_rates
-from outcomes.course import COURSE_COLUMNS, align, course_outcomes
+from outcomes.course import course_outcomes
 from outcomes.errors import ScoringError
 from outcomes.instruments import get_instrument
+from outcomes.patient_course import COURSE_COLUMNS
 from outcomes.rules import DEFAULT_RULES, Rules
 from tests.reference.course_reference import course_outcomes_reference
 
@@ -77,6 +81,8 @@ def rule_sets(draw: st.DrawFn, instrument: str) -> Rules:
             )
         ),
         induction_infusions=draw(st.integers(1, 8)),
+        # Short enough for the drawn courses to reach the after-course phase of align.
+        after_course_days=draw(st.integers(1, 12)),
     )
     max_total = get_instrument(instrument).max_total
     overrides: dict[str, Any] = {}
@@ -363,10 +369,11 @@ def test_frames_without_assessments_or_infusions(
 
 @settings(SETTINGS, max_examples=60)
 @given(clinics())
-def test_align_counts_infusions_like_a_loop_over_rows(
+def test_align_applies_the_readable_rules_to_every_row(
     clinic: tuple[str, pd.DataFrame, pd.DataFrame, Rules],
 ) -> None:
-    """``align`` finds each patient's infusions once per patient; check it row by row."""
+    """``align`` finds each patient's infusions once per patient; check it row by row against
+    the readable rules, ``infusions_before`` and ``assessment_phase``."""
     _, assessments, infusions, rules = clinic
     aligned = align(assessments, infusions, rules=rules)
     infusion_dates: dict[object, list[dt.date]] = {}
@@ -374,8 +381,13 @@ def test_align_counts_infusions_like_a_loop_over_rows(
         infusion_dates.setdefault(patient, []).append(pd.Timestamp(when).date())
     for row in aligned.itertuples():
         when = pd.Timestamp(row.administered_at).date()
-        mine = infusion_dates.get(row.patient_id, [])
-        assert row.infusions_before == sum(d < when for d in mine)
+        mine = sorted(infusion_dates.get(row.patient_id, []))
+        before = infusions_before(mine, when)
+        assert row.infusions_before == before == sum(d < when for d in mine)
+        since_latest = (when - mine[before - 1]).days if before else None
+        assert row.phase == assessment_phase(
+            infusions_before=before, days_since_latest_infusion=since_latest, rules=rules
+        )
         if mine:
             assert row.days_since_first_infusion == (when - min(mine)).days
         else:
