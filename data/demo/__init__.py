@@ -13,6 +13,14 @@ and a few positive self-harm answers with their safety alerts. The same ``seed``
 ``today`` always give the same clinic.
 
 Sign in as ``demo-patient``, ``demo-clinician`` or ``demo-admin``, password ``demo``.
+
+One job per module: :mod:`~data.demo.plan` (what a planned patient is),
+:mod:`~data.demo.courses` (one patient's course), :mod:`~data.demo.cohort` (who the patients
+are), :mod:`~data.demo.answers` (questionnaire answers), :mod:`~data.demo.infusions`
+(infusion-chair rows), :mod:`~data.demo.staff` (accounts), :mod:`~data.demo.follow_up` (what
+was done with the safety alerts), :mod:`~data.demo.write` (bulk inserts) and
+:mod:`~data.demo.seed` (:func:`seed_demo`, which writes them in order). Patients, safety
+alerts and the audit trail go through the writers of real records.
 """
 
 from data.demo.seed import DEMO_ACTOR_NAME, DEMO_CLINIC_NAME, DemoSummary, seed_demo

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +23,11 @@ from data.access import Actor
 from data.clinic import DEFAULT_CRISIS_TEXT
 from data.demo.answers import scored_checkins
 from data.demo.cohort import WINDOW_DAYS, plan_clinic
+from data.demo.follow_up import followed_up_alerts
 from data.demo.infusions import infusion_rows
 from data.demo.plan import Plan, at
-from data.demo.staff import DEMO_SIGN_INS, DemoSignIn, write_accounts
-from data.demo.write import AlertToCreate, bulk_insert, insert_assessments
+from data.demo.staff import DEMO_SIGN_INS, DemoAccounts, DemoSignIn, write_accounts
+from data.demo.write import bulk_insert, insert_assessments
 from data.models import (
     Assessment,
     Clinic,
@@ -38,8 +38,8 @@ from data.models import (
     TreatmentCourse,
     utcnow,
 )
-from data.patients import patient_problems
-from data.records.alerts import NewAlert, write_alerts
+from data.records.alerts import write_alerts
+from data.records.patients import NewPatient, register_patients
 
 DEMO_CLINIC_NAME = "Demo Clinic (synthetic data)"
 DEMO_ACTOR_NAME = "seed-demo"
@@ -66,16 +66,6 @@ class DemoSummary:
     assessments: int
     alerts: int
     sign_ins: tuple[DemoSignIn, ...] = DEMO_SIGN_INS
-
-
-_ALERT_NOTES = (
-    "Called the patient the same day: passive thoughts only, no plan or intent. C-SSRS screen "
-    "low risk; safety plan reviewed.",
-    "Discussed at the infusion visit. Denies intent or plan; crisis line information given.",
-    "Phoned the patient: fleeting thoughts during a hard week, none now. Safety plan updated.",
-    "Reviewed with the patient and the prescriber; C-SSRS screen low risk. Support person "
-    "aware of the safety plan.",
-)
 
 
 def seed_demo(
@@ -170,10 +160,16 @@ def seed_demo(
       hallucinations and confusion rare. Every infusion passes
       :func:`data.infusions.problems_with`.
 
-    Rows are inserted in bulk, one ``executemany`` per table (``insert(Model)`` with a list
-    of rows; ids read back by natural key), so the default clinic takes well under a second
-    once the two argon2 hashes are made. One audit event
-    ``seed_demo`` (actor ``seed-demo``) records the seeding.
+    Patients are registered by :func:`data.records.patients.register_patients` and safety
+    alerts written by :func:`data.records.alerts.write_alerts`, the writers of a real
+    clinic's records; the other rows are inserted in bulk, one ``executemany`` per table
+    (ids read back by natural key), so the default clinic takes well under a second once
+    the two argon2 hashes are made. The audit trail holds one ``create_patient`` event per
+    patient and one ``seed_demo`` event, all by the actor ``seed-demo``.
+
+    .. versionchanged:: issue 10
+       Patients go through the one writer of patients, which adds their
+       ``create_patient`` audit events (before, the seeding was the only event).
 
     References
     ----------
@@ -232,14 +228,8 @@ def seed_demo(
         account_plan=next(plan for plan in plans if plan.has_account),
     )
     clinician_ids = accounts.clinician_ids
-    patient_ids = _write_patients(
-        session,
-        rng,
-        plans,
-        clinic_id=clinic_id,
-        accounts_patient=accounts.patient_user_id,
-        clinician_ids=clinician_ids,
-    )
+    actor = Actor.system(clinic_id, DEMO_ACTOR_NAME)
+    patient_ids = _write_patients(session, rng, plans, actor=actor, accounts=accounts)
     course_ids = _write_courses(session, plans, clinic_id=clinic_id, patient_ids=patient_ids)
     infusions = infusion_rows(
         rng,
@@ -257,7 +247,7 @@ def seed_demo(
         patient_ids=patient_ids,
         entered_by_ids=[accounts.patient_user_id if p.has_account else None for p in plans],
     )
-    alerts = _followed_up_alerts(
+    alerts = followed_up_alerts(
         rng,
         raised,
         plans,
@@ -268,9 +258,7 @@ def seed_demo(
     )
     # Through the one writer of safety alerts, as a real clinic's are.
     write_alerts(session, alerts)
-    audit.record(
-        session, actor=Actor.system(clinic_id, DEMO_ACTOR_NAME), action=audit.Action.SEED_DEMO
-    )
+    audit.record(session, actor=actor, action=audit.Action.SEED_DEMO)
     session.flush()
     return DemoSummary(
         clinic_id=clinic_id,
@@ -309,42 +297,31 @@ def _write_patients(
     rng: random.Random,
     plans: list[Plan],
     *,
-    clinic_id: int,
-    accounts_patient: int,
-    clinician_ids: list[int],
+    actor: Actor,
+    accounts: DemoAccounts,
 ) -> list[int]:
-    """Store one patient per plan, ``DEMO-0001`` onwards; their ids in the plans' order."""
-    for number, plan in enumerate(plans, start=1):
-        # The demo's patients follow the same rule as everyone's (data.patients).
-        problems = patient_problems(external_id=f"DEMO-{number:04d}", name=plan.name)
-        if problems:  # pragma: no cover - the generator's own names and numbers pass
-            raise ValueError("; ".join(problems))
-    bulk_insert(
-        session,
-        Patient,
-        [
-            {
-                "clinic_id": clinic_id,
-                "external_id": f"DEMO-{number:04d}",
-                "name": plan.name,
-                "date_of_birth": plan.date_of_birth,
-                "assigned_clinician_id": clinician_ids[plan.clinician],
-                "user_id": accounts_patient if plan.has_account else None,
-                "created_at": min(
-                    [checkin.moment for checkin in plan.checkins] + [at(plan.first_day, 12 * 60)]
-                )
-                - dt.timedelta(days=rng.randint(1, 14)),
-            }
-            for number, plan in enumerate(plans, start=1)
-        ],
-    )
-    by_external_id = dict(
-        session.execute(
-            select(Patient.external_id, Patient.id).where(Patient.clinic_id == clinic_id)
-        ).all()
-    )
-    patient_ids = [by_external_id[f"DEMO-{number:04d}"] for number in range(1, len(plans) + 1)]
-    return patient_ids
+    """Register one patient per plan, ``DEMO-0001`` onwards; their ids in the plans' order.
+
+    Through the one writer of patients, as the app's and the importers' are: the same rule
+    for ids and names, and one ``create_patient`` audit event each. A patient was first
+    known one to fourteen days before their first check-in or treatment.
+    """
+    patients = [
+        NewPatient(
+            external_id=f"DEMO-{number:04d}",
+            name=plan.name,
+            date_of_birth=plan.date_of_birth,
+            assigned_clinician_id=accounts.clinician_ids[plan.clinician],
+            user_id=accounts.patient_user_id if plan.has_account else None,
+            created_at=min(
+                [checkin.moment for checkin in plan.checkins] + [at(plan.first_day, 12 * 60)]
+            )
+            - dt.timedelta(days=rng.randint(1, 14)),
+        )
+        for number, plan in enumerate(plans, start=1)
+    ]
+    ids = register_patients(session, actor=actor, patients=patients)
+    return [ids[patient.external_id] for patient in patients]
 
 
 def _write_courses(
@@ -374,43 +351,6 @@ def _write_courses(
             )
         ).all()
     )
-
-
-def _followed_up_alerts(
-    rng: random.Random,
-    raised: Sequence[AlertToCreate],
-    plans: list[Plan],
-    *,
-    clinic_id: int,
-    patient_ids: list[int],
-    clinician_ids: list[int],
-    today: dt.date,
-) -> list[NewAlert]:
-    """The alerts to store: acknowledged by the patient's clinician within hours, with a
-    note, but for the few the demo leaves open."""
-    alerts = []
-    midnight = at(today, 0)
-    for alert in raised:
-        acknowledged_by_id = acknowledged_at = note = None
-        if not alert.left_open:
-            acknowledged_at = alert.created_at + dt.timedelta(minutes=rng.randint(30, 18 * 60))
-            if acknowledged_at >= midnight:
-                acknowledged_at = alert.created_at + dt.timedelta(minutes=20)
-            acknowledged_by_id = clinician_ids[plans[alert.owner].clinician]
-            note = rng.choice(_ALERT_NOTES)
-        alerts.append(
-            NewAlert(
-                clinic_id=clinic_id,
-                patient_id=patient_ids[alert.owner],
-                assessment_id=alert.assessment_id,
-                kind=alert.kind,
-                created_at=alert.created_at,
-                acknowledged_by_id=acknowledged_by_id,
-                acknowledged_at=acknowledged_at,
-                note=note,
-            )
-        )
-    return alerts
 
 
 def _assessment_count(plans: list[Plan]) -> int:
