@@ -64,7 +64,7 @@ def test_no_other_module_writes_safety_alerts() -> None:
         if path.name in ("alerts.py", "models.py") or "migrations" in path.parts:
             continue
         text = path.read_text(encoding="utf-8")
-        if re.search(r"SafetyAlert\(|insert\(SafetyAlert|_bulk_insert\([^)]*SafetyAlert", text):
+        if re.search(r"SafetyAlert\(|insert\(SafetyAlert|bulk_insert\([^)]*SafetyAlert", text):
             writers.append(path.name)
     assert writers == []
 
