@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from data.demo.courses import IV_PROTOCOLS, plan_patient, plan_waiting_patient, visit
+from data.demo.courses import IV_PROTOCOLS, plan_patient, plan_visit, plan_waiting_patient
 from data.demo.plan import Checkin, Plan, at, choose
 
 WINDOW_DAYS = 548
@@ -59,7 +59,7 @@ def _plan_demo_patient(rng: random.Random, *, today: dt.date) -> Plan:
     while days[-1] + 28 < (today - first_day).days:
         days.append(days[-1] + 28)  # then every four weeks
     plan.visits = [
-        visit(rng, plan, first_day + dt.timedelta(days=offset), i, False, 56.0)
+        plan_visit(rng, plan, first_day + dt.timedelta(days=offset), i, False, 56.0)
         for i, offset in enumerate(days)
     ]
     for week, (phq9, gad7) in enumerate(zip(_DEMO_PHQ9, _DEMO_GAD7, strict=True)):

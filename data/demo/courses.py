@@ -59,9 +59,14 @@ def _iv_dose(rng: random.Random, index: int, escalate: bool) -> float:
     return 0.5
 
 
-def visit(
+def plan_visit(
     rng: random.Random, plan: Plan, day: dt.date, index: int, escalate: bool, esk_dose: float
 ) -> Visit:
+    """The ``index``-th infusion of ``plan`` on ``day``: its time, dose and duration.
+
+    Esketamine is 56 mg first, then ``esk_dose``; ketamine 0.5 mg/kg or, when ``escalate``,
+    0.75 mg/kg from the fourth infusion and sometimes 1.0 from the sixth (IM at most 0.75).
+    """
     minute = 14 * 60 + 15 * rng.randint(0, 26)  # 14:00-20:30 UTC, in 15-minute slots
     if plan.route == "intranasal_esketamine":
         dose = 56.0 if index == 0 else esk_dose
@@ -83,6 +88,8 @@ def _follow_up_weeks(rng: random.Random, kind: str) -> int:
 
 
 def plan_patient(rng: random.Random, *, today: dt.date, first_day: dt.date, clinician: int) -> Plan:
+    """One patient whose first treatment is on ``first_day``: route and protocol, adherence,
+    response, induction (and maintenance or an extended induction), then check-ins."""
     route = str(choose(rng, _ROUTE_WEIGHTS))
     if route == "iv":
         protocol, offsets = rng.choice(IV_PROTOCOLS)
@@ -134,7 +141,9 @@ def plan_patient(rng: random.Random, *, today: dt.date, first_day: dt.date, clin
         days.append(first_day + dt.timedelta(days=offset + shift))
     in_progress = days[-1] >= today or (kind == "complete" and responder)
     visits = [
-        visit(rng, plan, day, i, escalate, esk_dose) for i, day in enumerate(days) if day < today
+        plan_visit(rng, plan, day, i, escalate, esk_dose)
+        for i, day in enumerate(days)
+        if day < today
     ]
     plan.visits = visits
 
@@ -145,7 +154,7 @@ def plan_patient(rng: random.Random, *, today: dt.date, first_day: dt.date, clin
         for extra in range(rng.randint(1, 2)):
             day = days[-1] + dt.timedelta(days=7 * (extra + 1))
             if day < today:
-                plan.visits.append(visit(rng, plan, day, 5, True, esk_dose))
+                plan.visits.append(plan_visit(rng, plan, day, 5, True, esk_dose))
 
     last_visit = plan.visits[-1].day if plan.visits else first_day
     active = in_progress and plan.ended_on is None
@@ -188,7 +197,7 @@ def _plan_maintenance(rng: random.Random, plan: Plan, *, today: dt.date, esk_dos
             for extra in range(rng.randint(1, 3)):
                 booster_day = booster + dt.timedelta(days=2 * extra)
                 if booster_day < today:
-                    plan.visits.append(visit(rng, plan, booster_day, index, False, esk_dose))
+                    plan.visits.append(plan_visit(rng, plan, booster_day, index, False, esk_dose))
                     index += 1
                     day = booster_day
             if booster >= today:
@@ -197,7 +206,7 @@ def _plan_maintenance(rng: random.Random, plan: Plan, *, today: dt.date, esk_dos
             continue
         if following >= today:
             return
-        plan.visits.append(visit(rng, plan, following, index, False, esk_dose))
+        plan.visits.append(plan_visit(rng, plan, following, index, False, esk_dose))
         index += 1
         day = following
         count += 1
