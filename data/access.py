@@ -184,8 +184,8 @@ ACCESS_EXEMPT: Final[dict[str, str]] = {
     ),
     "data.records.patients.register_patients": (
         "the one writer of patients, for callers that have checked the actor already "
-        "(repository.create_patient, the importers); pages never call it (tested in "
-        "test_record_writers.py)"
+        "(repository.create_patient, the importers, the demo seeder); pages never call it "
+        "(tested in test_record_writers.py)"
     ),
 }
 """Public data functions that act for nobody, so no access rule applies: name -> reason."""

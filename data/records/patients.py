@@ -1,11 +1,12 @@
 """Patients: the one place that writes them.
 
-A patient is registered by a clinician in the app (:func:`data.repository.create_patient`) or
-by an import that meets an id it does not know (``--create-patients``); both write through
-:func:`register_patients`, which stores the rows, finds their ids and records one
-``create_patient`` audit event each, in the caller's transaction. Every id and name follows
-the one rule of :mod:`data.patients`, checked here again as a last guard: callers check first
-so that they can name the row or field that is wrong.
+A patient is registered by a clinician in the app (:func:`data.repository.create_patient`), by
+an import that meets an id it does not know (``--create-patients``), or by the demo clinic's
+seeder (:mod:`data.demo`); all write through :func:`register_patients`, which stores the
+rows, finds their ids and records one ``create_patient`` audit event each, in the caller's
+transaction. Every id and name follows the one rule of :mod:`data.patients`, checked here
+again as a last guard: callers check first so that they can name the row or field that is
+wrong.
 
 It decides nothing about access: its callers have checked the actor.
 """
@@ -32,12 +33,19 @@ _LOOKUP_CHUNK = 1_000
 
 @dataclass(frozen=True)
 class NewPatient:
-    """One patient to register in the actor's clinic."""
+    """One patient to register in the actor's clinic.
+
+    ``user_id`` links the patient's own sign-in (an account of role ``patient``), made first.
+    ``created_at`` is when the clinic first knew the patient, the time of writing by default;
+    the demo clinic dates its synthetic patients back into its synthetic history.
+    """
 
     external_id: str
     name: str
     date_of_birth: dt.date | None = None
     assigned_clinician_id: int | None = None
+    user_id: int | None = None
+    created_at: dt.datetime | None = None
 
 
 def register_patients(
@@ -75,7 +83,8 @@ def register_patients(
                 "name": patient.name,
                 "date_of_birth": patient.date_of_birth,
                 "assigned_clinician_id": patient.assigned_clinician_id,
-                "created_at": now,
+                "user_id": patient.user_id,
+                "created_at": patient.created_at or now,
             }
             for patient in patients
         ],

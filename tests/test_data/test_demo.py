@@ -220,10 +220,24 @@ def test_the_clinic_is_labelled_synthetic_with_default_settings(session: Session
     for patient in patients:
         assert patient.date_of_birth is not None
         assert 18 <= (TODAY - patient.date_of_birth).days / 365.25 <= 90
+        # Known to the clinic within its synthetic history, like everything else.
+        assert patient.created_at.date() < TODAY
     roles = session.scalars(select(User.role).where(User.clinic_id == clinic.id)).all()
     assert sorted(roles).count("clinician") in (2, 3) and roles.count("administrator") == 1
-    events = session.execute(select(AuditEvent.action, AuditEvent.actor_name)).all()
-    assert [tuple(e) for e in events] == [("seed_demo", "seed-demo")]
+    # Each patient registered through the one writer of patients, as a real clinic's are
+    # (issue #10), then the seeding itself; all by the seeder, none by a person.
+    events = session.execute(
+        select(AuditEvent.action, AuditEvent.actor_name, AuditEvent.actor_id, AuditEvent.patient_id)
+        .where(AuditEvent.clinic_id == clinic.id)
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [tuple(e) for e in events] == [
+        *(
+            ("create_patient", "seed-demo", None, p.id)
+            for p in sorted(patients, key=lambda p: p.id)
+        ),
+        ("seed_demo", "seed-demo", None, None),
+    ]
 
 
 def test_demo_accounts_sign_in_with_the_password_demo(session: Session) -> None:

@@ -10,12 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data.checkin import submit_checkin
-from data.models import SafetyAlert
+from data.models import AuditEvent, Patient, SafetyAlert
 from data.records.alerts import (
     HISTORICAL_ALERT_AGE,
     HISTORICAL_ALERT_NOTE,
     alerts_for_answers,
 )
+from data.records.patients import NewPatient, register_patients
+from tests.builders import add_user
 from tests.conftest import World
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -62,19 +64,51 @@ def test_no_other_module_writes_safety_alerts() -> None:
         if path.name in ("alerts.py", "models.py") or "migrations" in path.parts:
             continue
         text = path.read_text(encoding="utf-8")
-        if re.search(r"SafetyAlert\(|insert\(SafetyAlert|_bulk_insert\([^)]*SafetyAlert", text):
+        if re.search(r"SafetyAlert\(|insert\(SafetyAlert|bulk_insert\([^)]*SafetyAlert", text):
             writers.append(path.name)
     assert writers == []
 
 
-def test_patients_are_written_by_one_writer_but_the_demo() -> None:
-    """data/records/patients.py registers patients for the app and for imports. The demo
-    clinic still writes its synthetic patients in bulk itself (issue #10 moves it)."""
+def test_patients_are_written_by_one_writer() -> None:
+    """data/records/patients.py registers patients for the app, the imports and the demo
+    clinic (issue #10: the demo wrote its synthetic patients in bulk itself)."""
     writers = []
     for path in DATA.rglob("*.py"):
         if path.name in ("patients.py", "models.py") or "migrations" in path.parts:
             continue
         text = path.read_text(encoding="utf-8")
-        if re.search(r"\bPatient\(|insert\(Patient\b|_bulk_insert\([^)]*\bPatient\b", text):
+        if re.search(r"\bPatient\(|insert\(Patient\b|bulk_insert\([^)]*\bPatient\b", text):
             writers.append(path.name)
-    assert writers == ["demo.py"]
+    assert writers == []
+
+
+def test_a_registered_patient_keeps_their_sign_in_and_the_date_the_clinic_first_knew_them(
+    session: Session, world: World, password_hash: str
+) -> None:
+    """What the demo clinic needs of the one writer: its patient account is linked at
+    registration, and its synthetic patients are dated back into its history. Without a
+    date a patient is known from the time of writing; either way, one audit event each."""
+    account = add_user(session, world.clinic_a, "patient-new", "patient", password_hash)
+    known_since = dt.datetime(2025, 1, 6, 9, 30, tzinfo=dt.UTC)
+    ids = register_patients(
+        session,
+        actor=world.system_a,
+        patients=[
+            NewPatient("MRN-NEW-1", "New Patient", user_id=account.id, created_at=known_since),
+            NewPatient("MRN-NEW-2", "Other Patient"),
+        ],
+    )
+    stored = {
+        row.external_id: row
+        for row in session.scalars(select(Patient).where(Patient.id.in_(ids.values())))
+    }
+    assert (stored["MRN-NEW-1"].user_id, stored["MRN-NEW-1"].created_at) == (
+        account.id,
+        known_since,
+    )
+    assert stored["MRN-NEW-2"].user_id is None
+    assert stored["MRN-NEW-2"].created_at > known_since + dt.timedelta(days=300)
+    audited = session.scalars(
+        select(AuditEvent.patient_id).where(AuditEvent.action == "create_patient")
+    ).all()
+    assert sorted(audited) == sorted(ids.values())
