@@ -104,12 +104,12 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     },
     # data.infusions: the care team's record
     "data.infusions.record_infusion": {EVERY_CALL: CARE_TEAM},
-    # data.accounts
-    "data.accounts.create_user": {EVERY_CALL: ADMINISTRATION},
-    "data.accounts.list_users": {EVERY_CALL: ADMINISTRATION},
-    "data.accounts.audit_log": {EVERY_CALL: ADMINISTRATION},
-    "data.accounts.set_user_active": {EVERY_CALL: ACCOUNT_MANAGERS},
-    "data.accounts.reset_password": {EVERY_CALL: ACCOUNT_MANAGERS},
+    # data.accounts (sign-in), data.account_admin, data.audit_trail
+    "data.account_admin.create_user": {EVERY_CALL: ADMINISTRATION},
+    "data.account_admin.list_users": {EVERY_CALL: ADMINISTRATION},
+    "data.audit_trail.audit_log": {EVERY_CALL: ADMINISTRATION},
+    "data.account_admin.set_user_active": {EVERY_CALL: ACCOUNT_MANAGERS},
+    "data.account_admin.reset_password": {EVERY_CALL: ACCOUNT_MANAGERS},
     "data.accounts.sign_out_everywhere": {EVERY_CALL: EVERY_SIGNED_IN_USER},
     # data.csv_io: a patient's export as their record; the clinic's as the clinic's records
     "data.interchange.csv_export.ensure_can_export": {
@@ -163,6 +163,7 @@ ACCESS_EXEMPT: Final[dict[str, str]] = {
         "is no actor yet (tested in test_accounts.py)"
     ),
     "data.accounts.hash_password": "pure function of its argument; reads and writes nothing",
+    "data.accounts.same_username": "builds a SQL condition on the username; runs no query",
     "data.accounts.sign_in": (
         "the app's sign-in itself (authenticate in separate transactions, throttled): there "
         "is no actor yet (tested in test_accounts.py)"

@@ -51,7 +51,14 @@ from data.infusions import InfusionInput
 from data.models import Assessment, AuditEvent, Infusion, Patient, SafetyAlert, User
 from tests.conftest import World
 
-CORE_MODULES = ("data.repository", "data.checkin", "data.infusions", "data.accounts")
+CORE_MODULES = (
+    "data.repository",
+    "data.checkin",
+    "data.infusions",
+    "data.accounts",
+    "data.account_admin",
+    "data.audit_trail",
+)
 PHQ9_SELF_HARM = {f"phq9_{i}": 2 for i in range(1, 10)} | {"phq9_9": 1}
 PHQ9_MILD = {f"phq9_{i}": 1 for i in range(1, 10)} | {"phq9_9": 0}
 MADRS = {f"madrs_{i}": 2 for i in range(1, 11)}
@@ -372,8 +379,8 @@ CALLS: dict[str, tuple[Call, ...]] = {
     ),
     # data.infusions
     "data.infusions.record_infusion": (Call(PATIENT_TARGETS, _infusion),),
-    # data.accounts
-    "data.accounts.create_user": (
+    # data.accounts (sign-in), data.account_admin, data.audit_trail
+    "data.account_admin.create_user": (
         Call(
             NO_TARGET,
             lambda _, __: {
@@ -384,12 +391,12 @@ CALLS: dict[str, tuple[Call, ...]] = {
             },
         ),
     ),
-    "data.accounts.list_users": (Call(NO_TARGET, _nothing),),
-    "data.accounts.audit_log": (Call(NO_TARGET, _nothing),),
-    "data.accounts.set_user_active": (
+    "data.account_admin.list_users": (Call(NO_TARGET, _nothing),),
+    "data.audit_trail.audit_log": (Call(NO_TARGET, _nothing),),
+    "data.account_admin.set_user_active": (
         Call(PATIENT_TARGETS, lambda _, target: {"user_id": target.user_id, "active": False}),
     ),
-    "data.accounts.reset_password": (
+    "data.account_admin.reset_password": (
         Call(
             PATIENT_TARGETS,
             lambda _, target: {"user_id": target.user_id, "new_password": "a new long password"},

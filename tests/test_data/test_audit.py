@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.access import Actor
-from data.accounts import audit_log
+from data.audit_trail import audit_log
 from data.checkin import submit_checkin
 from data.infusions import InfusionInput, record_infusion
 from data.models import AuditEvent, User

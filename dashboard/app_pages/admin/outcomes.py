@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, resources, state
-from data.accounts import list_users
+from data.account_admin import list_users
 from data.clinic import clinic_config
 from data.repository import cohort_assessments, cohort_infusions
 from data.spreadsheet import frame_to_csv
