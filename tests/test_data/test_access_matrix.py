@@ -52,7 +52,10 @@ from data.models import Assessment, AuditEvent, Infusion, Patient, SafetyAlert, 
 from tests.conftest import World
 
 CORE_MODULES = (
-    "data.repository",
+    "data.records.patient_record",
+    "data.records.patient_lists",
+    "data.records.alert_review",
+    "data.records.cohort",
     "data.checkin",
     "data.infusions",
     "data.accounts",
@@ -339,22 +342,26 @@ def _administrations(_: MatrixWorld, __: Target) -> dict[str, Any]:
 
 
 CALLS: dict[str, tuple[Call, ...]] = {
-    # data.repository
-    "data.repository.patient_record": (Call(PATIENT_TARGETS, _patient),),
-    "data.repository.patient_assessments": (Call(PATIENT_TARGETS, _patient),),
-    "data.repository.patient_infusions": (Call(PATIENT_TARGETS, _patient),),
-    "data.repository.patient_alerts": (Call(PATIENT_TARGETS, _patient),),
-    "data.repository.clinic_patients": (Call(NO_TARGET, _nothing),),
-    "data.repository.weekly_aggregates": (Call(NO_TARGET, lambda _, __: {"instrument": "phq9"}),),
-    "data.repository.find_patients": (Call(NO_TARGET, lambda _, __: {"query": "patient"}),),
-    "data.repository.open_alerts": (Call(NO_TARGET, _nothing),),
-    "data.repository.acknowledge_alert": (
+    # data.records
+    "data.records.patient_record.patient_record": (Call(PATIENT_TARGETS, _patient),),
+    "data.records.patient_record.patient_assessments": (Call(PATIENT_TARGETS, _patient),),
+    "data.records.patient_record.patient_infusions": (Call(PATIENT_TARGETS, _patient),),
+    "data.records.alert_review.patient_alerts": (Call(PATIENT_TARGETS, _patient),),
+    "data.records.patient_lists.clinic_patients": (Call(NO_TARGET, _nothing),),
+    "data.records.cohort.weekly_aggregates": (
+        Call(NO_TARGET, lambda _, __: {"instrument": "phq9"}),
+    ),
+    "data.records.patient_lists.find_patients": (
+        Call(NO_TARGET, lambda _, __: {"query": "patient"}),
+    ),
+    "data.records.alert_review.open_alerts": (Call(NO_TARGET, _nothing),),
+    "data.records.alert_review.acknowledge_alert": (
         Call(
             PATIENT_TARGETS,
             lambda _, target: {"alert_id": target.alert_id, "note": "called the patient"},
         ),
     ),
-    "data.repository.create_patient": (
+    "data.records.patients.create_patient": (
         Call(
             NO_TARGET,
             lambda _, __: {
@@ -364,8 +371,10 @@ CALLS: dict[str, tuple[Call, ...]] = {
             },
         ),
     ),
-    "data.repository.cohort_assessments": (Call(NO_TARGET, lambda _, __: {"instrument": "phq9"}),),
-    "data.repository.cohort_infusions": (Call(NO_TARGET, _nothing),),
+    "data.records.cohort.cohort_assessments": (
+        Call(NO_TARGET, lambda _, __: {"instrument": "phq9"}),
+    ),
+    "data.records.cohort.cohort_infusions": (Call(NO_TARGET, _nothing),),
     # data.checkin
     "data.checkin.submit_checkin": (
         Call(PATIENT_TARGETS, _checkin("phq9", PHQ9_MILD), "self-rated instrument", "phq9"),

@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import charts, resources, state
 from data.account_admin import list_users
 from data.clinic import clinic_config
-from data.repository import cohort_assessments, cohort_infusions
+from data.records.cohort import cohort_assessments, cohort_infusions
 from data.spreadsheet import frame_to_csv
 from outcomes.cohort import (
     checkin_completeness,

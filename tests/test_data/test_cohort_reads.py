@@ -9,7 +9,7 @@ from data.checkin import submit_checkin
 from data.errors import InvalidInput
 from data.infusions import InfusionInput, record_infusion
 from data.models import utcnow
-from data.repository import cohort_assessments, cohort_infusions
+from data.records.cohort import cohort_assessments, cohort_infusions
 from tests.conftest import World
 
 PHQ9 = {f"phq9_{i}": 1 for i in range(1, 10)}
@@ -74,7 +74,7 @@ def test_weekly_aggregates_in_sql_match_the_library(session: Session, world: Wor
 
     import pandas as pd
 
-    from data.repository import weekly_aggregates
+    from data.records.cohort import weekly_aggregates
     from outcomes.cohort import mean_score_by_week
 
     start = utcnow() - dt.timedelta(days=60)
@@ -116,7 +116,7 @@ def test_weekly_aggregates_match_the_library_at_the_edges(
 
     import pandas as pd
 
-    from data.repository import weekly_aggregates
+    from data.records.cohort import weekly_aggregates
     from outcomes.cohort import mean_score_by_week
 
     rng = random.Random(seed)
