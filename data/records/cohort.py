@@ -123,12 +123,74 @@ def _day_number(session: Session, column: Any) -> Any:
     return cast(day, Integer)
 
 
-def weekly_aggregates(session: Session, *, actor: Actor, instrument: str) -> pd.DataFrame:
+def _first_protocol_is(actor: Actor, protocol: str) -> Any:
+    """The clinic's patients whose earliest infusion with a treatment course is ``protocol``.
+
+    :func:`outcomes.reporting.per_patient` takes the first protocol that is not missing, in
+    the order of :func:`cohort_infusions` (by time); infusions at the same moment are taken in
+    the order they were recorded.
+    """
+    ranked = (
+        select(
+            Infusion.patient_id.label("patient_id"),
+            TreatmentCourse.protocol.label("protocol"),
+            func.row_number()
+            .over(
+                partition_by=Infusion.patient_id,
+                order_by=(Infusion.administered_at, Infusion.id),
+            )
+            .label("rank"),
+        )
+        .join(TreatmentCourse, TreatmentCourse.id == Infusion.course_id)
+        .where(Infusion.clinic_id == actor.clinic_id)
+        .subquery()
+    )
+    return select(ranked.c.patient_id).where(ranked.c.rank == 1, ranked.c.protocol == protocol)
+
+
+# The Julian day number of 1970-01-01, the day number SQLite gives a time on that day.
+_SQLITE_DAY_OF_1970 = 2_440_587
+
+
+def _day_number_of(session: Session, day: dt.date) -> int:
+    """A calendar day as the whole number :func:`_day_number` gives a time on that day."""
+    days_since_1970 = (day - dt.date(1970, 1, 1)).days
+    if session.get_bind().dialect.name == "sqlite":
+        return days_since_1970 + _SQLITE_DAY_OF_1970
+    return days_since_1970
+
+
+def weekly_aggregates(
+    session: Session,
+    *,
+    actor: Actor,
+    instrument: str,
+    first_between: tuple[dt.date, dt.date] | None = None,
+    clinician_id: int | None = None,
+    protocol: str | None = None,
+    min_patients: int = 1,
+) -> pd.DataFrame:
     """Mean total by week since the first infusion, aggregated in SQL (no rows to Python).
 
     The same definition as :func:`outcomes.cohort.mean_score_by_week`: week 0 is the baseline
     (the latest valid score on or before the first infusion), week *w* holds days
     ``7*(w-1)+1`` to ``7*w``, and each patient counts once per week with their latest score.
+    The cohort is the one :func:`outcomes.reporting.select_cohort` picks from
+    :func:`cohort_infusions` with the same filters, so the outcomes page's table is the
+    library's on the filtered cohort.
+
+    Parameters
+    ----------
+    first_between : (date, date), optional
+        Patients whose first infusion falls on or between these days (UTC).
+    clinician_id : int, optional
+        Patients assigned to this clinician.
+    protocol : str, optional
+        Patients whose earliest infusion with a treatment course is of this protocol.
+    min_patients : int
+        Weeks with fewer patients are left out (the small-cell rule,
+        :data:`outcomes.privacy.MIN_GROUP` on the outcomes page): they never leave the
+        database.
 
     Returns
     -------
@@ -136,15 +198,26 @@ def weekly_aggregates(session: Session, *, actor: Actor, instrument: str) -> pd.
         ``week``, ``n`` (patients), ``mean``, ``sd``, ``ci_lower``, ``ci_upper`` (95% t).
     """
     ensure_role(session, actor, "clinician", "administrator", "system")
-    first = (
-        select(
-            Infusion.patient_id.label("patient_id"),
-            _day_number(session, func.min(Infusion.administered_at)).label("first_day"),
-        )
+    first_day = _day_number(session, func.min(Infusion.administered_at))
+    cohort = (
+        select(Infusion.patient_id.label("patient_id"), first_day.label("first_day"))
         .where(Infusion.clinic_id == actor.clinic_id)
         .group_by(Infusion.patient_id)
-        .subquery()
     )
+    if first_between is not None:
+        # Whole UTC days: on or after the first day's midnight, before the day after the last.
+        start, end = (_day_number_of(session, day) for day in first_between)
+        cohort = cohort.having(first_day.between(start, end))
+    if clinician_id is not None:
+        # The page's selectbox hands over numpy integers, which the drivers cannot bind.
+        assigned = select(Patient.id).where(
+            Patient.clinic_id == actor.clinic_id,
+            Patient.assigned_clinician_id == int(clinician_id),
+        )
+        cohort = cohort.where(Infusion.patient_id.in_(assigned))
+    if protocol is not None:
+        cohort = cohort.where(Infusion.patient_id.in_(_first_protocol_is(actor, str(protocol))))
+    first = cohort.subquery()
     days = _day_number(session, Assessment.administered_at) - first.c.first_day
     # Week 0 for every day up to the first infusion's, else days 7*(w-1)+1 .. 7*w. Written
     # with one mention of the day so the database works it out once per row; "//" rather
@@ -185,6 +258,7 @@ def weekly_aggregates(session: Session, *, actor: Actor, instrument: str) -> pd.
         )
         .where(or_(with_next.c.next_week.is_(None), with_next.c.next_week != with_next.c.week))
         .group_by(with_next.c.week)
+        .having(func.count() >= min_patients)
         .order_by(with_next.c.week)
     )
     frame = frame_of(session, query, ("week", "n", "mean", "sum_of_squares"))
