@@ -49,7 +49,8 @@ from data.access import Actor
 from data.csv_io import import_assessments_csv
 from data.engine import make_engine, transaction
 from data.models import Patient, User
-from data.repository import patient_assessments, patient_infusions, weekly_aggregates
+from data.records.cohort import weekly_aggregates
+from data.records.patient_record import patient_assessments, patient_infusions
 from data.schema import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent

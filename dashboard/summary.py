@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from data.repository import PatientRecord
+from data.records.patient_record import PatientRecord
 from outcomes.course import status_label
 from outcomes.rules import DEFAULT_RULES, Rules
 

@@ -1,7 +1,7 @@
 """Who may see and change what, decided below the user interface.
 
-Every function of :mod:`data.repository` that touches patient data calls one of the
-``ensure_*`` functions here first, so a page that forgets a check still cannot read another
+Every data function that touches patient data (:mod:`data.records` and others) calls an
+``ensure_*`` function here first, so a page that forgets a check still cannot read another
 patient's rows (the pattern of datasette's ``ensure_permission``). The rules (``DESIGN.md``,
 Roles):
 
@@ -82,20 +82,20 @@ EVERY_CALL: Final = "every call"
 """The case of a function whose every call has the same rule."""
 
 ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
-    # data.repository: one patient's records
-    "data.repository.patient_record": {EVERY_CALL: OWN_OR_CARE_TEAM},
-    "data.repository.patient_assessments": {EVERY_CALL: OWN_OR_CARE_TEAM},
-    "data.repository.patient_infusions": {EVERY_CALL: OWN_OR_CARE_TEAM},
-    "data.repository.patient_alerts": {EVERY_CALL: CARE_TEAM},
-    "data.repository.acknowledge_alert": {EVERY_CALL: CARE_TEAM},
-    # data.repository: the clinic's lists and aggregates
-    "data.repository.clinic_patients": {EVERY_CALL: CLINIC_STAFF},
-    "data.repository.find_patients": {EVERY_CALL: CLINIC_STAFF},
-    "data.repository.open_alerts": {EVERY_CALL: CLINIC_STAFF},
-    "data.repository.create_patient": {EVERY_CALL: CLINIC_STAFF},
-    "data.repository.weekly_aggregates": {EVERY_CALL: AGGREGATE_READERS},
-    "data.repository.cohort_assessments": {EVERY_CALL: AGGREGATE_READERS},
-    "data.repository.cohort_infusions": {EVERY_CALL: AGGREGATE_READERS},
+    # data.records: one patient's records (patient_record, alert_review)
+    "data.records.patient_record.patient_record": {EVERY_CALL: OWN_OR_CARE_TEAM},
+    "data.records.patient_record.patient_assessments": {EVERY_CALL: OWN_OR_CARE_TEAM},
+    "data.records.patient_record.patient_infusions": {EVERY_CALL: OWN_OR_CARE_TEAM},
+    "data.records.alert_review.patient_alerts": {EVERY_CALL: CARE_TEAM},
+    "data.records.alert_review.acknowledge_alert": {EVERY_CALL: CARE_TEAM},
+    # data.records: the clinic's lists and aggregates (patient_lists, patients, cohort)
+    "data.records.patient_lists.clinic_patients": {EVERY_CALL: CLINIC_STAFF},
+    "data.records.patient_lists.find_patients": {EVERY_CALL: CLINIC_STAFF},
+    "data.records.alert_review.open_alerts": {EVERY_CALL: CLINIC_STAFF},
+    "data.records.patients.create_patient": {EVERY_CALL: CLINIC_STAFF},
+    "data.records.cohort.weekly_aggregates": {EVERY_CALL: AGGREGATE_READERS},
+    "data.records.cohort.cohort_assessments": {EVERY_CALL: AGGREGATE_READERS},
+    "data.records.cohort.cohort_infusions": {EVERY_CALL: AGGREGATE_READERS},
     # data.checkin: a patient fills in their own self-rated questionnaires, never a
     # clinician-rated one (MADRS)
     "data.checkin.submit_checkin": {
@@ -104,12 +104,12 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     },
     # data.infusions: the care team's record
     "data.infusions.record_infusion": {EVERY_CALL: CARE_TEAM},
-    # data.accounts
-    "data.accounts.create_user": {EVERY_CALL: ADMINISTRATION},
-    "data.accounts.list_users": {EVERY_CALL: ADMINISTRATION},
-    "data.accounts.audit_log": {EVERY_CALL: ADMINISTRATION},
-    "data.accounts.set_user_active": {EVERY_CALL: ACCOUNT_MANAGERS},
-    "data.accounts.reset_password": {EVERY_CALL: ACCOUNT_MANAGERS},
+    # data.accounts (sign-in), data.account_admin, data.audit_trail
+    "data.account_admin.create_user": {EVERY_CALL: ADMINISTRATION},
+    "data.account_admin.list_users": {EVERY_CALL: ADMINISTRATION},
+    "data.audit_trail.audit_log": {EVERY_CALL: ADMINISTRATION},
+    "data.account_admin.set_user_active": {EVERY_CALL: ACCOUNT_MANAGERS},
+    "data.account_admin.reset_password": {EVERY_CALL: ACCOUNT_MANAGERS},
     "data.accounts.sign_out_everywhere": {EVERY_CALL: EVERY_SIGNED_IN_USER},
     # data.csv_io: a patient's export as their record; the clinic's as the clinic's records
     "data.interchange.csv_export.ensure_can_export": {
@@ -163,6 +163,7 @@ ACCESS_EXEMPT: Final[dict[str, str]] = {
         "is no actor yet (tested in test_accounts.py)"
     ),
     "data.accounts.hash_password": "pure function of its argument; reads and writes nothing",
+    "data.accounts.same_username": "builds a SQL condition on the username; runs no query",
     "data.accounts.sign_in": (
         "the app's sign-in itself (authenticate in separate transactions, throttled): there "
         "is no actor yet (tested in test_accounts.py)"
@@ -184,7 +185,7 @@ ACCESS_EXEMPT: Final[dict[str, str]] = {
     ),
     "data.records.patients.register_patients": (
         "the one writer of patients, for callers that have checked the actor already "
-        "(repository.create_patient, the importers, the demo seeder); pages never call it "
+        "(create_patient beside it, the importers, the demo seeder); pages never call it "
         "(tested in test_record_writers.py)"
     ),
 }

@@ -1,4 +1,4 @@
-"""Accounts: argon2 password hashes, sign-in with lockout and throttles, and administration.
+"""Sign-in and sessions: argon2 password hashes, sign-in with lockout and throttles.
 
 * Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile)
   and never stored, logged or returned in clear. New passwords follow NIST SP 800-63B
@@ -14,6 +14,9 @@
   username still costs one verification, so the time taken does not tell either.
 * An address that keeps failing is throttled, and at most a few verifications run at once
   (:mod:`data.signin_throttle`); both refuse before any argon2 work.
+
+Creating, disabling and resetting accounts is :mod:`data.account_admin`; reading the audit
+trail is :mod:`data.audit_trail`.
 """
 
 from __future__ import annotations
@@ -21,24 +24,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import ColumnElement, Engine, func, literal, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from data import audit, signin_throttle
-from data.access import Actor, Role, ensure_role, verify_actor
+from data.access import Actor, verify_actor
 from data.engine import transaction
-from data.errors import AccessDenied, InvalidInput, SignInFailed
-from data.models import ROLES, AuditEvent, Patient, User, utcnow
-from data.password_policy import (
-    STAFF_MIN_PASSWORD_LENGTH,
-    is_reserved,
-    password_problems,
-    username_problems,
-)
+from data.errors import AccessDenied, SignInFailed
+from data.models import Patient, User, utcnow
+from data.password_policy import STAFF_MIN_PASSWORD_LENGTH
 
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = dt.timedelta(minutes=15)
@@ -53,11 +49,6 @@ SIGN_IN_REFUSED = (
 )
 # Too many sign-ins at once in this process (a flood); nothing about the account is known.
 SIGN_IN_BUSY = "too many people are signing in at this moment; please try again in a moment"
-# A username in use in the administrator's own clinic (the list of accounts shows it anyway).
-USERNAME_TAKEN = "this username is already taken in your clinic; choose another"
-# A username in use elsewhere or reserved: the same words for both, so that an administrator
-# cannot learn which names other clinics use.
-USERNAME_NOT_AVAILABLE = "this username is not available; choose another"
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, the account disabled or locked, so that
@@ -69,7 +60,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _same_username(username: str) -> ColumnElement[bool]:
+def same_username(username: str) -> ColumnElement[bool]:
     """``User.username`` equal to ``username`` whatever the case, through the database's own
     lower() on both sides, as the unique index of migration 0005 compares them."""
     return func.lower(User.username) == func.lower(literal(username))
@@ -112,7 +103,7 @@ def _find(session: Session, username: str) -> _Account | None:
         return None
     row = session.execute(
         select(User.id, User.password_hash, User.active, User.locked_until).where(
-            _same_username(username)
+            same_username(username)
         )
     ).first()
     return None if row is None else _Account(*row)
@@ -282,7 +273,7 @@ def authenticate_single_sign_on(
     """
     now = now or utcnow()
     wanted = (email or "").strip()
-    user = session.scalar(select(User).where(_same_username(wanted))) if wanted else None
+    user = session.scalar(select(User).where(same_username(wanted))) if wanted else None
     locked = user is not None and user.locked_until is not None and user.locked_until > now
     if user is None or not user.active or locked:
         audit.record_failed_sign_in(session, user=user)
@@ -310,109 +301,6 @@ def session_still_valid(session: Session, *, actor: Actor, signed_in_at: dt.date
     return user.sessions_valid_after is None or signed_in_at >= user.sessions_valid_after
 
 
-def _username_problems(session: Session, *, actor: Actor, username: str) -> list[str]:
-    """Why ``username`` cannot be a new account's, without revealing other clinics' names."""
-    problems = username_problems(username)
-    if problems:
-        return problems
-    if is_reserved(username):
-        return [USERNAME_NOT_AVAILABLE]
-    owner = session.scalar(select(User.clinic_id).where(_same_username(username)).limit(1))
-    if owner is None:
-        return []
-    if owner == actor.clinic_id:
-        # The name is not repeated: messages are shown in Markdown elements (st.error).
-        return [USERNAME_TAKEN]
-    return [USERNAME_NOT_AVAILABLE]
-
-
-def create_user(
-    session: Session,
-    *,
-    actor: Actor,
-    username: str,
-    password: str,
-    role: Role,
-    display_name: str,
-) -> int:
-    """Create an account in the actor's clinic (administrators and the system only).
-
-    The password follows :func:`data.password_policy.password_problems` in every clinic, the
-    demo clinic included (its seeded accounts' public password is written as a hash by
-    :mod:`data.demo`, not through here). A username must be unused whatever its case; one used
-    in another clinic, or reserved, is "not available" without saying which.
-    """
-    ensure_role(session, actor, "administrator", "system")
-    username = (username or "").strip()
-    display_name = (display_name or "").strip() or username
-    problems = _username_problems(session, actor=actor, username=username)
-    if len(display_name) > 200 or any(c in display_name for c in "\r\n\t\x00"):
-        problems.append("a full name of at most 200 characters on one line is needed")
-    if role not in ROLES:
-        problems.append(f"role must be one of {', '.join(ROLES)}")
-    elif role == "patient":
-        # A patient account without a patient record could sign in to nothing; a patient's
-        # sign-in is made with (and tied to) their record.
-        problems.append("a patient's sign-in is created from their patient record, not here")
-    problems += password_problems(password, role=role, username=username)
-    if problems:
-        raise InvalidInput(problems)
-    user = User(
-        clinic_id=actor.clinic_id,
-        username=username,
-        display_name=display_name,
-        role=role,
-        password_hash=hash_password(password),
-        failed_logins=0,
-        active=True,
-    )
-    try:
-        # A savepoint: an account created at the same moment under the same name (the unique
-        # index on lower(username) refuses it) leaves the caller's transaction usable.
-        with session.begin_nested():
-            session.add(user)
-    except IntegrityError:
-        raise InvalidInput([USERNAME_NOT_AVAILABLE]) from None
-    audit.record(session, actor=actor, action=audit.Action.CREATE_USER)
-    return user.id
-
-
-def _own_clinic_user(session: Session, actor: Actor, user_id: int) -> User:
-    ensure_role(session, actor, "administrator", "system")
-    user = session.get(User, user_id)
-    if user is None or user.clinic_id != actor.clinic_id:
-        raise AccessDenied("no such account in your clinic")
-    return user
-
-
-def set_user_active(session: Session, *, actor: Actor, user_id: int, active: bool) -> None:
-    """Disable (or re-enable) an account; a disabled account's sessions end at once."""
-    user = _own_clinic_user(session, actor, user_id)
-    if user.id == actor.user_id and not active:
-        raise InvalidInput(["you cannot disable your own account"])
-    user.active = active
-    if not active:
-        user.sessions_valid_after = utcnow()
-    audit.record(
-        session,
-        actor=actor,
-        action=audit.Action.ENABLE_USER if active else audit.Action.DISABLE_USER,
-    )
-
-
-def reset_password(session: Session, *, actor: Actor, user_id: int, new_password: str) -> None:
-    """Set a new password, unlock the account and end its other sessions."""
-    user = _own_clinic_user(session, actor, user_id)
-    problems = password_problems(new_password, role=user.role, username=user.username)
-    if problems:
-        raise InvalidInput(problems)
-    user.password_hash = hash_password(new_password)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.sessions_valid_after = utcnow()
-    audit.record(session, actor=actor, action=audit.Action.RESET_PASSWORD)
-
-
 def sign_out_everywhere(session: Session, *, actor: Actor) -> None:
     """End every session of the actor's own account."""
     verify_actor(session, actor)
@@ -422,65 +310,3 @@ def sign_out_everywhere(session: Session, *, actor: Actor) -> None:
     if user is not None:
         user.sessions_valid_after = utcnow()
         audit.record(session, actor=actor, action=audit.Action.SIGN_OUT_EVERYWHERE)
-
-
-def list_users(session: Session, *, actor: Actor) -> pd.DataFrame:
-    """The clinic's accounts (no password hashes), for administrators."""
-    ensure_role(session, actor, "administrator", "system")
-    rows = session.execute(
-        select(
-            User.id,
-            User.username,
-            User.display_name,
-            User.role,
-            User.active,
-            User.locked_until,
-            User.created_at,
-        )
-        .where(User.clinic_id == actor.clinic_id)
-        .order_by(User.username)
-    ).all()
-    audit.record(session, actor=actor, action=audit.Action.VIEW_USERS)
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "user_id",
-            "username",
-            "display_name",
-            "role",
-            "active",
-            "locked_until",
-            "created_at",
-        ],
-    )
-
-
-def audit_log(
-    session: Session,
-    *,
-    actor: Actor,
-    user_id: int | None = None,
-    patient_id: int | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-    limit: int = 1000,
-) -> pd.DataFrame:
-    """The clinic's audit trail, newest first, filtered by user, patient and time."""
-    ensure_role(session, actor, "administrator", "system")
-    query = select(
-        AuditEvent.at,
-        AuditEvent.actor_name,
-        AuditEvent.action,
-        AuditEvent.patient_id,
-    ).where(AuditEvent.clinic_id == actor.clinic_id)
-    if user_id is not None:
-        query = query.where(AuditEvent.actor_id == user_id)
-    if patient_id is not None:
-        query = query.where(AuditEvent.patient_id == patient_id)
-    if since is not None:
-        query = query.where(AuditEvent.at >= since)
-    if until is not None:
-        query = query.where(AuditEvent.at <= until)
-    rows = session.execute(query.order_by(AuditEvent.at.desc()).limit(limit)).all()
-    audit.record(session, actor=actor, action=audit.Action.VIEW_AUDIT_LOG)
-    return pd.DataFrame(rows, columns=["at", "user", "action", "patient_id"])

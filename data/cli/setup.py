@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from data import audit
 from data.access import Actor
-from data.accounts import create_user as create_account
+from data.account_admin import create_user as create_account
 from data.cli.common import (
     NEW_REAL_DATABASE,
     ClinicChoice,

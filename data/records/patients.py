@@ -1,14 +1,16 @@
 """Patients: the one place that writes them.
 
-A patient is registered by a clinician in the app (:func:`data.repository.create_patient`), by
-an import that meets an id it does not know (``--create-patients``), or by the demo clinic's
+A patient is registered by a clinician in the app (:func:`create_patient`, below), by an
+import that meets an id it does not know (``--create-patients``), or by the demo clinic's
 seeder (:mod:`data.demo`); all write through :func:`register_patients`, which stores the
 rows, finds their ids and records one ``create_patient`` audit event each, in the caller's
 transaction. Every id and name follows the one rule of :mod:`data.patients`, checked here
 again as a last guard: callers check first so that they can name the row or field that is
 wrong.
 
-It decides nothing about access: its callers have checked the actor.
+:func:`register_patients` decides nothing about access: its callers have checked the actor.
+:func:`create_patient` is the app's form: it checks the actor (clinicians and the operator)
+and the fields, then registers one patient.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from data import audit
-from data.access import Actor
+from data.access import Actor, ensure_role
 from data.errors import InvalidInput
-from data.models import Patient, utcnow
-from data.patients import patient_problems
+from data.models import Patient, User, utcnow
+from data.patients import patient_id_problem, patient_name_problem, patient_problems
 
 __all__ = ["NewPatient", "register_patients"]
 
@@ -106,3 +108,51 @@ def register_patients(
         patient_ids=[ids[external_id] for external_id in external_ids],
     )
     return ids
+
+
+def create_patient(
+    session: Session,
+    *,
+    actor: Actor,
+    external_id: str,
+    name: str,
+    date_of_birth: dt.date | None = None,
+    assigned_clinician_id: int | None = None,
+) -> int:
+    """Register a patient in the actor's clinic (clinicians and the system).
+
+    The id and the name follow :mod:`data.patients` (a narrow set of characters for the id,
+    one line of text for the name); problems name the field, never the value.
+    """
+    ensure_role(session, actor, "clinician", "system")
+    problems = []
+    external_id = (external_id or "").strip()
+    name = (name or "").strip()
+    # One rule for every way a patient is created (data.patients); messages name the field,
+    # never the value.
+    id_problem = patient_id_problem(external_id, field="the clinic's patient id (MRN)")
+    if id_problem is not None:
+        problems.append(id_problem)
+    elif session.scalar(
+        select(Patient.id).where(
+            Patient.clinic_id == actor.clinic_id, Patient.external_id == external_id
+        )
+    ):
+        problems.append("a patient with this patient id (MRN) already exists in the clinic")
+    name_problem = patient_name_problem(name, field="the patient's name")
+    if name_problem is not None:
+        problems.append(name_problem)
+    if date_of_birth is not None and date_of_birth > dt.date.today():
+        problems.append("the date of birth is in the future")
+    if assigned_clinician_id is not None:
+        clinician = session.get(User, assigned_clinician_id)
+        if (
+            clinician is None
+            or clinician.clinic_id != actor.clinic_id
+            or clinician.role != "clinician"
+        ):
+            problems.append("the assigned clinician is not a clinician of this clinic")
+    if problems:
+        raise InvalidInput(problems)
+    new = NewPatient(external_id, name, date_of_birth, assigned_clinician_id)
+    return register_patients(session, actor=actor, patients=[new])[external_id]

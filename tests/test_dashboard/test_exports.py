@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.summary import summary_html
 from data.engine import make_engine, transaction
 from data.models import AuditEvent
-from data.repository import PatientRecord
+from data.records.patient_record import PatientRecord
 from tests.test_dashboard.conftest import AppWorld, signed_in
 
 

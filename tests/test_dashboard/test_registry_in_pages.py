@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.plain import describe_change, describe_score
 from dashboard.summary import summary_html
-from data.repository import PatientRecord
+from data.records.patient_record import PatientRecord
 from outcomes import instruments
 from outcomes.instruments import Item
 from outcomes.rules import DEFAULT_RULES

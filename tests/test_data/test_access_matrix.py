@@ -51,7 +51,17 @@ from data.infusions import InfusionInput
 from data.models import Assessment, AuditEvent, Infusion, Patient, SafetyAlert, User
 from tests.conftest import World
 
-CORE_MODULES = ("data.repository", "data.checkin", "data.infusions", "data.accounts")
+CORE_MODULES = (
+    "data.records.patient_record",
+    "data.records.patient_lists",
+    "data.records.alert_review",
+    "data.records.cohort",
+    "data.checkin",
+    "data.infusions",
+    "data.accounts",
+    "data.account_admin",
+    "data.audit_trail",
+)
 PHQ9_SELF_HARM = {f"phq9_{i}": 2 for i in range(1, 10)} | {"phq9_9": 1}
 PHQ9_MILD = {f"phq9_{i}": 1 for i in range(1, 10)} | {"phq9_9": 0}
 MADRS = {f"madrs_{i}": 2 for i in range(1, 11)}
@@ -332,22 +342,26 @@ def _administrations(_: MatrixWorld, __: Target) -> dict[str, Any]:
 
 
 CALLS: dict[str, tuple[Call, ...]] = {
-    # data.repository
-    "data.repository.patient_record": (Call(PATIENT_TARGETS, _patient),),
-    "data.repository.patient_assessments": (Call(PATIENT_TARGETS, _patient),),
-    "data.repository.patient_infusions": (Call(PATIENT_TARGETS, _patient),),
-    "data.repository.patient_alerts": (Call(PATIENT_TARGETS, _patient),),
-    "data.repository.clinic_patients": (Call(NO_TARGET, _nothing),),
-    "data.repository.weekly_aggregates": (Call(NO_TARGET, lambda _, __: {"instrument": "phq9"}),),
-    "data.repository.find_patients": (Call(NO_TARGET, lambda _, __: {"query": "patient"}),),
-    "data.repository.open_alerts": (Call(NO_TARGET, _nothing),),
-    "data.repository.acknowledge_alert": (
+    # data.records
+    "data.records.patient_record.patient_record": (Call(PATIENT_TARGETS, _patient),),
+    "data.records.patient_record.patient_assessments": (Call(PATIENT_TARGETS, _patient),),
+    "data.records.patient_record.patient_infusions": (Call(PATIENT_TARGETS, _patient),),
+    "data.records.alert_review.patient_alerts": (Call(PATIENT_TARGETS, _patient),),
+    "data.records.patient_lists.clinic_patients": (Call(NO_TARGET, _nothing),),
+    "data.records.cohort.weekly_aggregates": (
+        Call(NO_TARGET, lambda _, __: {"instrument": "phq9"}),
+    ),
+    "data.records.patient_lists.find_patients": (
+        Call(NO_TARGET, lambda _, __: {"query": "patient"}),
+    ),
+    "data.records.alert_review.open_alerts": (Call(NO_TARGET, _nothing),),
+    "data.records.alert_review.acknowledge_alert": (
         Call(
             PATIENT_TARGETS,
             lambda _, target: {"alert_id": target.alert_id, "note": "called the patient"},
         ),
     ),
-    "data.repository.create_patient": (
+    "data.records.patients.create_patient": (
         Call(
             NO_TARGET,
             lambda _, __: {
@@ -357,8 +371,10 @@ CALLS: dict[str, tuple[Call, ...]] = {
             },
         ),
     ),
-    "data.repository.cohort_assessments": (Call(NO_TARGET, lambda _, __: {"instrument": "phq9"}),),
-    "data.repository.cohort_infusions": (Call(NO_TARGET, _nothing),),
+    "data.records.cohort.cohort_assessments": (
+        Call(NO_TARGET, lambda _, __: {"instrument": "phq9"}),
+    ),
+    "data.records.cohort.cohort_infusions": (Call(NO_TARGET, _nothing),),
     # data.checkin
     "data.checkin.submit_checkin": (
         Call(PATIENT_TARGETS, _checkin("phq9", PHQ9_MILD), "self-rated instrument", "phq9"),
@@ -372,8 +388,8 @@ CALLS: dict[str, tuple[Call, ...]] = {
     ),
     # data.infusions
     "data.infusions.record_infusion": (Call(PATIENT_TARGETS, _infusion),),
-    # data.accounts
-    "data.accounts.create_user": (
+    # data.accounts (sign-in), data.account_admin, data.audit_trail
+    "data.account_admin.create_user": (
         Call(
             NO_TARGET,
             lambda _, __: {
@@ -384,12 +400,12 @@ CALLS: dict[str, tuple[Call, ...]] = {
             },
         ),
     ),
-    "data.accounts.list_users": (Call(NO_TARGET, _nothing),),
-    "data.accounts.audit_log": (Call(NO_TARGET, _nothing),),
-    "data.accounts.set_user_active": (
+    "data.account_admin.list_users": (Call(NO_TARGET, _nothing),),
+    "data.audit_trail.audit_log": (Call(NO_TARGET, _nothing),),
+    "data.account_admin.set_user_active": (
         Call(PATIENT_TARGETS, lambda _, target: {"user_id": target.user_id, "active": False}),
     ),
-    "data.accounts.reset_password": (
+    "data.account_admin.reset_password": (
         Call(
             PATIENT_TARGETS,
             lambda _, target: {"user_id": target.user_id, "new_password": "a new long password"},

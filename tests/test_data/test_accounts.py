@@ -25,21 +25,18 @@ import data.accounts
 from data import engine as engine_module
 from data import signin_throttle
 from data.access import Actor
+from data.account_admin import create_user, list_users, reset_password, set_user_active
 from data.accounts import (
     LOCKOUT,
     MAX_FAILED_SIGN_INS,
     SIGN_IN_BUSY,
     SIGN_IN_REFUSED,
-    audit_log,
     authenticate,
-    create_user,
-    list_users,
-    reset_password,
     session_still_valid,
-    set_user_active,
     sign_in,
     sign_out_everywhere,
 )
+from data.audit_trail import audit_log
 from data.engine import make_engine, transaction
 from data.errors import AccessDenied, InvalidInput, SignInFailed
 from data.models import AuditEvent, Clinic, Patient, User, utcnow

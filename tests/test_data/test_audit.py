@@ -17,22 +17,15 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.access import Actor
-from data.accounts import audit_log
+from data.audit_trail import audit_log
 from data.checkin import submit_checkin
 from data.infusions import InfusionInput, record_infusion
 from data.models import AuditEvent, User
-from data.repository import (
-    acknowledge_alert,
-    clinic_patients,
-    cohort_assessments,
-    cohort_infusions,
-    create_patient,
-    open_alerts,
-    patient_alerts,
-    patient_assessments,
-    patient_infusions,
-    patient_record,
-)
+from data.records.alert_review import acknowledge_alert, open_alerts, patient_alerts
+from data.records.cohort import cohort_assessments, cohort_infusions
+from data.records.patient_lists import clinic_patients
+from data.records.patient_record import patient_assessments, patient_infusions, patient_record
+from data.records.patients import create_patient
 from outcomes import instrument_ids
 from outcomes.errors import UnknownInstrumentError
 from tests.conftest import ROOT, World

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from data.checkin import submit_checkin
 from data.errors import AccessDenied, InvalidInput
 from data.models import Assessment, AuditEvent, SafetyAlert
-from data.repository import patient_assessments
+from data.records.patient_record import patient_assessments
 from tests.conftest import World
 
 PHQ9_MODERATE = {f"phq9_{i}": 1 for i in range(1, 10)} | {"phq9_9": 0, "phq9_1": 3}

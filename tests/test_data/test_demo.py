@@ -33,7 +33,7 @@ from data.models import (
     TreatmentCourse,
     User,
 )
-from data.repository import INFUSION_COLUMNS
+from data.records.patient_record import INFUSION_COLUMNS
 from outcomes import get_instrument, score
 from outcomes.course import course_outcomes
 from outcomes.safety import safety_alert_kinds

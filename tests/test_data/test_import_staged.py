@@ -16,7 +16,7 @@ from data.csv_io import import_assessments_csv
 from data.engine import make_engine, transaction
 from data.errors import InvalidInput
 from data.models import Assessment, AuditEvent, Clinic, Patient, SafetyAlert
-from data.repository import create_patient
+from data.records.patients import create_patient
 from data.schema import upgrade
 from tests.test_data.builders import NOW, PHQ9_HEADER, PHQ9_ROW, _count, _csv
 

@@ -18,7 +18,7 @@ from data.csv_io import import_assessments_csv, import_infusions_csv
 from data.errors import InvalidInput
 from data.fhir_io import export_fhir_bundle, import_fhir_bundle
 from data.models import Assessment, Clinic, Infusion, Patient
-from data.repository import create_patient
+from data.records.patients import create_patient
 from tests.conftest import World
 from tests.test_data.builders import (
     NOW,

@@ -8,7 +8,8 @@ import streamlit as st
 
 from dashboard import downloads, resources, state
 from dashboard.plain import literal
-from data.accounts import audit_log, list_users
+from data.account_admin import list_users
+from data.audit_trail import audit_log
 from data.spreadsheet import frame_to_csv
 
 actor = state.require_actor()

@@ -8,16 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, resources, state
-from data.accounts import list_users
+from data.account_admin import list_users
 from data.clinic import clinic_config
-from data.repository import cohort_assessments, cohort_infusions
+from data.records.cohort import cohort_assessments, cohort_infusions, weekly_aggregates
 from data.spreadsheet import frame_to_csv
-from outcomes.cohort import (
-    checkin_completeness,
-    mean_score_by_week,
-    outcomes_by_group,
-    response_rates,
-)
+from outcomes.cohort import checkin_completeness, outcomes_by_group, response_rates
 from outcomes.course import course_outcomes
 from outcomes.instruments import course_instruments, get_instrument
 from outcomes.privacy import MIN_GROUP, shown_count, suppress_group_table, suppress_rates
@@ -52,14 +47,23 @@ period = filters[3].date_input(
     "First infusion between", value=(today - dt.timedelta(days=548), today), max_value=today
 )
 
+first_between = period if isinstance(period, tuple) and len(period) == 2 else None
 with resources.session_scope() as session:
     scores_all = cohort_assessments(session, actor=actor, instrument=instrument_id)
+    # The mean by week is aggregated in the database on the same cohort as select_cohort's
+    # below; weeks under MIN_GROUP patients never leave it.
+    weekly = weekly_aggregates(
+        session,
+        actor=actor,
+        instrument=instrument_id,
+        first_between=first_between,
+        clinician_id=clinician,
+        protocol=protocol,
+        min_patients=MIN_GROUP,
+    )
 
 keep = select_cohort(
-    infusions_all,
-    first_between=period if isinstance(period, tuple) and len(period) == 2 else None,
-    clinician_id=clinician,
-    protocol=protocol,
+    infusions_all, first_between=first_between, clinician_id=clinician, protocol=protocol
 )
 infusions = infusions_all[infusions_all["patient_id"].isin(keep)]
 scores = scores_all[scores_all["patient_id"].isin(keep)]
@@ -113,8 +117,6 @@ with right:
     st.caption(f"Median durability: {median:g} days." if median else "Median not reached.")
     st.download_button("Durability (CSV)", frame_to_csv(durability), file_name="durability.csv")
 
-weekly = mean_score_by_week(instrument_id, scores, infusions, rules=config.rules)
-weekly = weekly[weekly["n"] >= MIN_GROUP]
 st.plotly_chart(charts.mean_trajectory_figure(weekly, instrument=instrument_id), width="stretch")
 st.download_button("Mean by week (CSV)", frame_to_csv(weekly), file_name="weekly.csv")
 

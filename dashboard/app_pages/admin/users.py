@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import resources, state
 from dashboard.plain import literal
-from data.accounts import create_user, list_users, reset_password, set_user_active
+from data.account_admin import create_user, list_users, reset_password, set_user_active
 from data.errors import AccessDenied, InvalidInput
 from data.password_policy import STAFF_MIN_PASSWORD_LENGTH
 

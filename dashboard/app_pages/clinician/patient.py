@@ -18,13 +18,9 @@ from data.errors import AccessDenied, InvalidInput
 from data.fhir_io import export_fhir_bundle
 from data.infusions import InfusionInput, record_infusion, side_effect_labels
 from data.interchange.csv_export import export_assessments_csv, export_infusions_csv
-from data.repository import (
-    find_patients,
-    patient_alerts,
-    patient_assessments,
-    patient_infusions,
-    patient_record,
-)
+from data.records.alert_review import patient_alerts
+from data.records.patient_lists import find_patients
+from data.records.patient_record import patient_assessments, patient_infusions, patient_record
 from outcomes.course import course_outcomes, status_label
 from outcomes.infusion_terms import ROUTE_LABELS, ROUTES, SIDE_EFFECTS
 from outcomes.instruments import clinician_rated_instruments, course_instruments, get_instrument

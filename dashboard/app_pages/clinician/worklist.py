@@ -11,13 +11,9 @@ from dashboard import resources, state
 from dashboard.plain import alert_label, literal
 from data.clinic import clinic_config
 from data.errors import AccessDenied, InvalidInput
-from data.repository import (
-    acknowledge_alert,
-    clinic_patients,
-    cohort_assessments,
-    cohort_infusions,
-    open_alerts,
-)
+from data.records.alert_review import acknowledge_alert, open_alerts
+from data.records.cohort import cohort_assessments, cohort_infusions
+from data.records.patient_lists import clinic_patients
 from outcomes.course import course_outcomes
 from outcomes.worklist import REASON_LABELS, worklist
 

@@ -13,7 +13,7 @@ from data.checkin import submit_checkin
 from data.clinic import clinic_config
 from data.engine import DAMAGED_MESSAGE, database_damaged, database_unavailable
 from data.errors import AccessDenied, InvalidInput
-from data.repository import patient_assessments, patient_infusions
+from data.records.patient_record import patient_assessments, patient_infusions
 from outcomes.instruments import get_instrument
 from outcomes.worklist import next_checkin_due
 

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import charts, resources, state
 from dashboard.plain import describe_change
 from data.clinic import clinic_config
-from data.repository import patient_assessments, patient_infusions
+from data.records.patient_record import patient_assessments, patient_infusions
 
 actor = state.require_actor()
 with resources.session_scope() as session:

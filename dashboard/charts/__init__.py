@@ -1,0 +1,28 @@
+"""Chart builders: plain functions that take data and return a Plotly figure.
+
+One module per family of figure (``style`` holds what they share). No Streamlit and no
+database here, so every figure is tested on its traces, shapes and annotations without a
+browser (``tests/test_dashboard/``). Pages call ``charts.<builder>`` from this package.
+"""
+
+from __future__ import annotations
+
+from dashboard.charts.cohort import (
+    funnel_figure,
+    mean_trajectory_figure,
+    rates_figure,
+    survival_figure,
+)
+from dashboard.charts.items import item_heatmap
+from dashboard.charts.progress import progress_figure
+from dashboard.charts.trajectory import trajectory_figure
+
+__all__ = [
+    "funnel_figure",
+    "item_heatmap",
+    "mean_trajectory_figure",
+    "progress_figure",
+    "rates_figure",
+    "survival_figure",
+    "trajectory_figure",
+]

@@ -1,0 +1,299 @@
+"""Reads across the clinic's patients for aggregates: totals, infusions, weekly means in SQL.
+
+No names and no answers. Clinicians (worklist) get patient ids; administrators (outcomes) get
+pseudonyms in their place, so an aggregate never leads back to a patient. Clinic-wide reads
+fetch hundreds of thousands of rows: times come as numbers computed by the database and rows
+straight from the driver's cursor (each trick's reason beside it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Date, Integer, cast, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from data import audit
+from data.access import Actor, ensure_role
+from data.models import Assessment, Infusion, Patient, TreatmentCourse
+from data.records.frames import frame_of, with_nullable_ints
+from outcomes.stats import mean_interval
+
+# Administrators see aggregates keyed by pseudonyms, never by patient id: otherwise the audit
+# log's patient ids could be joined to per-patient totals. The key lives only in this process,
+# so pseudonyms agree between calls of one server but cannot be turned back into ids.
+_PSEUDONYM_KEY = secrets.token_bytes(32)
+
+
+def _pseudonymise(frame: pd.DataFrame, actor: Actor) -> pd.DataFrame:
+    if actor.role != "administrator" or frame.empty:
+        return frame
+    pseudonyms = {
+        patient_id: int.from_bytes(
+            hmac.new(_PSEUDONYM_KEY, str(patient_id).encode(), hashlib.sha256).digest()[:7],
+            "big",
+        )
+        for patient_id in frame["patient_id"].unique()
+    }
+    return frame.assign(patient_id=frame["patient_id"].map(pseudonyms))
+
+
+def _epoch_seconds(session: Session, column: Any) -> Any:
+    """A stored time as seconds since 1970 (UTC), computed by the database.
+
+    Clinic-wide reads fetch hundreds of thousands of times; parsing them one by one in Python
+    (SQLite keeps them as text) cost seconds, converting numbers in pandas costs milliseconds.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(column) - 2440587.5) * 86400.0
+    return func.extract("epoch", column)
+
+
+def _bulk_frame(session: Session, query: Any, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Rows of a large read as a DataFrame, straight from the driver's cursor.
+
+    The same connection and transaction as the session; SQLAlchemy compiles the query but
+    does not build a Row object per result row (which cost as much as the query itself).
+    """
+    connection = session.connection()
+    compiled = query.compile(dialect=connection.dialect)
+    params: Any = compiled.params
+    if compiled.positiontup is not None:
+        params = tuple(compiled.params[name] for name in compiled.positiontup)
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return pd.DataFrame.from_records(rows, columns=list(columns))
+
+
+def _times_from_epoch(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    seconds = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame[column] = pd.to_datetime((seconds * 1e6).round(), unit="us", utc=True)
+    return frame
+
+
+def cohort_assessments(session: Session, *, actor: Actor, instrument: str) -> pd.DataFrame:
+    """Valid totals of every patient of the clinic for one instrument, for aggregates.
+
+    No names, no answers: ``patient_id``, ``administered_at``, ``total``. Clinicians
+    (worklist) get patient ids; administrators (outcomes) get pseudonyms in their place,
+    the same in :func:`cohort_infusions`, so an aggregate never leads back to a patient.
+    """
+    ensure_role(session, actor, "clinician", "administrator", "system")
+    query = (
+        select(
+            Assessment.patient_id,
+            _epoch_seconds(session, Assessment.administered_at),
+            Assessment.total,
+        )
+        .where(
+            Assessment.clinic_id == actor.clinic_id,
+            Assessment.instrument == instrument,
+            Assessment.valid.is_(True),
+        )
+        .order_by(Assessment.patient_id, Assessment.administered_at)
+    )
+    frame = _times_from_epoch(
+        _bulk_frame(session, query, ("patient_id", "administered_at", "total")), "administered_at"
+    )
+    audit.record(session, actor=actor, action=audit.Action.VIEW_COHORT, instrument=instrument)
+    return _pseudonymise(with_nullable_ints(frame, "total"), actor)
+
+
+def _day_number(session: Session, column: Any) -> Any:
+    """A stored time's UTC calendar day as a whole number, in the database's own dialect.
+
+    Subtracting two day numbers gives whole calendar days between the times, the way
+    :mod:`outcomes` counts them. On SQLite a Julian day starts at noon, so half a day earlier
+    is the civil day; one parse per row (``date()`` first would parse each time twice, a third
+    of the weekly aggregates' cost on a 1M-assessment clinic).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return cast(func.julianday(column) - 0.5, Integer)
+    # A timestamptz becomes a date in the session's time zone: take it in UTC explicitly.
+    day = cast(func.timezone("UTC", column), Date) - literal(dt.date(1970, 1, 1), Date)
+    return cast(day, Integer)
+
+
+def _first_protocol_is(actor: Actor, protocol: str) -> Any:
+    """The clinic's patients whose earliest infusion with a treatment course is ``protocol``.
+
+    :func:`outcomes.reporting.per_patient` takes the first protocol that is not missing, in
+    the order of :func:`cohort_infusions` (by time); infusions at the same moment are taken in
+    the order they were recorded.
+    """
+    ranked = (
+        select(
+            Infusion.patient_id.label("patient_id"),
+            TreatmentCourse.protocol.label("protocol"),
+            func.row_number()
+            .over(
+                partition_by=Infusion.patient_id,
+                order_by=(Infusion.administered_at, Infusion.id),
+            )
+            .label("rank"),
+        )
+        .join(TreatmentCourse, TreatmentCourse.id == Infusion.course_id)
+        .where(Infusion.clinic_id == actor.clinic_id)
+        .subquery()
+    )
+    return select(ranked.c.patient_id).where(ranked.c.rank == 1, ranked.c.protocol == protocol)
+
+
+# The Julian day number of 1970-01-01, the day number SQLite gives a time on that day.
+_SQLITE_DAY_OF_1970 = 2_440_587
+
+
+def _day_number_of(session: Session, day: dt.date) -> int:
+    """A calendar day as the whole number :func:`_day_number` gives a time on that day."""
+    days_since_1970 = (day - dt.date(1970, 1, 1)).days
+    if session.get_bind().dialect.name == "sqlite":
+        return days_since_1970 + _SQLITE_DAY_OF_1970
+    return days_since_1970
+
+
+def weekly_aggregates(
+    session: Session,
+    *,
+    actor: Actor,
+    instrument: str,
+    first_between: tuple[dt.date, dt.date] | None = None,
+    clinician_id: int | None = None,
+    protocol: str | None = None,
+    min_patients: int = 1,
+) -> pd.DataFrame:
+    """Mean total by week since the first infusion, aggregated in SQL (no rows to Python).
+
+    The same definition as :func:`outcomes.cohort.mean_score_by_week`: week 0 is the baseline
+    (the latest valid score on or before the first infusion), week *w* holds days
+    ``7*(w-1)+1`` to ``7*w``, and each patient counts once per week with their latest score.
+    The cohort is the one :func:`outcomes.reporting.select_cohort` picks from
+    :func:`cohort_infusions` with the same filters, so the outcomes page's table is the
+    library's on the filtered cohort.
+
+    Parameters
+    ----------
+    first_between : (date, date), optional
+        Patients whose first infusion falls on or between these days (UTC).
+    clinician_id : int, optional
+        Patients assigned to this clinician.
+    protocol : str, optional
+        Patients whose earliest infusion with a treatment course is of this protocol.
+    min_patients : int
+        Weeks with fewer patients are left out (the small-cell rule,
+        :data:`outcomes.privacy.MIN_GROUP` on the outcomes page): they never leave the
+        database.
+
+    Returns
+    -------
+    DataFrame
+        ``week``, ``n`` (patients), ``mean``, ``sd``, ``ci_lower``, ``ci_upper`` (95% t).
+    """
+    ensure_role(session, actor, "clinician", "administrator", "system")
+    first_day = _day_number(session, func.min(Infusion.administered_at))
+    cohort = (
+        select(Infusion.patient_id.label("patient_id"), first_day.label("first_day"))
+        .where(Infusion.clinic_id == actor.clinic_id)
+        .group_by(Infusion.patient_id)
+    )
+    if first_between is not None:
+        # Whole UTC days: on or after the first day's midnight, before the day after the last.
+        start, end = (_day_number_of(session, day) for day in first_between)
+        cohort = cohort.having(first_day.between(start, end))
+    if clinician_id is not None:
+        # The page's selectbox hands over numpy integers, which the drivers cannot bind.
+        assigned = select(Patient.id).where(
+            Patient.clinic_id == actor.clinic_id,
+            Patient.assigned_clinician_id == int(clinician_id),
+        )
+        cohort = cohort.where(Infusion.patient_id.in_(assigned))
+    if protocol is not None:
+        cohort = cohort.where(Infusion.patient_id.in_(_first_protocol_is(actor, str(protocol))))
+    first = cohort.subquery()
+    days = _day_number(session, Assessment.administered_at) - first.c.first_day
+    # Week 0 for every day up to the first infusion's, else days 7*(w-1)+1 .. 7*w. Written
+    # with one mention of the day so the database works it out once per row; "//" rather
+    # than "/", which is true division (NUMERIC on PostgreSQL, rounding when cast back).
+    greatest = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
+    week = greatest(0, (days + 6) // 7)
+    weekly = (
+        select(
+            Assessment.patient_id.label("patient_id"),
+            Assessment.administered_at.label("administered_at"),
+            Assessment.total.label("total"),
+            week.label("week"),
+        )
+        .join(first, first.c.patient_id == Assessment.patient_id)
+        .where(
+            Assessment.clinic_id == actor.clinic_id,
+            Assessment.instrument == instrument,
+            Assessment.valid.is_(True),
+        )
+        .subquery()
+    )
+    # A score is its patient's latest of the week when their next score falls in a later week
+    # (or there is none). Partitioned by patient alone in the index's order, the window needs
+    # no sort, unlike numbering rows per patient-week.
+    with_next = select(
+        weekly.c.week,
+        weekly.c.total,
+        func.lead(weekly.c.week)
+        .over(partition_by=weekly.c.patient_id, order_by=weekly.c.administered_at)
+        .label("next_week"),
+    ).subquery()
+    query = (
+        select(
+            with_next.c.week,
+            func.count(),
+            func.avg(with_next.c.total),
+            func.sum(with_next.c.total * with_next.c.total),
+        )
+        .where(or_(with_next.c.next_week.is_(None), with_next.c.next_week != with_next.c.week))
+        .group_by(with_next.c.week)
+        .having(func.count() >= min_patients)
+        .order_by(with_next.c.week)
+    )
+    frame = frame_of(session, query, ("week", "n", "mean", "sum_of_squares"))
+    audit.record(session, actor=actor, action=audit.Action.VIEW_WEEKLY, instrument=instrument)
+    frame["week"] = frame["week"].astype("int64")
+    frame["n"] = frame["n"].astype("int64")
+    frame["mean"] = frame["mean"].astype(float)
+    interval = mean_interval(frame["n"], frame["mean"], frame["sum_of_squares"])
+    return pd.concat([frame[["week", "n", "mean"]], interval], axis=1)
+
+
+def cohort_infusions(session: Session, *, actor: Actor) -> pd.DataFrame:
+    """Infusion dates and routes of every patient of the clinic, with protocol and clinician.
+
+    Columns: ``patient_id``, ``administered_at``, ``route``, ``protocol``, ``clinician_id``.
+    """
+    ensure_role(session, actor, "clinician", "administrator", "system")
+    query = (
+        select(
+            Infusion.patient_id,
+            _epoch_seconds(session, Infusion.administered_at),
+            Infusion.route,
+            TreatmentCourse.protocol,
+            Patient.assigned_clinician_id,
+        )
+        .join(Patient, Patient.id == Infusion.patient_id)
+        .outerjoin(TreatmentCourse, TreatmentCourse.id == Infusion.course_id)
+        .where(Infusion.clinic_id == actor.clinic_id)
+        .order_by(Infusion.patient_id, Infusion.administered_at)
+    )
+    frame = _times_from_epoch(
+        _bulk_frame(
+            session, query, ("patient_id", "administered_at", "route", "protocol", "clinician_id")
+        ),
+        "administered_at",
+    )
+    audit.record(session, actor=actor, action=audit.Action.VIEW_COHORT_INFUSIONS)
+    return _pseudonymise(with_nullable_ints(frame, "clinician_id"), actor)

@@ -1,0 +1,63 @@
+"""The clinic's patients as lists: the worklist's roster and the patient view's search.
+
+For the care team (clinicians and the operator) of the actor's own clinic; each read is
+recorded in the audit trail.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from data import audit
+from data.access import Actor, ensure_role
+from data.models import Patient, User
+from data.records.frames import frame_of
+
+
+def clinic_patients(session: Session, *, actor: Actor) -> pd.DataFrame:
+    """The clinic's patients with their care team (clinicians; for the worklist)."""
+    ensure_role(session, actor, "clinician", "system")
+    clinician = aliased(User)
+    query = (
+        select(
+            Patient.id,
+            Patient.external_id,
+            Patient.name,
+            clinician.display_name,
+            Patient.created_at,
+        )
+        .outerjoin(clinician, clinician.id == Patient.assigned_clinician_id)
+        .where(Patient.clinic_id == actor.clinic_id)
+        .order_by(Patient.name)
+    )
+    frame = frame_of(
+        session,
+        query,
+        ("patient_id", "external_id", "name", "assigned_clinician", "created_at"),
+    )
+    audit.record(session, actor=actor, action=audit.Action.VIEW_PATIENT_LIST)
+    return frame
+
+
+def find_patients(
+    session: Session, *, actor: Actor, query: str = "", limit: int = 25
+) -> pd.DataFrame:
+    """The clinic's patients whose name or clinic id (MRN) contains ``query`` (clinicians).
+
+    At most ``limit`` rows, by name: the patient view's search, whose cost must not grow with
+    the size of the clinic. An empty query lists the first patients by name.
+    """
+    ensure_role(session, actor, "clinician", "system")
+    wanted = f"%{(query or '').strip().lower()}%"
+    statement = (
+        select(Patient.id, Patient.external_id, Patient.name)
+        .where(Patient.clinic_id == actor.clinic_id)
+        .where(func.lower(Patient.name).like(wanted) | func.lower(Patient.external_id).like(wanted))
+        .order_by(Patient.name, Patient.id)
+        .limit(max(1, min(int(limit), 200)))
+    )
+    frame = frame_of(session, statement, ("patient_id", "external_id", "name"))
+    audit.record(session, actor=actor, action=audit.Action.SEARCH_PATIENTS)
+    return frame

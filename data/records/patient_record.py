@@ -1,0 +1,136 @@
+"""One patient's record for their page: identity and care team, questionnaires, infusions.
+
+Functions are keyword-only and take the acting user (``actor``); they decide access
+themselves (:mod:`data.access`: the patient themself or their clinic's care team), add an
+audit event to the caller's session, and never commit. Reads are indexed on
+``(patient_id, ...)``: their cost grows with the patient's own history, not with the clinic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from data import audit
+from data.access import Actor, ensure_can_view_patient
+from data.models import Assessment, Infusion, TreatmentCourse, User
+from data.records.frames import frame_of, with_nullable_ints
+
+ASSESSMENT_COLUMNS = (
+    "assessment_id",
+    "patient_id",
+    "instrument",
+    "administered_at",
+    "source",
+    "total",
+    "severity",
+    "valid",
+    "flags",
+    "answers",
+)
+INFUSION_COLUMNS = (
+    "infusion_id",
+    "patient_id",
+    "administered_at",
+    "route",
+    "dose_mg_per_kg",
+    "dose_mg",
+    "duration_minutes",
+    "systolic_before",
+    "diastolic_before",
+    "heart_rate_before",
+    "systolic_40min",
+    "diastolic_40min",
+    "heart_rate_40min",
+    "systolic_discharge",
+    "diastolic_discharge",
+    "heart_rate_discharge",
+    "spo2_min",
+    "dissociation_cadss6",
+    "sedation_moaas",
+    "side_effects",
+    "side_effects_note",
+)
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """Who a patient is, for the header of their page."""
+
+    patient_id: int
+    external_id: str
+    name: str
+    date_of_birth: dt.date | None
+    assigned_clinician: str | None
+    protocol: str | None
+
+
+def patient_record(session: Session, *, actor: Actor, patient_id: int) -> PatientRecord:
+    """The patient's identity and care team (the patient themself or their clinic's staff)."""
+    patient = ensure_can_view_patient(session, actor=actor, patient_id=patient_id)
+    clinician = (
+        session.get(User, patient.assigned_clinician_id) if patient.assigned_clinician_id else None
+    )
+    protocol = session.scalar(
+        select(TreatmentCourse.protocol)
+        .where(TreatmentCourse.patient_id == patient.id)
+        .order_by(TreatmentCourse.started_on.desc())
+        .limit(1)
+    )
+    audit.record(session, actor=actor, action=audit.Action.VIEW_PATIENT, patient_id=patient.id)
+    return PatientRecord(
+        patient_id=patient.id,
+        external_id=patient.external_id,
+        name=patient.name,
+        date_of_birth=patient.date_of_birth,
+        assigned_clinician=clinician.display_name if clinician else None,
+        protocol=protocol,
+    )
+
+
+def patient_assessments(
+    session: Session, *, actor: Actor, patient_id: int, instrument: str | None = None
+) -> pd.DataFrame:
+    """The patient's questionnaires, oldest first (columns: :data:`ASSESSMENT_COLUMNS`)."""
+    ensure_can_view_patient(session, actor=actor, patient_id=patient_id)
+    query = select(
+        Assessment.id,
+        Assessment.patient_id,
+        Assessment.instrument,
+        Assessment.administered_at,
+        Assessment.source,
+        Assessment.total,
+        Assessment.severity,
+        Assessment.valid,
+        Assessment.flags,
+        Assessment.answers,
+    ).where(Assessment.patient_id == patient_id)
+    if instrument is not None:
+        query = query.where(Assessment.instrument == instrument)
+    query = query.order_by(Assessment.instrument, Assessment.administered_at)
+    frame = frame_of(session, query, ASSESSMENT_COLUMNS)
+    audit.record(session, actor=actor, action=audit.Action.VIEW_ASSESSMENTS, patient_id=patient_id)
+    return with_nullable_ints(frame, "total").sort_values("administered_at", kind="stable")
+
+
+def patient_infusions(session: Session, *, actor: Actor, patient_id: int) -> pd.DataFrame:
+    """The patient's infusions, oldest first (columns: :data:`INFUSION_COLUMNS`)."""
+    ensure_can_view_patient(session, actor=actor, patient_id=patient_id)
+    query = (
+        select(
+            Infusion.id,
+            *(getattr(Infusion, name) for name in INFUSION_COLUMNS[1:]),
+        )
+        .where(Infusion.patient_id == patient_id)
+        .order_by(Infusion.administered_at)
+    )
+    frame = frame_of(session, query, INFUSION_COLUMNS)
+    audit.record(session, actor=actor, action=audit.Action.VIEW_INFUSIONS, patient_id=patient_id)
+    return with_nullable_ints(
+        frame,
+        *(c for c in INFUSION_COLUMNS[6:19] if c not in ("dose_mg_per_kg", "dose_mg")),
+    )
