@@ -54,9 +54,10 @@ def describe_change(baseline: int, latest: int, *, rules: Rules = DEFAULT_RULES)
 
 def alert_label(kind: str) -> str:
     """A safety alert's kind in a clinician's words: which item, of which questionnaire."""
-    from outcomes.instruments import INSTRUMENTS
+    from outcomes.instruments import registry
 
-    for instrument in INSTRUMENTS:
+    # The registry's own row list, so an instrument added there is named here too.
+    for instrument in registry.INSTRUMENTS:
         for safety in instrument.safety_items:
             if safety.flag == kind:
                 number = instrument.item_keys.index(safety.item) + 1

@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 
 from data.records.patient_record import PatientRecord
-from outcomes.course import status_label
 from outcomes.rules import DEFAULT_RULES, Rules
+from outcomes.status import status_label
 
 
 def _shown(value: Any, suffix: str = "") -> str:

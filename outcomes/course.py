@@ -35,9 +35,8 @@ from outcomes.patient_course import COURSE_COLUMNS
 from outcomes.rules import DEFAULT_RULES, Rules
 
 # Pages and printouts import the status words from here, next to course_outcomes.
-from outcomes.status import STATUS_LABELS, status_label
 
-__all__ = ["COURSE_COLUMNS", "STATUS_LABELS", "course_outcomes", "status_label"]
+__all__ = ["COURSE_COLUMNS", "course_outcomes"]
 
 
 def _first_of_each_patient(codes: IntArray, selected: BoolArray) -> tuple[IntArray, IntArray]:

@@ -165,7 +165,8 @@ def test_every_instrument_module_has_its_registry_row() -> None:
 def test_every_course_status_has_words() -> None:
     import pandas as pd
 
-    from outcomes.course import STATUS_LABELS, course_outcomes, status_label
+    from outcomes.course import course_outcomes
+    from outcomes.status import STATUS_LABELS, status_label
 
     day0 = pd.Timestamp("2024-01-01")
     induction = [0, 2, 4, 7, 9, 11]

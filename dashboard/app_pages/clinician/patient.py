@@ -21,9 +21,10 @@ from data.interchange.csv_export import export_assessments_csv, export_infusions
 from data.records.alert_review import patient_alerts
 from data.records.patient_lists import find_patients
 from data.records.patient_record import patient_assessments, patient_infusions, patient_record
-from outcomes.course import course_outcomes, status_label
+from outcomes.course import course_outcomes
 from outcomes.infusion_terms import ROUTE_LABELS, ROUTES, SIDE_EFFECTS
 from outcomes.instruments import clinician_rated_instruments, course_instruments, get_instrument
+from outcomes.status import status_label
 
 actor = state.require_actor()
 with resources.session_scope() as session:
