@@ -27,13 +27,15 @@ from data.cli.common import (
     open_engine,
     refusals,
 )
-from data.csv_io import prepare_assessments_csv, prepare_infusions_csv
 from data.engine import (
     transaction,
 )
-from data.fhir_io import export_fhir_bundle, prepare_fhir_bundle
 from data.files import check_new_target, discard, place, private_temp_file
+from data.interchange.csv_assessments import prepare_assessments_csv
 from data.interchange.csv_export import export_assessments_csv, export_infusions_csv
+from data.interchange.csv_infusions import prepare_infusions_csv
+from data.interchange.fhir_export import export_fhir_bundle
+from data.interchange.fhir_read import prepare_fhir_bundle
 from data.models import Patient
 from data.rescore import rescore as rescore_clinic
 

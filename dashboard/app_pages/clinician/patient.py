@@ -15,9 +15,9 @@ from dashboard.summary import summary_html
 from data.checkin import submit_checkin
 from data.clinic import clinic_config
 from data.errors import AccessDenied, InvalidInput
-from data.fhir_io import export_fhir_bundle
 from data.infusions import InfusionInput, record_infusion, side_effect_labels
 from data.interchange.csv_export import export_assessments_csv, export_infusions_csv
+from data.interchange.fhir_export import export_fhir_bundle
 from data.repository import (
     find_patients,
     patient_alerts,
