@@ -100,6 +100,8 @@ PasswordStdin = Annotated[
 
 
 class ImportKind(StrEnum):
+    """The formats of data.interchange.importers.IMPORTERS (test_importers checks they agree)."""
+
     assessments = "assessments"
     infusions = "infusions"
     fhir = "fhir"
