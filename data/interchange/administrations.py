@@ -34,7 +34,7 @@ from data.interchange.checks import (
     in_future,
     refuse_if,
 )
-from data.interchange.csv_read import add_problem, per_unique
+from data.interchange.csv_read import add_problem
 from data.interchange.pipeline import (
     AdministrationTable,
     ImportResult,
@@ -43,20 +43,14 @@ from data.interchange.pipeline import (
     RecordCheck,
     report_progress,
 )
-from data.interchange.scoring import NewAssessments, new_rows, score_group
+from data.interchange.scoring import NewAssessments, instrument_ids, new_rows, score_group
 from data.interchange.stored import check_administration_records
 from data.models import utcnow
 from data.records.alerts import HISTORICAL_ALERT_AGE, alerts_for_answers, write_alerts
 from data.records.assessments import AssessmentRows, copy_staged_assessments, write_assessments
-from outcomes import INSTRUMENTS, get_instrument
+from outcomes import get_instrument
 
 __all__ = ["prepare_administrations", "store_administrations"]
-
-_INSTRUMENT_NAMES: dict[str, str] = {}
-for _definition in INSTRUMENTS:
-    _INSTRUMENT_NAMES[_definition.id] = _definition.id
-    _INSTRUMENT_NAMES[_definition.name.lower()] = _definition.id
-_KNOWN_INSTRUMENTS = ", ".join(i.id for i in INSTRUMENTS) + " (or their names, e.g. PHQ-9)"
 
 
 # Staging (see PreparedImport.stage): the staged rows carry, instead of their patient's id, a
@@ -309,16 +303,7 @@ def prepare_administrations(
     warnings = list(table.warnings)
     rules = clinic_config(session, actor.clinic_id).rules
 
-    instrument = per_unique(
-        table.instrument, lambda names: names.str.strip().str.lower().map(_INSTRUMENT_NAMES)
-    )
-    for position in np.flatnonzero(instrument.isna().to_numpy()):
-        given = table.instrument.iloc[position]
-        problems.setdefault(int(position), []).append(
-            "instrument is empty"
-            if not given
-            else f"instrument is not one we know; known: {_KNOWN_INSTRUMENTS}"
-        )
+    instrument = instrument_ids(table.instrument, problems)
     when = table.administered_at
     future = in_future(when, table.date_only, now)
     add_problem(problems, np.flatnonzero(future), "administered_at is in the future")

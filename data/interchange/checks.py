@@ -133,6 +133,7 @@ def resolve_patients(
 
 
 def create_patients(session: Session, actor: Actor, external_ids: Sequence[str]) -> dict[str, int]:
+    """Register the file's new patients (:mod:`data.records.patients`); their ids by patient id."""
     # The name is the clinic's id until someone records the real one: an import file carries
     # no names, and a made-up name would be worse than an obvious placeholder.
     return register_patients(
@@ -166,6 +167,7 @@ def epoch_us(times: pd.Series) -> npt.NDArray[np.int64]:
 
 
 def from_epoch_us(value: int) -> dt.datetime:
+    """The time-zone aware UTC time of microseconds since 1970."""
     return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(value))
 
 
@@ -175,6 +177,7 @@ _DAY_BEGUN_EARLIEST = dt.timedelta(hours=26)
 
 
 def after_today_everywhere(noon: dt.datetime, now: dt.datetime) -> bool:
+    """Whether the day of ``noon`` (a date alone, stored at noon UTC) has begun nowhere yet."""
     return noon - _DAY_BEGUN_EARLIEST > now + FUTURE_TOLERANCE
 
 
@@ -195,6 +198,8 @@ def in_future(
 def refuse_if(
     problems: Mapping[int, list[str]], labels: Sequence[str], unreadable: Sequence[str] = ()
 ) -> None:
+    """Refuse the whole file if any record has a problem: every record by its label, with all
+    its reasons (the first ones listed, then counts by kind: :func:`listed_problems`)."""
     if problems or unreadable:
         # A record's reasons together are its kind in the summary.
         ordered = sorted(problems)

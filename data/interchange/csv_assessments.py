@@ -124,7 +124,7 @@ def import_assessments_csv(
     Validation is vectorised (:func:`outcomes.score_frame` once per instrument) and the
     write is a bulk insert (``executemany`` on SQLite, ``COPY`` on PostgreSQL): a file of
     100,000 rows imports in two to three seconds (measurements in ``docs/records.md``).
-    See the module notes for times, duplicates and safety alerts.
+    Times, duplicates and safety alerts follow the rules of :mod:`data.interchange.pipeline`.
     """
     prepared = prepare_assessments_csv(
         session,

@@ -23,46 +23,46 @@ Two kinds of CSV file, one row per event (FHIR Bundles: :mod:`data.interchange.f
 
 ``docs/records.md`` describes the columns with examples; the rules that matter to a clinic:
 
-* **All or nothing.** A file with any bad row writes nothing. Bad rows are reported with
-  their number and every reason (:class:`~data.errors.InvalidInput`; the first
-  :data:`MAX_LISTED_PROBLEMS`, then counts by kind), so the file can be corrected in one
-  pass. Rows are numbered as a spreadsheet shows them: the header is row 1 and the first
-  record row 2 (blank rows keep their number and are ignored). Refusals say where and what
-  is wrong, never what the file holds (a patient id, an answer, a date, a stray line).
+* **All or nothing.** A file with any bad row writes nothing. Bad rows are reported with their
+  number and every reason (:class:`~data.errors.InvalidInput`; the first
+  :data:`~data.interchange.csv_read.MAX_LISTED_PROBLEMS`, then counts by kind), so the file can
+  be corrected in one pass. Rows are numbered as a spreadsheet shows them: the header is row 1
+  and the first record row 2 (blank rows keep their number and are ignored). Refusals say where
+  and what is wrong, never what the file holds (a patient id, an answer, a date, a stray line).
 * **Check first, then write.** ``prepare_*`` reads, checks and scores the whole file without
-  writing (a read transaction is enough); :meth:`PreparedImport.write` then writes it in
-  one write transaction, so that the write lock is held for the writing only. On SQLite,
-  :meth:`PreparedImport.stage` (``outcomes import`` calls it) first copies the assessment
-  rows into a ``TEMP`` table of the import's own connection, which takes no lock on the
-  clinic's file and is seen by nobody; the write transaction then re-checks, registers the
-  patients and copies the staged rows with one ``INSERT ... SELECT``, so the lock is held
-  for SQLite's own work only (200,000 rows: about 0.75 s instead of 1.3 s). Files beyond
-  the stated limits (:data:`MAX_FILE_BYTES`, :data:`MAX_RECORDS`, :data:`MAX_LINE_BYTES`,
-  :data:`MAX_COLUMNS`; NUL characters) are refused in one linear pass before parsing.
-* **Patients.** Patient ids follow :mod:`data.patients`; a record dated before its
-  patient's date of birth is refused.
-* **Times.** ISO 8601. A date-time without a zone is UTC; a date alone
-  (``2024-03-01``) means 12:00 UTC on that day, which is the same calendar day in every
-  time zone from UTC-11 to UTC+11, so the day a clinic sees never shifts.
-* **Re-importing is safe.** A row whose patient, instrument (for infusions: patient) and
-  time are already stored with the same answers is skipped and counted; with *different*
-  answers it is refused, because a stored record is never silently replaced or doubled.
-  The same key twice within one file is refused too.
+  writing (a read transaction is enough); :meth:`PreparedImport.write` then writes it in one
+  write transaction, so that the write lock is held for the writing only. On SQLite,
+  :meth:`PreparedImport.stage` (``outcomes import`` calls it) first copies the assessment rows
+  into a ``TEMP`` table of the import's own connection, which takes no lock on the clinic's file
+  and is seen by nobody; the write transaction then re-checks, registers the patients and copies
+  the staged rows with one ``INSERT ... SELECT``, so the lock is held for SQLite's own work only
+  (200,000 rows: about 0.75 s instead of 1.3 s). Files beyond the stated limits
+  (:mod:`data.interchange.csv_read`: ``MAX_FILE_BYTES``, ``MAX_RECORDS``, ``MAX_LINE_BYTES``,
+  ``MAX_COLUMNS``; NUL characters) are refused in one linear pass before parsing.
+* **Patients.** Patient ids follow :mod:`data.patients`; a record dated before its patient's
+  date of birth is refused.
+* **Times.** ISO 8601. A date-time without a zone is UTC; a date alone (``2024-03-01``) means
+  12:00 UTC on that day, which is the same calendar day in every time zone from UTC-11 to
+  UTC+11, so the day a clinic sees never shifts.
+* **Re-importing is safe.** A row whose patient, instrument (for infusions: patient) and time
+  are already stored with the same answers is skipped and counted; with *different* answers it
+  is refused, because a stored record is never silently replaced or doubled. The same key twice
+  within one file is refused too.
 * **Scoring.** Answers are validated and scored with the clinic's own rules
-  (:func:`outcomes.score_frame`, vectorised per instrument); a record that could not be
-  stored by a check-in (out-of-range or non-numeric answer, too many items missing) is
-  refused with scoring's own readable reason.
-* **Safety.** A positive safety item creates a safety alert, as a check-in would. Answers
-  given more than :data:`HISTORICAL_ALERT_AGE` (14 days) before the import are history, not
-  an emergency: their alerts are created already acknowledged, with the note
-  :data:`HISTORICAL_ALERT_NOTE`, so the record shows them but the worklist is not flooded;
-  recent ones stay open for a clinician to act on.
+  (:func:`outcomes.score_frame`, vectorised per instrument); a record that could not be stored
+  by a check-in (out-of-range or non-numeric answer, too many items missing) is refused with
+  scoring's own readable reason.
+* **Safety.** A positive safety item creates a safety alert, as a check-in would. Answers given
+  more than :data:`~data.records.alerts.HISTORICAL_ALERT_AGE` (14 days) before the import are
+  history, not an emergency: their alerts are created already acknowledged, with the note
+  :data:`~data.records.alerts.HISTORICAL_ALERT_NOTE`, so the record shows them but the worklist
+  is not flooded; recent ones stay open for a clinician to act on.
 * **Audit.** One event per patient whose records were imported (``import_assessments``,
   ``import_infusions``); exports (:mod:`data.interchange.csv_export`) audit their own.
-* **Spreadsheet safety.** Exported text cells that a spreadsheet would run as a formula
-  get a leading apostrophe (:func:`data.spreadsheet.guard_cell`, the project's one guard:
-  ``=``, ``+``, ``-``, ``@``, tab or carriage return, their full-width forms, also after
-  leading spaces of any kind); the importer removes exactly that apostrophe again
+* **Spreadsheet safety.** Exported text cells that a spreadsheet would run as a formula get a
+  leading apostrophe (:func:`data.spreadsheet.guard_cell`, the project's one guard: ``=``,
+  ``+``, ``-``, ``@``, tab or carriage return, their full-width forms, also after leading spaces
+  of any kind); the importer removes exactly that apostrophe again
   (:func:`data.spreadsheet.restore_cell`), so an export re-imports unchanged.
 
 References
@@ -126,7 +126,7 @@ class ImportResult:
         Safety alerts created for imported answers.
     alerts_acknowledged : int
         Of those, alerts created already acknowledged as history (answers older than
-        :data:`HISTORICAL_ALERT_AGE`).
+        :data:`~data.records.alerts.HISTORICAL_ALERT_AGE`).
     warnings : tuple of str
         Questionable but importable input, e.g. a reported total that differs from the
         recomputed one. No patient identifiers, only row numbers.

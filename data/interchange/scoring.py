@@ -18,13 +18,34 @@ import numpy.typing as npt
 import pandas as pd
 
 from data.interchange import bulk
-from data.interchange.csv_read import add_problem
+from data.interchange.csv_read import add_problem, per_unique
 from data.interchange.pipeline import AdministrationTable
-from outcomes import PRORATED, score_frame
+from outcomes import INSTRUMENTS, PRORATED, score_frame
 from outcomes.instruments import Instrument
 from outcomes.safety import safety_alert_kinds
 
-__all__ = ["NewAssessments", "ScoredGroup", "new_rows", "score_group"]
+__all__ = ["NewAssessments", "ScoredGroup", "instrument_ids", "new_rows", "score_group"]
+
+_INSTRUMENT_NAMES: dict[str, str] = {}
+for _definition in INSTRUMENTS:
+    _INSTRUMENT_NAMES[_definition.id] = _definition.id
+    _INSTRUMENT_NAMES[_definition.name.lower()] = _definition.id
+_KNOWN_INSTRUMENTS = ", ".join(i.id for i in INSTRUMENTS) + " (or their names, e.g. PHQ-9)"
+
+
+def instrument_ids(given: pd.Series, problems: dict[int, list[str]]) -> pd.Series:
+    """Our instrument id for each row (``phq9``, or its name ``PHQ-9``, in any case); NA,
+    with a problem, where the file names none we know."""
+    instrument = per_unique(
+        given, lambda names: names.str.strip().str.lower().map(_INSTRUMENT_NAMES)
+    )
+    for position in np.flatnonzero(instrument.isna().to_numpy()):
+        problems.setdefault(int(position), []).append(
+            "instrument is empty"
+            if not given.iloc[position]
+            else f"instrument is not one we know; known: {_KNOWN_INSTRUMENTS}"
+        )
+    return instrument
 
 
 @dataclass(frozen=True)

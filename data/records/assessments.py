@@ -54,13 +54,14 @@ class AssessmentRows:
     administered_at : sequence of int
         When each was answered, in microseconds since 1970 (UTC).
     answers : sequence of str
-        The answered items as JSON text (:func:`data.interchange.bulk.answers_json`).
+        The answered items as JSON text: ``json.dumps`` of the dict of answered items in item
+        order (:func:`data.interchange.bulk.answers_json` builds the same text in bulk).
     total : sequence of int or None
         Totals (None where the instrument has none).
     severity : sequence of str or None
         Severity bands.
     flags : sequence of str
-        The flags raised, as JSON text (:func:`data.interchange.bulk.flags_json`).
+        The flags raised, as a JSON list (:func:`data.interchange.bulk.flags_json`).
     """
 
     patient_id: Sequence[int]
