@@ -74,7 +74,7 @@ def driver_of(connection: Connection) -> Any:
 
     The bulk writes go through the driver (``executemany`` on SQLite, ``COPY`` on PostgreSQL):
     the ORM spends most of its time converting each value. fast-paths: 100,000 rows written in
-    0.43 s through the driver against 5.2 s through the ORM (a list of dicts to ``insert()``).
+    0.41 s through the driver against 3.3 s through the ORM (a list of dicts to ``insert()``).
     """
     driver = connection.connection.driver_connection
     if driver is None:  # pragma: no cover - a live connection always has its driver's
@@ -94,7 +94,7 @@ def time_texts(at: Sequence[int], dialect: str) -> list[str]:
     Hand-built text instead of ``datetime`` objects: the driver then binds a string, with no
     conversion per row in SQLAlchemy or sqlite3. Imported times repeat (a date alone is noon
     UTC), so each distinct time is formatted once, in numpy. fast-paths: 0.007 s for 100,000
-    times against 0.28 s formatting a ``datetime`` per row.
+    times against 0.26 s formatting a ``datetime`` per row.
     """
     distinct, which = np.unique(np.asarray(at, dtype=np.int64), return_inverse=True)
     iso = np.datetime_as_string(distinct.astype("datetime64[us]"), unit="us")
@@ -164,10 +164,11 @@ def answers_json(items: Mapping[str, pd.Series], count: int, low: int, high: int
     ``json.dumps`` per row, then joining nine pieces per row, were the largest Python cost left
     in a bulk import (commit d30a164). Rows with every item answered in single digits (nearly
     all of them) are one byte template with the digits written in; the others are joined from
-    a lookup table per column. fast-paths: 0.11 s for 100,000 PHQ-9 rows from the template,
-    0.39 s with ``json.dumps`` per row; the join by column alone is as fast on this machine
-    (medians 0.10 s each over nine runs, best 0.05 s template, 0.08 s join), so the template's
-    gain over it is within the noise of a shared machine.
+    a lookup table per column. fast-paths: 0.058 s for 100,000 PHQ-9 rows from the template,
+    0.30 s with ``json.dumps`` per row. The join by column alone now measures the same (0.057 s;
+    nine interleaved runs: medians 0.10 s each on a loaded machine), so today the template
+    gains nothing measurable over it; it is kept until that is confirmed on the README's
+    benchmark machine.
     """
     keys = list(items)
     if not keys:
