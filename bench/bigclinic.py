@@ -2,8 +2,9 @@
 
 10,000 patients x 50 weeks x 2 instruments = 1,000,000 assessments, plus 10 infusions per
 patient. Assessments go in through the importer's own bulk path
-(:func:`data.csv_io.store_administrations`: validation, scoring, executemany on SQLite and
-COPY on PostgreSQL), so the benchmark database is built the way a clinic's history would be.
+(:func:`data.interchange.administrations.store_administrations`: validation, scoring,
+executemany on SQLite and COPY on PostgreSQL), so the benchmark database is built the way a
+clinic's history would be.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import pandas as pd
 from sqlalchemy import func, insert, select, text
 
 from data.access import Actor
-from data.csv_io import AdministrationTable, store_administrations
 from data.engine import make_engine, transaction
+from data.interchange.administrations import store_administrations
+from data.interchange.pipeline import AdministrationTable
 from data.models import Clinic, Infusion, Patient, User
 from data.schema import upgrade
 from outcomes.instruments import get_instrument

@@ -7,13 +7,16 @@ Measures, on each database:
 * one patient's assessments + infusions, on a 10,000-assessment clinic and on a
   1,000,000-assessment clinic (10,000 patients): median of 200 reads each, and the ratio
   (an indexed read should not grow with the clinic);
-* clinic-wide weekly aggregates computed in SQL on the 1,000,000-assessment clinic.
+* clinic-wide weekly aggregates computed in SQL on the 1,000,000-assessment clinic;
+* with ``--fast-paths`` only: each fast path of :mod:`data.interchange.bulk` against the plain
+  code it replaces, on 100,000 PHQ-9 rows on SQLite (median of five; the figures quoted beside
+  the tricks).
 
 Targets: import >= 100k rows/s on SQLite; patient read < 20 ms and <= 1.3x; aggregates < 1 s.
 PostgreSQL runs on a throwaway server started by ``scripts/test-postgres.sh`` unless
 ``--postgres-url`` is given. Databases are kept in ``--workdir`` between runs.
 
-Run: ``.venv/bin/python bench/data.py [--skip-postgres]``
+Run: ``.venv/bin/python bench/data.py [--skip-postgres] [--fast-paths]``
 """
 
 from __future__ import annotations
@@ -29,11 +32,14 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select, text
+import pandas as pd
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 # bench/data.py would shadow the data package: bench's own modules are looked up last.
 _HERE = Path(__file__).resolve().parent
@@ -46,11 +52,15 @@ sys.path[:] = [
 from bigclinic import build
 
 from data.access import Actor
-from data.csv_io import import_assessments_csv
+from data.clinic import SCORING_VERSION
 from data.engine import make_engine, transaction
-from data.models import Patient, User
+from data.interchange import bulk
+from data.interchange.csv_assessments import import_assessments_csv
+from data.models import Assessment, Patient, User
+from data.records.assessments import AssessmentRows, write_assessments
 from data.records.cohort import weekly_aggregates
 from data.records.patient_record import patient_assessments, patient_infusions
+from data.records.patients import NewPatient, register_patients
 from data.schema import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,6 +219,118 @@ def postgres_database(server: str, name: str) -> str:
     return make_url(server).set(database=name).render_as_string(hide_password=False)
 
 
+def _median_s(run: Callable[[], object], repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def fast_paths(workdir: Path, rows: int = 100_000, patients: int = 2_000) -> dict[str, float]:
+    """Each fast path of data.interchange.bulk and the plain code it replaces, in seconds."""
+    rng = np.random.default_rng(5)
+    answers = rng.integers(0, 4, size=(rows, 9))
+    items = {f"phq9_{i + 1}": pd.Series(answers[:, i], dtype="Int64") for i in range(9)}
+    start = int(dt.datetime(2025, 2, 3, 12, tzinfo=dt.UTC).timestamp() * 1_000_000)
+    at = [start + 7 * 86_400_000_000 * (n % 50) for n in range(rows)]
+    dicts = [dict(zip(items, map(int, row), strict=True)) for row in answers]
+    figures = {
+        "answers_json_template_s": _median_s(lambda: bulk.answers_json(items, rows, 0, 3)),
+        # The same conversion from the columns as answers_json, then the join by column.
+        "answers_json_by_column_s": _median_s(
+            lambda: bulk._answers_json_by_column(
+                np.column_stack(
+                    [c.to_numpy(dtype=np.float64, na_value=np.nan) for c in items.values()]
+                ),
+                list(items),
+                0,
+                3,
+            )
+        ),
+        "answers_json_dumps_s": _median_s(lambda: [json.dumps(d) for d in dicts]),
+        "time_texts_numpy_s": _median_s(lambda: bulk.time_texts(at, "sqlite")),
+        "time_texts_strftime_s": _median_s(
+            lambda: [
+                (dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=us)).strftime(
+                    "%Y-%m-%d %H:%M:%S.%f"
+                )
+                for us in at
+            ]
+        ),
+    }
+    path = workdir / "fast-paths.db"
+    path.unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with transaction(engine, write=True) as session:
+        session.execute(
+            text(
+                "insert into clinic (name, is_demo, created_at) values "
+                "('Fast paths', false, CURRENT_TIMESTAMP)"
+            )
+        )
+        clinic_id = int(session.scalar(text("select max(id) from clinic")))
+        ids = register_patients(
+            session,
+            actor=Actor.system(clinic_id),
+            patients=[NewPatient(f"FAST-{p:05d}", f"FAST-{p:05d}") for p in range(patients)],
+        )
+    patient_ids = sorted(ids.values())
+    table = AssessmentRows(
+        patient_id=[patient_ids[n * patients // rows] for n in range(rows)],
+        instrument=["phq9"] * rows,
+        administered_at=at,
+        answers=bulk.answers_json(items, rows, 0, 3),
+        total=[int(t) for t in answers[:, :9].sum(axis=1)],
+        severity=["mild"] * rows,
+        flags=["[]"] * rows,
+    )
+    now = dt.datetime.now(dt.UTC)
+
+    def driver() -> None:
+        with Session(engine) as session:
+            write_assessments(
+                session,
+                table,
+                clinic_id=clinic_id,
+                source="import",
+                entered_by_id=None,
+                created_at=now,
+            )
+            session.rollback()
+
+    def orm() -> None:
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        values = [
+            {
+                "clinic_id": clinic_id,
+                "patient_id": table.patient_id[n],
+                "instrument": "phq9",
+                "administered_at": epoch + dt.timedelta(microseconds=at[n]),
+                "source": "import",
+                "answers": dicts[n],
+                "total": table.total[n],
+                "severity": "mild",
+                "flags": [],
+                "valid": True,
+                "scoring_version": SCORING_VERSION,
+                "entered_by_id": None,
+                "created_at": now,
+            }
+            for n in range(rows)
+        ]
+        with Session(engine) as session:
+            session.execute(insert(Assessment), values)
+            session.rollback()
+
+    figures["write_driver_s"] = _median_s(driver)
+    figures["write_orm_s"] = _median_s(orm)
+    engine.dispose()
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -217,8 +339,14 @@ def main() -> None:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--postgres-url", help="an existing server (its 'postgres' database)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--fast-paths", action="store_true", help="only the fast paths against the plain code"
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.fast_paths:
+        print(json.dumps(fast_paths(args.workdir), indent=2))
+        return
     results: dict[str, dict[str, float]] = {}
     sqlite = {size: f"sqlite:///{args.workdir / f'{size}.db'}" for size in ("small", "big")}
     (args.workdir / "import.db").unlink(missing_ok=True)

@@ -111,7 +111,7 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     "data.account_admin.set_user_active": {EVERY_CALL: ACCOUNT_MANAGERS},
     "data.account_admin.reset_password": {EVERY_CALL: ACCOUNT_MANAGERS},
     "data.accounts.sign_out_everywhere": {EVERY_CALL: EVERY_SIGNED_IN_USER},
-    # data.csv_io: a patient's export as their record; the clinic's as the clinic's records
+    # data.interchange: a patient's export as their record; the clinic's as the clinic's records
     "data.interchange.csv_export.ensure_can_export": {
         "one patient": OWN_OR_CARE_TEAM,
         "whole clinic": CLINIC_STAFF,
@@ -124,19 +124,19 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
         "one patient": OWN_OR_CARE_TEAM,
         "whole clinic": CLINIC_STAFF,
     },
-    # data.csv_io: an import reaches only the importer's clinic (a file names patients by the
+    # data.interchange: an import reaches only the importer's clinic (a file names patients by the
     # clinic's own ids), so it names no patient; its first half (read and check, nothing
     # written) has the import's rule
-    "data.csv_io.import_assessments_csv": {EVERY_CALL: CLINIC_STAFF},
-    "data.csv_io.import_infusions_csv": {EVERY_CALL: CLINIC_STAFF},
-    "data.csv_io.store_administrations": {EVERY_CALL: CLINIC_STAFF},
-    "data.csv_io.prepare_assessments_csv": {EVERY_CALL: CLINIC_STAFF},
-    "data.csv_io.prepare_infusions_csv": {EVERY_CALL: CLINIC_STAFF},
-    "data.csv_io.prepare_administrations": {EVERY_CALL: CLINIC_STAFF},
-    # data.fhir_io: the same rules as the CSV import and export
-    "data.fhir_io.prepare_fhir_bundle": {EVERY_CALL: CLINIC_STAFF},
-    "data.fhir_io.import_fhir_bundle": {EVERY_CALL: CLINIC_STAFF},
-    "data.fhir_io.export_fhir_bundle": {
+    "data.interchange.csv_assessments.import_assessments_csv": {EVERY_CALL: CLINIC_STAFF},
+    "data.interchange.csv_infusions.import_infusions_csv": {EVERY_CALL: CLINIC_STAFF},
+    "data.interchange.administrations.store_administrations": {EVERY_CALL: CLINIC_STAFF},
+    "data.interchange.csv_assessments.prepare_assessments_csv": {EVERY_CALL: CLINIC_STAFF},
+    "data.interchange.csv_infusions.prepare_infusions_csv": {EVERY_CALL: CLINIC_STAFF},
+    "data.interchange.administrations.prepare_administrations": {EVERY_CALL: CLINIC_STAFF},
+    # data.interchange.fhir_read, fhir_export: the same rules as the CSV import and export
+    "data.interchange.fhir_read.prepare_fhir_bundle": {EVERY_CALL: CLINIC_STAFF},
+    "data.interchange.fhir_read.import_fhir_bundle": {EVERY_CALL: CLINIC_STAFF},
+    "data.interchange.fhir_export.export_fhir_bundle": {
         "one patient": OWN_OR_CARE_TEAM,
         "whole clinic": CLINIC_STAFF,
     },

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from data import audit
@@ -21,6 +20,7 @@ from data.clinic import SCORING_VERSION, clinic_config
 from data.errors import InvalidInput
 from data.models import Assessment, SafetyAlert, utcnow
 from data.records.alerts import NewAlert, write_alerts
+from data.records.assessments import insert_unless_stored
 from outcomes import Score, get_instrument, score
 from outcomes.errors import UnknownInstrumentError
 from outcomes.instruments import Instrument
@@ -50,31 +50,6 @@ def _existing(session: Session, clinic_id: int, key: str) -> Assessment | None:
             Assessment.clinic_id == clinic_id, Assessment.idempotency_key == key
         )
     )
-
-
-def _insert_unless_stored(session: Session, **values: object) -> int | None:
-    """Insert the assessment and return its id, or None if its form key is stored already.
-
-    One statement (``INSERT ... ON CONFLICT DO NOTHING``): a concurrent submission of the
-    same form waits for the other to commit and then stores nothing, without the lookup
-    and savepoint a plain insert needed to survive the race.
-    """
-    statement = _INSERT_UNLESS_STORED[session.get_bind().dialect.name]
-    assessment_id: int | None = session.execute(statement, values).scalar()
-    return assessment_id
-
-
-# Built once per database, values bound at each check-in: building the statement per call
-# cost as much as sending it.
-_INSERT_UNLESS_STORED = {
-    name: dialect_insert(Assessment)
-    .on_conflict_do_nothing(
-        index_elements=[Assessment.clinic_id, Assessment.idempotency_key],
-        index_where=Assessment.idempotency_key.is_not(None),
-    )
-    .returning(Assessment.id)
-    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
 
 
 def _result_of(session: Session, stored: Assessment) -> CheckinResult:
@@ -178,7 +153,7 @@ def submit_checkin(
     if not result.valid:
         raise InvalidInput(result.errors, flags=result.flags)
 
-    assessment_id = _insert_unless_stored(
+    assessment_id = insert_unless_stored(
         session,
         clinic_id=actor.clinic_id,
         patient_id=patient_id,

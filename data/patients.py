@@ -17,7 +17,7 @@ read as markup, break a line or a table, or pass for another patient:
 Problems name the field and the rule, never the value: they may end up in logs.
 
 :func:`patient_problems` is called by :func:`data.records.patients.create_patient`, the
-importers (:mod:`data.csv_io`, :mod:`data.fhir_io`) and the demo clinic (:mod:`data.demo`).
+importers (:mod:`data.interchange`) and the demo clinic (:mod:`data.demo`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ leading spaces of any kind, a non-breaking space included, before looking for th
 :func:`guard_cell` puts an apostrophe in front of such a cell, which every spreadsheet shows as
 text and does not display; :func:`restore_cell` removes exactly that apostrophe again, so a
 guarded export re-imports unchanged. Every CSV file the project writes goes through
-:func:`guard_cell` (:func:`frame_to_csv` for tables, :mod:`data.csv_io` for record exports).
+:func:`guard_cell` (:func:`frame_to_csv` for tables, :mod:`data.interchange.csv_export` for
+record exports).
 
 References
 ----------

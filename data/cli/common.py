@@ -40,9 +40,6 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session
 
-from data.csv_io import (
-    ImportResult,
-)
 from data.engine import (
     DatabaseDamaged,
     database_damaged,
@@ -50,6 +47,7 @@ from data.engine import (
     make_engine,
 )
 from data.errors import AccessDenied, InvalidInput
+from data.interchange.pipeline import ImportResult
 from data.models import Clinic
 from data.password_policy import password_problems
 from data.schema import is_current
@@ -102,6 +100,8 @@ PasswordStdin = Annotated[
 
 
 class ImportKind(StrEnum):
+    """The formats of data.interchange.importers.IMPORTERS (test_importers checks they agree)."""
+
     assessments = "assessments"
     infusions = "infusions"
     fhir = "fhir"

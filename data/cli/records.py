@@ -27,13 +27,13 @@ from data.cli.common import (
     open_engine,
     refusals,
 )
-from data.csv_io import prepare_assessments_csv, prepare_infusions_csv
 from data.engine import (
     transaction,
 )
-from data.fhir_io import export_fhir_bundle, prepare_fhir_bundle
 from data.files import check_new_target, discard, place, private_temp_file
 from data.interchange.csv_export import export_assessments_csv, export_infusions_csv
+from data.interchange.fhir_export import export_fhir_bundle
+from data.interchange.importers import IMPORTERS
 from data.models import Patient
 from data.rescore import rescore as rescore_clinic
 
@@ -60,18 +60,14 @@ def import_records(
     header is row 1). Example: outcomes import assessments history.csv --create-patients
     """
     progress = ProgressBar()
-    with open_engine(database_url) as engine, refusals(rows_note=kind is not ImportKind.fhir):
+    importer = IMPORTERS[kind.value]
+    with open_engine(database_url) as engine, refusals(rows_note=importer.numbered_rows):
         try:
             # The file is read and checked in a read transaction, which never blocks a
             # check-in; the write lock is taken only for writing the checked records.
             with transaction(engine) as session:
                 actor = Actor.system(clinic_id_of(session, clinic))
-                prepare = {
-                    ImportKind.assessments: prepare_assessments_csv,
-                    ImportKind.infusions: prepare_infusions_csv,
-                    ImportKind.fhir: prepare_fhir_bundle,
-                }[kind]
-                prepared = prepare(
+                prepared = importer.prepare(
                     session, actor=actor, source=file, create_patients=create_patients
                 )
                 # Still without the write lock: the rows go to a table of this connection

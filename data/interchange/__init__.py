@@ -1,2 +1,3 @@
-"""Moving a clinic's records in and out: file formats, exports (and, as issue #10 goes on, the
-one import pipeline with its readers and writers, now still in ``data/csv_io.py``)."""
+"""Moving a clinic's records in and out: one import pipeline (read -> table -> validate ->
+store) for CSV assessments, CSV infusions and FHIR, readers and writers each in their own
+module, and the fast bulk paths in :mod:`data.interchange.bulk` (docs/architecture.md)."""

@@ -329,7 +329,7 @@ def _fhir_import(_: MatrixWorld, __: Target) -> dict[str, Any]:
 
 
 def _administrations(_: MatrixWorld, __: Target) -> dict[str, Any]:
-    from data.csv_io import AdministrationTable
+    from data.interchange.pipeline import AdministrationTable
 
     table = AdministrationTable(
         labels=["row 2"],
@@ -412,7 +412,7 @@ CALLS: dict[str, tuple[Call, ...]] = {
         ),
     ),
     "data.accounts.sign_out_everywhere": (Call(NO_TARGET, _nothing),),
-    # data.csv_io
+    # data.interchange
     "data.interchange.csv_export.ensure_can_export": (
         Call(PATIENT_TARGETS, _patient, "one patient"),
         Call(NO_TARGET, lambda _, __: {"patient_id": None}, "whole clinic"),
@@ -425,16 +425,26 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call(PATIENT_TARGETS, _export(patient=True), "one patient"),
         Call(NO_TARGET, _export(patient=False), "whole clinic"),
     ),
-    "data.csv_io.import_assessments_csv": (Call(NO_TARGET, _import(ASSESSMENTS_CSV)),),
-    "data.csv_io.import_infusions_csv": (Call(NO_TARGET, _import(INFUSIONS_CSV)),),
-    "data.csv_io.store_administrations": (Call(NO_TARGET, _administrations),),
-    "data.csv_io.prepare_assessments_csv": (Call(NO_TARGET, _import(ASSESSMENTS_CSV)),),
-    "data.csv_io.prepare_infusions_csv": (Call(NO_TARGET, _import(INFUSIONS_CSV)),),
-    "data.csv_io.prepare_administrations": (Call(NO_TARGET, _administrations),),
-    # data.fhir_io
-    "data.fhir_io.prepare_fhir_bundle": (Call(NO_TARGET, _fhir_import),),
-    "data.fhir_io.import_fhir_bundle": (Call(NO_TARGET, _fhir_import),),
-    "data.fhir_io.export_fhir_bundle": (
+    "data.interchange.csv_assessments.import_assessments_csv": (
+        Call(NO_TARGET, _import(ASSESSMENTS_CSV)),
+    ),
+    "data.interchange.csv_infusions.import_infusions_csv": (
+        Call(NO_TARGET, _import(INFUSIONS_CSV)),
+    ),
+    "data.interchange.administrations.store_administrations": (Call(NO_TARGET, _administrations),),
+    "data.interchange.csv_assessments.prepare_assessments_csv": (
+        Call(NO_TARGET, _import(ASSESSMENTS_CSV)),
+    ),
+    "data.interchange.csv_infusions.prepare_infusions_csv": (
+        Call(NO_TARGET, _import(INFUSIONS_CSV)),
+    ),
+    "data.interchange.administrations.prepare_administrations": (
+        Call(NO_TARGET, _administrations),
+    ),
+    # data.interchange.fhir_read, fhir_export
+    "data.interchange.fhir_read.prepare_fhir_bundle": (Call(NO_TARGET, _fhir_import),),
+    "data.interchange.fhir_read.import_fhir_bundle": (Call(NO_TARGET, _fhir_import),),
+    "data.interchange.fhir_export.export_fhir_bundle": (
         Call(PATIENT_TARGETS, _patient, "one patient"),
         Call(NO_TARGET, lambda _, __: {"patient_id": None}, "whole clinic"),
     ),

@@ -20,9 +20,9 @@ from sqlalchemy import Engine, text
 
 from data.access import Actor
 from data.backup import backup, backup_sqlite, pg_dump_command
-from data.csv_io import import_assessments_csv
 from data.engine import DatabaseDamaged, make_engine, transaction
 from data.errors import InvalidInput
+from data.interchange.csv_assessments import import_assessments_csv
 from data.models import Base, Clinic
 from data.schema import upgrade
 

@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data.access import Actor
-from data.csv_io import import_assessments_csv, import_infusions_csv
 from data.errors import AccessDenied
-from data.fhir_io import export_fhir_bundle
+from data.interchange.csv_assessments import import_assessments_csv
 from data.interchange.csv_export import export_assessments_csv, export_infusions_csv
+from data.interchange.csv_infusions import import_infusions_csv
+from data.interchange.fhir_export import export_fhir_bundle
 from data.models import AuditEvent, Clinic, Infusion, Patient
 from data.spreadsheet import guard_cell, restore_cell
 from tests.conftest import World

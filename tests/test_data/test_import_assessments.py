@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 
 from data.access import Actor
 from data.clinic import SCORING_VERSION
-from data.csv_io import HISTORICAL_ALERT_NOTE, import_assessments_csv, import_infusions_csv
 from data.errors import AccessDenied, InvalidInput
+from data.interchange.csv_assessments import import_assessments_csv
+from data.interchange.csv_infusions import import_infusions_csv
 from data.models import Assessment, AuditEvent, Clinic, Patient, SafetyAlert
+from data.records.alerts import HISTORICAL_ALERT_NOTE
 from data.rescore import rescore
 from outcomes import score
 from tests.conftest import World
@@ -302,7 +304,8 @@ def test_answers_are_stored_as_the_json_text_of_the_answered_items(instrument: s
     import numpy as np
     import pandas as pd
 
-    from data.csv_io import AdministrationTable, _answers_json
+    from data.interchange.pipeline import AdministrationTable
+    from data.interchange.scoring import _answers_json
     from outcomes import get_instrument
 
     definition = get_instrument(instrument)

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from data.access import Actor
 from data.errors import InvalidInput
-from data.fhir_io import export_fhir_bundle, import_fhir_bundle
+from data.interchange.fhir_export import export_fhir_bundle
+from data.interchange.fhir_read import import_fhir_bundle
 from data.models import Assessment, Clinic, SafetyAlert
 from tests.conftest import World
 from tests.test_data.builders import _count, _history, _one_response_bundle, _problems

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.csv_io import import_assessments_csv, import_infusions_csv
 from data.errors import InvalidInput
+from data.interchange.csv_assessments import import_assessments_csv
+from data.interchange.csv_infusions import import_infusions_csv
 from data.models import AuditEvent, Infusion
 from tests.conftest import World
 from tests.test_data.builders import NOW, PHQ9_HEADER, _count, _csv, _mrn, _stored

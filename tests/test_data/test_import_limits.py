@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from data.csv_io import import_assessments_csv, import_infusions_csv
 from data.errors import InvalidInput
-from data.fhir_io import import_fhir_bundle
+from data.interchange.csv_assessments import import_assessments_csv
+from data.interchange.csv_infusions import import_infusions_csv
+from data.interchange.fhir_read import import_fhir_bundle
 from data.models import Assessment
 from tests.conftest import World
 from tests.test_data.builders import (
@@ -59,8 +60,7 @@ def test_a_header_of_200000_columns_is_refused_before_any_parsing(
 def test_files_beyond_the_stated_limits_are_refused_before_they_are_read(
     session: Session, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from data import fhir_io
-    from data.interchange import csv_read
+    from data.interchange import csv_read, fhir_read
 
     path = tmp_path / "big.csv"
     path.write_text("\n".join([PHQ9_HEADER] + [f"MRN-{n},{PHQ9_ROW}" for n in range(20)]))
@@ -73,7 +73,7 @@ def test_files_beyond_the_stated_limits_are_refused_before_they_are_read(
     with pytest.raises(InvalidInput) as refused:
         import_infusions_csv(session, actor=world.system_a, source=path)
     assert "larger than" in _problems(refused)
-    monkeypatch.setattr(fhir_io, "MAX_BUNDLE_ENTRIES", 2)
+    monkeypatch.setattr(fhir_read, "MAX_BUNDLE_ENTRIES", 2)
     bundle = _one_response_bundle("Patient/MRN-x")
     bundle["entry"] = bundle["entry"] * 3
     with pytest.raises(InvalidInput) as refused:
@@ -82,17 +82,17 @@ def test_files_beyond_the_stated_limits_are_refused_before_they_are_read(
 
 
 def test_the_import_limits_are_documented() -> None:
-    from data import csv_io, fhir_io
+    from data.interchange import csv_read, fhir_read
 
     docs = (Path(__file__).parents[2] / "docs" / "records.md").read_text()
     for stated in (
-        f"{csv_io.MAX_FILE_BYTES // 1_000_000} MB",
-        f"{csv_io.MAX_RECORDS:,} lines",
-        f"{csv_io.MAX_LINE_BYTES:,} bytes",
-        f"{csv_io.MAX_COLUMNS} columns",
-        f"{fhir_io.MAX_BUNDLE_ENTRIES:,} entries",
-        f"{fhir_io.MAX_JSON_DEPTH} levels",
-        f"first {csv_io.MAX_LISTED_PROBLEMS}",
+        f"{csv_read.MAX_FILE_BYTES // 1_000_000} MB",
+        f"{csv_read.MAX_RECORDS:,} lines",
+        f"{csv_read.MAX_LINE_BYTES:,} bytes",
+        f"{csv_read.MAX_COLUMNS} columns",
+        f"{fhir_read.MAX_BUNDLE_ENTRIES:,} entries",
+        f"{fhir_read.MAX_JSON_DEPTH} levels",
+        f"first {csv_read.MAX_LISTED_PROBLEMS}",
     ):
         assert stated in docs, stated
 

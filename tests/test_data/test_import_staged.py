@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data.access import Actor
-from data.csv_io import import_assessments_csv
 from data.engine import make_engine, transaction
 from data.errors import InvalidInput
+from data.interchange.csv_assessments import import_assessments_csv
 from data.models import Assessment, AuditEvent, Clinic, Patient, SafetyAlert
 from data.records.patients import create_patient
 from data.schema import upgrade
@@ -31,7 +31,7 @@ def test_records_stored_between_the_check_and_the_write_are_checked_again(
     """Item 7: the file is checked outside the write lock, so the write checks the records
     again: a conflicting record stored meanwhile refuses the import, a patient registered
     meanwhile is used, not registered twice. The same when the rows were staged."""
-    from data.csv_io import prepare_assessments_csv
+    from data.interchange.csv_assessments import prepare_assessments_csv
     from tests.conftest import fresh_database_url
 
     engine = make_engine(fresh_database_url(backend, request, tmp_path))
@@ -152,7 +152,7 @@ def test_staged_rows_hold_no_lock_stay_unseen_and_are_written_as_directly(
     write then stores exactly what a write without staging stores (records, patients
     registered and known, alerts open and acknowledged, audit events), and no staged row
     outlives ``release``."""
-    from data.csv_io import prepare_assessments_csv
+    from data.interchange.csv_assessments import prepare_assessments_csv
     from tests.conftest import fresh_database_url
 
     engine = make_engine(fresh_database_url(backend, request, tmp_path))

@@ -14,9 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data.access import Actor
-from data.csv_io import import_assessments_csv, import_infusions_csv
 from data.errors import InvalidInput
-from data.fhir_io import export_fhir_bundle, import_fhir_bundle
+from data.interchange.csv_assessments import import_assessments_csv
+from data.interchange.csv_infusions import import_infusions_csv
+from data.interchange.fhir_export import export_fhir_bundle
+from data.interchange.fhir_read import import_fhir_bundle
 from data.models import Assessment, Clinic, Infusion, Patient
 from data.records.patients import create_patient
 from tests.conftest import World

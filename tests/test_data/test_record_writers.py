@@ -1,4 +1,4 @@
-"""One writer per kind of record: safety alerts and patients (data/records/)."""
+"""One writer per kind of record: safety alerts, patients and assessments (data/records/)."""
 
 from __future__ import annotations
 
@@ -112,3 +112,23 @@ def test_a_registered_patient_keeps_their_sign_in_and_the_date_the_clinic_first_
         select(AuditEvent.patient_id).where(AuditEvent.action == "create_patient")
     ).all()
     assert sorted(audited) == sorted(ids.values())
+
+
+def test_assessments_are_written_by_one_writer_but_the_demo() -> None:
+    """data/records/assessments.py inserts every assessment: a check-in's, an import's (bulk,
+    or copied from the staged rows). The demo clinic still writes its synthetic ones itself
+    (issue #10 switches it to write_assessments); nothing else may."""
+    writers = []
+    for path in DATA.rglob("*.py"):
+        if path.name == "models.py" or "migrations" in path.parts:
+            continue
+        if path.relative_to(DATA).as_posix() == "records/assessments.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if re.search(
+            r"\bAssessment\(|insert\(Assessment\b|_bulk_insert\([^)]*\bAssessment\b"
+            r"|Assessment\.__tablename__|INSERT INTO assessment\b|COPY assessment\b",
+            text,
+        ):
+            writers.append(path.relative_to(DATA).as_posix())
+    assert [w for w in writers if w != "demo.py" and not w.startswith("demo/")] == []

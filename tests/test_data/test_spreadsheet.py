@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data.access import Actor
-from data.csv_io import import_infusions_csv
 from data.infusions import InfusionInput, record_infusion
 from data.interchange.csv_export import export_infusions_csv
+from data.interchange.csv_infusions import import_infusions_csv
 from data.models import Clinic, Infusion
 from data.spreadsheet import FORMULA_TRIGGERS, frame_to_csv, guard_cell, restore_cell
 from tests.conftest import World

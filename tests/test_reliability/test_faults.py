@@ -56,7 +56,7 @@ from tests.test_dashboard.conftest import APP, signed_in
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 IMPORT_ROWS = 200_000
 # The infusions importer validates row by row, then writes in chunks of 20,000
-# (data.csv_io._WRITE_CHUNK): the second chunk leaves over a second of writing after the
+# (data.interchange.bulk.WRITE_CHUNK): the second chunk leaves over a second of writing after the
 # first one is reported, so the kill lands mid-write, and validation stays a few seconds.
 INFUSION_ROWS = 40_000
 KILL_PATIENTS = 800
@@ -65,12 +65,14 @@ ITEMS = [f"phq9_{i}" for i in range(1, 10)]
 # The children run from the repository root, so `data` is the project's package.
 IMPORT_CHILD = """
 import sys
-from data import csv_io
+import importlib
 from data.access import Actor
 from data.engine import make_engine, transaction
 
 url, clinic_id, source, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-importer = getattr(csv_io, f"import_{kind}_csv")
+importer = getattr(
+    importlib.import_module(f"data.interchange.csv_{kind}"), f"import_{kind}_csv"
+)
 
 def progress(done, total):
     if done:
@@ -88,14 +90,14 @@ print("committed", flush=True)
 # (SQLite: rows copied to a TEMP table, no write lock), then the one write transaction.
 STAGED_IMPORT_CHILD = """
 import sys, time
-from data import csv_io
+from data.interchange import csv_assessments
 from data.access import Actor
 from data.engine import make_engine, transaction
 
 url, clinic_id, source, moment = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 engine = make_engine(url)
 with transaction(engine) as session:
-    prepared = csv_io.prepare_assessments_csv(
+    prepared = csv_assessments.prepare_assessments_csv(
         session, actor=Actor.system(clinic_id), source=source, create_patients=True
     )
     prepared.stage(session)

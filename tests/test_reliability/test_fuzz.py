@@ -29,11 +29,12 @@ from sqlalchemy import Engine, func, select
 
 from data.access import Actor
 from data.checkin import submit_checkin
-from data.csv_io import import_assessments_csv, import_infusions_csv
 from data.engine import make_engine, transaction
 from data.errors import AccessDenied, InvalidInput
-from data.fhir_io import import_fhir_bundle
+from data.interchange.csv_assessments import import_assessments_csv
 from data.interchange.csv_export import export_infusions_csv
+from data.interchange.csv_infusions import import_infusions_csv
+from data.interchange.fhir_read import import_fhir_bundle
 from data.models import Assessment, AuditEvent, Patient, SafetyAlert
 from data.spreadsheet import FORMULA_TRIGGERS, guard_cell, restore_cell
 from tests.conftest import ROOT, fresh_database_url

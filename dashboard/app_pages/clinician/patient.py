@@ -15,9 +15,9 @@ from dashboard.summary import summary_html
 from data.checkin import submit_checkin
 from data.clinic import clinic_config
 from data.errors import AccessDenied, InvalidInput
-from data.fhir_io import export_fhir_bundle
 from data.infusions import InfusionInput, record_infusion, side_effect_labels
 from data.interchange.csv_export import export_assessments_csv, export_infusions_csv
+from data.interchange.fhir_export import export_fhir_bundle
 from data.records.alert_review import patient_alerts
 from data.records.patient_lists import find_patients
 from data.records.patient_record import patient_assessments, patient_infusions, patient_record

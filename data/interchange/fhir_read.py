@@ -1,8 +1,9 @@
-"""Import and export questionnaires as HL7 FHIR R4 Bundles.
+"""Import questionnaires from HL7 FHIR R4 Bundles (the export: :mod:`~.fhir_export`).
 
-Reading and writing the resources is :mod:`outcomes.fhir`'s job (:func:`~outcomes.fhir.
-parse_bundle`, :func:`~outcomes.fhir.patient_bundle`); this module connects them to a clinic's
-records, with the same rules as the CSV importer (:mod:`data.csv_io`):
+Reading the resources is :mod:`outcomes.fhir`'s job (:func:`~outcomes.fhir.parse_bundle`); this
+module reads a Bundle into an :class:`~data.interchange.pipeline.AdministrationTable` and hands it
+to the one import pipeline (:mod:`data.interchange.administrations`), so the rules are the CSV
+importer's (:mod:`data.interchange.pipeline`):
 
 * **Patients.** A response's ``subject`` is ``Patient/<the clinic's patient id>`` (the
   ``external_id``; an absolute URL ending in ``/Patient/<id>`` is read the same way). Unknown
@@ -33,32 +34,27 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from itertools import groupby
 from typing import IO, Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data import audit
 from data.access import Actor, ensure_role
 from data.clinic import clinic_config
-from data.csv_io import (
-    HISTORICAL_ALERT_AGE,
-    ITEM_KEYS,
+from data.errors import InvalidInput
+from data.interchange.administrations import prepare_administrations
+from data.interchange.csv_format import ITEM_KEYS
+from data.interchange.csv_read import read_import_bytes
+from data.interchange.pipeline import (
     AdministrationTable,
     ImportResult,
     PreparedImport,
     ProgressCallback,
-    prepare_administrations,
 )
-from data.errors import InvalidInput
-from data.interchange.csv_export import ensure_can_export
-from data.interchange.csv_read import read_import_bytes
-from data.models import Assessment, Patient
+from data.records.alerts import HISTORICAL_ALERT_AGE
 from outcomes.errors import FhirError
-from outcomes.fhir import ParsedResponse, parse_bundle, parse_questionnaire_response, patient_bundle
+from outcomes.fhir import ParsedResponse, parse_bundle, parse_questionnaire_response
 from outcomes.instruments import get_instrument
 from outcomes.rules import Rules
 
@@ -66,7 +62,6 @@ __all__ = [
     "IMPORTED_STATUSES",
     "MAX_BUNDLE_ENTRIES",
     "MAX_JSON_DEPTH",
-    "export_fhir_bundle",
     "import_fhir_bundle",
     "patient_reference",
     "prepare_fhir_bundle",
@@ -300,7 +295,7 @@ def import_fhir_bundle(
         The time of the import; now by default.
     historical_after : timedelta, default 14 days
         Safety answers older than this get an alert that is already acknowledged (see
-        :mod:`data.csv_io`).
+        :mod:`data.interchange.pipeline`).
 
     Returns
     -------
@@ -337,10 +332,11 @@ def prepare_fhir_bundle(
     now: dt.datetime | None = None,
     historical_after: dt.timedelta = HISTORICAL_ALERT_AGE,
 ) -> PreparedImport:
-    """Read and check a FHIR Bundle, ready to be written (:class:`~data.csv_io.PreparedImport`).
+    """Read and check a FHIR Bundle, ready to be written
+    (:class:`~data.interchange.pipeline.PreparedImport`).
 
     As :func:`import_fhir_bundle`, but ``session`` only reads (a read transaction is
-    enough); nothing is written until :meth:`~data.csv_io.PreparedImport.write`.
+    enough); nothing is written until :meth:`~data.interchange.pipeline.PreparedImport.write`.
     """
     ensure_role(session, actor, "clinician", "system")
     bundle = _load(source)
@@ -353,80 +349,3 @@ def prepare_fhir_bundle(
         now=now,
         historical_after=historical_after,
     )
-
-
-def export_fhir_bundle(
-    session: Session, *, actor: Actor, patient_id: int | None = None
-) -> dict[str, Any]:
-    """A patient's (or the clinic's) questionnaires as one FHIR ``collection`` Bundle.
-
-    Parameters
-    ----------
-    session : Session
-        The caller's session.
-    actor : Actor
-        For one patient: their care team, the system, or the patient themself; for the
-        clinic: clinicians and the system.
-    patient_id : int, optional
-        Our id of the patient; the whole clinic by default.
-
-    Returns
-    -------
-    dict
-        The Bundle as JSON-ready data: for each administration a ``QuestionnaireResponse``
-        and, when it has a valid total, a total ``Observation`` (see
-        :func:`outcomes.fhir.patient_bundle`), with subject ``Patient/<the clinic's patient
-        id>``. Totals are computed with the clinic's rules. Infusions are not part of it
-        (export them as CSV).
-
-    Raises
-    ------
-    AccessDenied
-        If the actor may not read these records.
-    InvalidInput
-        If a record cannot be written as FHIR (two administrations of one instrument at
-        the same moment).
-
-    Notes
-    -----
-    One audit event ``export_fhir`` per patient exported.
-    """
-    ensure_can_export(session, actor=actor, patient_id=patient_id)
-    rules = clinic_config(session, actor.clinic_id).rules
-    query = (
-        select(
-            Patient.id,
-            Patient.external_id,
-            Assessment.instrument,
-            Assessment.answers,
-            Assessment.administered_at,
-        )
-        .join(Patient, Patient.id == Assessment.patient_id)
-        .where(Assessment.clinic_id == actor.clinic_id)
-        .order_by(Patient.external_id, Assessment.administered_at, Assessment.instrument)
-    )
-    if patient_id is not None:
-        query = query.where(Assessment.patient_id == patient_id)
-    entries: list[Any] = []
-    exported = {patient_id} if patient_id is not None else set()
-    for (internal_id, external_id), rows in groupby(
-        session.execute(query), key=lambda row: (row[0], row[1])
-    ):
-        subject = patient_reference(external_id)
-        try:
-            bundle = patient_bundle(
-                [(instrument, answers, at) for _, _, instrument, answers, at in rows],
-                subject=subject,
-                rules=rules,
-            )
-        except FhirError as error:
-            # The message names the subject; the operator's terminal gets no patient id.
-            raise InvalidInput([str(error).replace(subject, "a patient")]) from None
-        entries.extend(bundle.model_dump(mode="json", exclude_none=True).get("entry", []))
-        exported.add(internal_id)
-    for exported_id in sorted(exported):
-        audit.record(session, actor=actor, action=audit.Action.EXPORT_FHIR, patient_id=exported_id)
-    result: dict[str, Any] = {"resourceType": "Bundle", "type": "collection"}
-    if entries:
-        result["entry"] = entries
-    return result
