@@ -2,23 +2,27 @@
 
 Patients go through :func:`data.records.patients.register_patients`, safety alerts through
 :func:`data.records.alerts.write_alerts` and the audit event through :mod:`data.audit`, as a
-real clinic's do. The assessments are inserted here, in :func:`insert_assessments` only, until
-the one writer of assessments takes them.
+real clinic's do, and the questionnaires through :func:`data.records.assessments.write_assessments`
+(:func:`insert_assessments` only shapes its rows). :func:`bulk_insert` writes the rows that
+have no writer of their own (courses, infusions).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from data.clinic import SCORING_VERSION
 from data.demo.answers import ScoredAnswers
-from data.models import Assessment
+from data.records.assessments import AssessmentRows, write_assessments
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,17 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         session.execute(insert(model).execution_options(render_nulls=True), rows)
 
 
+def _runs(entered_by: Sequence[int | None]) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each run of rows entered by the same user, in order."""
+    runs: list[tuple[int, int]] = []
+    start = 0
+    for position in range(1, len(entered_by) + 1):
+        if position == len(entered_by) or entered_by[position] != entered_by[start]:
+            runs.append((start, position))
+            start = position
+    return runs
+
+
 def insert_assessments(
     session: Session,
     *,
@@ -66,55 +81,43 @@ def insert_assessments(
     patient_ids: Sequence[int],
     entered_by_ids: Sequence[int | None],
 ) -> list[AlertToCreate]:
-    """Insert the scored questionnaires; returns the safety alerts they raise.
+    """Store the scored questionnaires through the one writer of assessments; returns the
+    safety alerts they raise.
 
     ``patient_ids`` and ``entered_by_ids`` are indexed by each row's ``owner`` (the plan's
-    index). The ids of the questionnaires that raise an alert are found again by patient,
-    instrument and time (unique for the demo's patients).
+    index). Each record is dated when it was answered, as a real check-in is. Rows keep their
+    order (so their ids do): one write per run of rows entered by the same user.
     """
-    records = [
-        {
-            "clinic_id": clinic_id,
-            "patient_id": patient_ids[row.owner],
-            "instrument": row.instrument,
-            "administered_at": row.administered_at,
-            "source": "patient",
-            "answers": row.answers,
-            "total": row.total,
-            "severity": row.severity,
-            "flags": row.flags,
-            "valid": row.valid,
-            "scoring_version": SCORING_VERSION,
-            "idempotency_key": None,
-            "entered_by_id": entered_by_ids[row.owner],
-            "created_at": row.administered_at,
-        }
-        for row in scored
-    ]
-    bulk_insert(session, Assessment, records)
-    wanted = [row for row in scored if row.alert_kinds]
-    if not wanted:
-        return []
-    stored = session.execute(
-        select(
-            Assessment.patient_id,
-            Assessment.instrument,
-            Assessment.administered_at,
-            Assessment.id,
-        ).where(
-            Assessment.clinic_id == clinic_id,
-            Assessment.patient_id.in_({patient_ids[row.owner] for row in wanted}),
+    if not all(row.valid for row in scored):
+        raise RuntimeError("the demo clinic answers every item of every questionnaire")
+    entered_by = [entered_by_ids[row.owner] for row in scored]
+    ids: list[int] = []
+    for start, stop in _runs(entered_by):
+        part = scored[start:stop]
+        ids += write_assessments(
+            session,
+            AssessmentRows(
+                patient_id=[patient_ids[row.owner] for row in part],
+                instrument=[row.instrument for row in part],
+                administered_at=[(row.administered_at - _EPOCH) // _MICROSECOND for row in part],
+                answers=[json.dumps(row.answers) for row in part],
+                total=[row.total for row in part],
+                severity=[row.severity for row in part],
+                flags=[json.dumps(row.flags) for row in part],
+            ),
+            clinic_id=clinic_id,
+            source="patient",
+            entered_by_id=entered_by[start],
+            created_at=None,
         )
-    ).all()
-    ids = {(patient, instrument, moment): id_ for patient, instrument, moment, id_ in stored}
     return [
         AlertToCreate(
             owner=row.owner,
-            assessment_id=ids[patient_ids[row.owner], row.instrument, row.administered_at],
+            assessment_id=assessment_id,
             created_at=row.administered_at,
             kind=kind,
             left_open=row.left_open,
         )
-        for row in wanted
+        for row, assessment_id in zip(scored, ids, strict=True)
         for kind in row.alert_kinds
     ]

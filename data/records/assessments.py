@@ -8,7 +8,8 @@ through here, in the caller's transaction:
 * an import stores many (:func:`write_assessments`, or :func:`copy_staged_assessments` after
   the rows were staged on SQLite), already scored, through the database driver (the fast paths
   and their measured reasons are in :mod:`data.interchange.bulk`);
-* the demo clinic (to be switched to :func:`write_assessments`, issue #10).
+* the demo clinic stores its synthetic check-ins (:func:`write_assessments`, each record
+  dated when it was answered, as a real check-in is).
 
 Rows are stored valid (a record that could not be scored is refused before it gets here) and
 with the current :data:`data.clinic.SCORING_VERSION`.
@@ -78,18 +79,21 @@ def _same_in_every_row(
     clinic_id: int,
     source: str,
     entered_by_id: int | None,
-    created_at: dt.datetime,
+    created_at: dt.datetime | None,
     dialect: str,
 ) -> dict[str, object]:
-    """The columns whose value is the same in every row of one write."""
-    return {
+    """The columns whose value is the same in every row of one write (``created_at`` only
+    when one time is given for all)."""
+    same: dict[str, object] = {
         "clinic_id": clinic_id,
         "source": source,
         "valid": True,
         "scoring_version": SCORING_VERSION,
         "entered_by_id": entered_by_id,
-        "created_at": bulk.time_text(created_at, dialect),
     }
+    if created_at is not None:
+        same["created_at"] = bulk.time_text(created_at, dialect)
+    return same
 
 
 def write_assessments(
@@ -99,7 +103,7 @@ def write_assessments(
     clinic_id: int,
     source: str,
     entered_by_id: int | None,
-    created_at: dt.datetime,
+    created_at: dt.datetime | None,
     progress: ProgressCallback | None = None,
 ) -> list[int]:
     """Store scored assessments in bulk, in the caller's transaction; their ids, in order.
@@ -116,8 +120,9 @@ def write_assessments(
         ``"import"``, ``"patient"`` or ``"clinician"``: how the answers arrived.
     entered_by_id : int, optional
         The user who entered them (None for the system).
-    created_at : datetime
-        When they are stored (time-zone aware).
+    created_at : datetime or None
+        When they are stored (time-zone aware); None stores each when it was answered
+        (its ``administered_at``), as for records made at the time they describe.
     progress : callable, optional
         ``progress(rows_written, rows_to_write)`` after each chunk.
 
@@ -146,18 +151,23 @@ def write_assessments(
         created_at=created_at,
         dialect=dialect,
     )
-    varying = (
+    answered = bulk.time_texts(rows.administered_at, dialect)
+    varying: tuple[Sequence[object], ...] = (
         ids,
         rows.patient_id,
         rows.instrument,
-        bulk.time_texts(rows.administered_at, dialect),
+        answered,
         rows.answers,
         rows.total,
         rows.severity,
         rows.flags,
     )
-    varying_columns = ("id", "patient_id", "instrument", "administered_at", "answers")
-    columns = ", ".join([*varying_columns, "total", "severity", "flags", *same])
+    varying_columns = ["id", "patient_id", "instrument", "administered_at", "answers"]
+    varying_columns += ["total", "severity", "flags"]
+    if created_at is None:
+        varying += (answered,)
+        varying_columns.append("created_at")
+    columns = ", ".join([*varying_columns, *same])
     driver = bulk.driver_of(connection)
     done = 0
     if dialect == "postgresql":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -10,18 +11,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data.checkin import submit_checkin
-from data.models import AuditEvent, Patient, SafetyAlert
+from data.models import Assessment, AuditEvent, Patient, SafetyAlert
 from data.records.alerts import (
     HISTORICAL_ALERT_AGE,
     HISTORICAL_ALERT_NOTE,
     alerts_for_answers,
 )
+from data.records.assessments import AssessmentRows, write_assessments
 from data.records.patients import NewPatient, register_patients
 from tests.builders import add_user
 from tests.conftest import World
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 DATA = Path(__file__).resolve().parents[2] / "data"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def test_a_check_in_reports_the_ids_of_the_alerts_it_stored(session: Session, world: World) -> None:
@@ -114,10 +117,9 @@ def test_a_registered_patient_keeps_their_sign_in_and_the_date_the_clinic_first_
     assert sorted(audited) == sorted(ids.values())
 
 
-def test_assessments_are_written_by_one_writer_but_the_demo() -> None:
+def test_assessments_are_written_by_one_writer() -> None:
     """data/records/assessments.py inserts every assessment: a check-in's, an import's (bulk,
-    or copied from the staged rows). The demo clinic still writes its synthetic ones itself
-    (issue #10 switches it to write_assessments); nothing else may."""
+    or copied from the staged rows) and the demo clinic's synthetic ones; nothing else may."""
     writers = []
     for path in DATA.rglob("*.py"):
         if path.name == "models.py" or "migrations" in path.parts:
@@ -126,9 +128,54 @@ def test_assessments_are_written_by_one_writer_but_the_demo() -> None:
             continue
         text = path.read_text(encoding="utf-8")
         if re.search(
-            r"\bAssessment\(|insert\(Assessment\b|_bulk_insert\([^)]*\bAssessment\b"
+            r"\bAssessment\(|insert\(Assessment\b|bulk_insert\([^)]*\bAssessment\b"
             r"|Assessment\.__tablename__|INSERT INTO assessment\b|COPY assessment\b",
             text,
         ):
             writers.append(path.relative_to(DATA).as_posix())
-    assert [w for w in writers if w != "demo.py" and not w.startswith("demo/")] == []
+    assert writers == []
+
+
+def test_records_written_at_the_time_they_describe_are_dated_when_answered(
+    session: Session, world: World
+) -> None:
+    """``created_at=None`` (the demo clinic's synthetic check-ins) dates each record when it
+    was answered; a given time (an import's) dates them all then."""
+    answered = [dt.datetime(2025, 5, day, 9, 30, tzinfo=dt.UTC) for day in (5, 12)]
+    micros = [(moment - EPOCH) // dt.timedelta(microseconds=1) for moment in answered]
+    answers = json.dumps({f"phq9_{i}": 1 for i in range(1, 10)})
+    patient = world.patient_a1.patient_id or 0
+
+    def write(created_at: dt.datetime | None) -> list[int]:
+        return write_assessments(
+            session,
+            AssessmentRows(
+                patient_id=[patient, patient],
+                instrument=["phq9", "phq9"],
+                administered_at=micros,
+                answers=[answers, answers],
+                total=[9, 9],
+                severity=["mild", "mild"],
+                flags=[json.dumps(["phq9_item9_positive"])] * 2,
+            ),
+            clinic_id=world.clinic_a,
+            source="patient",
+            entered_by_id=None,
+            created_at=created_at,
+        )
+
+    def stored(ids: list[int]) -> list[tuple[dt.datetime, dt.datetime]]:
+        rows = session.execute(
+            select(Assessment.administered_at, Assessment.created_at)
+            .where(Assessment.id.in_(ids))
+            .order_by(Assessment.id)
+        ).all()
+        return [(as_utc(given), as_utc(created)) for given, created in rows]
+
+    assert stored(write(None)) == [(moment, moment) for moment in answered]
+    assert stored(write(NOW)) == [(moment, NOW) for moment in answered]
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """A stored time as an aware UTC time (SQLite gives it back without a zone)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
