@@ -24,7 +24,7 @@ from data.records.assessments import insert_unless_stored
 from outcomes import Score, get_instrument, score
 from outcomes.errors import UnknownInstrumentError
 from outcomes.instruments import Instrument
-from outcomes.safety import safety_alert_kinds
+from outcomes.instruments.safety import safety_alert_kinds
 
 _KEY_LENGTH: int = Assessment.__table__.c.idempotency_key.type.length  # type: ignore[attr-defined]
 

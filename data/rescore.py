@@ -38,8 +38,8 @@ from data.models import Assessment, SafetyAlert, utcnow
 from data.records.alerts import HISTORICAL_ALERT_AGE, alerts_for_answers, write_alerts
 from outcomes import PRORATED, get_instrument, score_frame
 from outcomes.instruments import Instrument
+from outcomes.instruments.safety import safety_alert_kinds
 from outcomes.rules import Rules
-from outcomes.safety import safety_alert_kinds
 
 __all__ = ["RescoreSummary", "rescore"]
 

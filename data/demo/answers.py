@@ -20,7 +20,7 @@ import pandas as pd
 from data.demo.plan import Checkin, Plan
 from outcomes import PRORATED, get_instrument, score_frame
 from outcomes.instruments import Instrument
-from outcomes.safety import safety_alert_kinds
+from outcomes.instruments.safety import safety_alert_kinds
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -214,9 +214,9 @@ class ScoredAnswers(NamedTuple):
     """One questionnaire answered at a planned check-in, scored, not yet stored.
 
     ``owner`` is the index of the patient's plan; ``alert_kinds`` the safety alerts the
-    answers raise (:func:`outcomes.safety.safety_alert_kinds`); ``left_open`` whether the
-    demo leaves them unacknowledged. A named tuple: the default clinic makes a few thousand,
-    ``--patients 10000`` a quarter of a million.
+    answers raise (:func:`outcomes.instruments.safety.safety_alert_kinds`); ``left_open``
+    whether the demo leaves them unacknowledged. A named tuple: the default clinic makes a
+    few thousand, ``--patients 10000`` a quarter of a million.
     """
 
     owner: int

@@ -38,7 +38,7 @@ class AlertToCreate:
     created_at : datetime
         When it was answered.
     kind : str
-        The alert's kind (:func:`outcomes.safety.safety_alert_kinds`).
+        The alert's kind (:func:`outcomes.instruments.safety.safety_alert_kinds`).
     left_open : bool
         Whether the demo leaves it unacknowledged.
     """

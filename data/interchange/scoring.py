@@ -22,7 +22,7 @@ from data.interchange.csv_read import add_problem, per_unique
 from data.interchange.pipeline import AdministrationTable
 from outcomes import INSTRUMENTS, PRORATED, score_frame
 from outcomes.instruments import Instrument
-from outcomes.safety import safety_alert_kinds
+from outcomes.instruments.safety import safety_alert_kinds
 
 __all__ = ["NewAssessments", "ScoredGroup", "instrument_ids", "new_rows", "score_group"]
 

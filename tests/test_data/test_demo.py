@@ -36,7 +36,7 @@ from data.models import (
 from data.records.patient_record import INFUSION_COLUMNS
 from outcomes import get_instrument, score
 from outcomes.course import course_outcomes
-from outcomes.safety import safety_alert_kinds
+from outcomes.instruments.safety import safety_alert_kinds
 from outcomes.worklist import next_checkin_due
 
 TODAY = dt.date(2025, 11, 3)

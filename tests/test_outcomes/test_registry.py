@@ -12,8 +12,8 @@ from outcomes import INSTRUMENTS, get_instrument, instrument_ids
 from outcomes.__main__ import describe
 from outcomes.errors import RulesError, UnknownInstrumentError
 from outcomes.instruments import Instrument
+from outcomes.instruments.safety import safety_alert_kinds
 from outcomes.rules import DEFAULT_RULES
-from outcomes.safety import safety_alert_kinds
 
 SPEC_IDS = ("phq9", "gad7", "qids_sr16", "madrs", "cssrs_screen", "pcl5")
 

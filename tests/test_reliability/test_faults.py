@@ -49,7 +49,7 @@ from data.infusions import InfusionInput, record_infusion
 from data.models import ROUTES, Assessment, AuditEvent, Base, Infusion, Patient, SafetyAlert
 from data.schema import upgrade
 from outcomes import get_instrument
-from outcomes.safety import safety_alert_kinds
+from outcomes.instruments.safety import safety_alert_kinds
 from tests.conftest import ROOT, _free_port, fresh_database_url
 from tests.test_dashboard.conftest import APP, signed_in
 

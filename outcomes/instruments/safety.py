@@ -9,7 +9,7 @@ count is data in each instrument's registry entry (its ``safety_items`` and
 
 from __future__ import annotations
 
-from outcomes.instruments import Instrument
+from outcomes.instruments.model import Instrument
 
 __all__ = ["safety_alert_kinds"]
 
