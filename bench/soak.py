@@ -38,7 +38,7 @@ sys.path[:] = [
 ]
 
 import numpy as np
-from load import (
+from load_harness import (
     LoadResult,
     Sent,
     create_clinic,

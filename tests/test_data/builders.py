@@ -4,6 +4,11 @@
 text and FHIR bundles, or read back what a test stored. The names keep their leading
 underscore from the module they came from (``test_import_export.py``, split in issue 10),
 so that the moved tests read exactly as before.
+
+The account tests (``test_sign_in.py``, ``test_sign_in_throttle.py``, ``test_sessions.py``,
+``test_passwords.py``, ``test_account_admin.py``, split from ``test_accounts.py``) share the
+wrong password, the clock, a good new user, the user behind an actor and an argon2 hasher
+that counts its verifications.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from data.access import Actor
 from data.checkin import submit_checkin
 from data.errors import InvalidInput
 from data.infusions import InfusionInput, record_infusion
-from data.models import Assessment, Base
+from data.models import Assessment, Base, User
 from tests.conftest import World
 
 NOW = dt.datetime(2025, 6, 1, 9, 0, tzinfo=dt.UTC)
@@ -107,3 +112,45 @@ def _history(session: Session, world: World) -> None:
             side_effects_note="=1+1 ginger ale helped",
         ),
     )
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+WRONG = "not the password at all"
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+GOOD_USER = {
+    "username": "new-clinician",
+    "password": "a long enough password",
+    "role": "clinician",
+    "display_name": "New Clinician",
+}
+
+
+def _user_id(actor: Actor) -> int:
+    assert actor.user_id is not None
+    return actor.user_id
+
+
+def _user(session: Session, actor: Actor) -> User:
+    user = session.get(User, actor.user_id)
+    assert user is not None
+    return user
+
+
+class CountingHasher:
+    """argon2's PasswordHasher, counting verifications (its instances cannot be patched)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.verifications = 0
+        self.verified_hashes: list[str] = []
+
+    def verify(self, hash: str, password: str) -> bool:
+        self.verifications += 1
+        self.verified_hashes.append(hash)
+        return bool(self.real.verify(hash, password))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)

@@ -30,8 +30,21 @@ def _bench_load() -> ModuleType:
 
 @pytest.fixture(scope="session")
 def bench_load() -> ModuleType:
-    """``bench/load.py``: the same code the long run uses, in a short version."""
+    """``bench/load.py``: the same code the long run uses, in a short version (it also
+    re-exports the harness's ``create_clinic``, which the fault and fuzz tests use)."""
     return _bench_load()
+
+
+@pytest.fixture(scope="session")
+def bench_signin_flood() -> ModuleType:
+    """``bench/signin_flood.py``, for a short sign-in flood beside check-ins."""
+    return _bench_module("signin_flood")
+
+
+@pytest.fixture(scope="session")
+def bench_load_during_import() -> ModuleType:
+    """``bench/load_during_import.py``, for check-ins during a short import."""
+    return _bench_module("load_during_import")
 
 
 @pytest.fixture(scope="session")

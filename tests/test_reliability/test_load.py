@@ -42,14 +42,14 @@ def test_concurrent_checkins_are_stored_exactly_once_with_their_alerts(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def test_checkins_go_through_while_sign_in_attempts_flood_the_app(
-    backend: str, bench_load: ModuleType, request: pytest.FixtureRequest, tmp_path: Path
+    backend: str, bench_signin_flood: ModuleType, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """Issue 9, item 3, short version of ``bench/load.py --signin-flood 200``: 200 sign-in
     attempts a second through the sign-in function, from few addresses so the per-address
     throttle shows, while patients check in. Before, every attempt held SQLite's write lock
     for its argon2 verification and check-ins failed with "records are busy"."""
     url = fresh_database_url(backend, request, tmp_path)
-    result = bench_load.run_signin_flood(
+    result = bench_signin_flood.run_signin_flood(
         url,
         backend=backend,
         patients=8,
@@ -152,13 +152,13 @@ def test_a_short_soak_checks_every_window_and_the_whole_run(
 
 
 def test_checkins_during_a_large_import_are_all_stored(
-    bench_load: ModuleType, tmp_path: Path
+    bench_load_during_import: ModuleType, tmp_path: Path
 ) -> None:
     """``bench/load.py --during-import`` in short: patients check in while ``outcomes import``
     (another process) imports into another clinic of the same SQLite file. The import reads
     and checks its file before it takes the write lock, so check-ins wait at most for its
     writing: none fails, every one is stored once, and the import stores every row."""
-    result = bench_load.run_load_during_import(
+    result = bench_load_during_import.run_load_during_import(
         f"sqlite:///{tmp_path / 'import.db'}",
         backend="sqlite",
         patients=4,
