@@ -160,17 +160,17 @@ ACCESS_EXEMPT: Final[dict[str, str]] = {
     "data.accounts.authenticate": "the sign-in itself: there is no actor yet",
     "data.accounts.authenticate_single_sign_on": (
         "the single sign-on itself: the identity provider has verified the email, and there "
-        "is no actor yet (tested in test_accounts.py)"
+        "is no actor yet (tested in test_sign_in.py)"
     ),
     "data.accounts.hash_password": "pure function of its argument; reads and writes nothing",
     "data.accounts.same_username": "builds a SQL condition on the username; runs no query",
     "data.accounts.sign_in": (
         "the app's sign-in itself (authenticate in separate transactions, throttled): there "
-        "is no actor yet (tested in test_accounts.py)"
+        "is no actor yet (tested in test_sign_in_throttle.py)"
     ),
     "data.accounts.session_still_valid": (
         "answers whether the actor's own sign-in is still valid; reads nothing of a patient "
-        "and writes nothing (tested in test_accounts.py)"
+        "and writes nothing (tested in test_sessions.py)"
     ),
     "data.infusions.problems_with": "pure validation of an InfusionInput; no database",
     "data.infusions.side_effect_label": "pure formatting of a side-effect code",
