@@ -8,10 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import resources, state
-from dashboard.plain import alert_label, literal
+from dashboard.alert_cards import show_alert_card
+from dashboard.plain import literal
 from data.clinic import clinic_config
-from data.errors import AccessDenied, InvalidInput
-from data.records.alert_review import acknowledge_alert, open_alerts
+from data.records.alert_review import open_alerts
 from data.records.cohort import cohort_assessments, cohort_infusions
 from data.records.patient_lists import clinic_patients
 from outcomes.course import course_outcomes
@@ -50,29 +50,9 @@ st.subheader(f"Safety alerts ({len(alerts)})")
 if alerts.empty:
     st.success("No unacknowledged safety alerts.")
 for alert in alerts.itertuples(index=False):
-    with st.container(border=True):
-        when = pd.Timestamp(alert.created_at).strftime("%d %b %Y %H:%M UTC")
-        # The name is as imported or typed: literal text, so it cannot forge an "all clear".
-        st.markdown(
-            f":red[**{literal(names.get(alert.patient_id, 'patient'))}**] — "
-            f"{alert_label(str(alert.kind))} · total {alert.total} · {when}"
-        )
-        note = st.text_input(
-            "What was done (required)",
-            key=f"ack_note_{alert.alert_id}",
-            placeholder="e.g. called patient, safety plan reviewed",
-        )
-        left, right = st.columns(2)
-        if left.button("Acknowledge", key=f"ack_{alert.alert_id}", type="primary"):
-            try:
-                with resources.session_scope(write=True) as session:
-                    acknowledge_alert(session, actor=actor, alert_id=int(alert.alert_id), note=note)
-            except (InvalidInput, AccessDenied) as refused:
-                st.error(str(refused))
-            else:
-                st.rerun()
-        if right.button("Open patient", key=f"open_alert_{alert.alert_id}"):
-            open_patient(alert.patient_id)
+    show_alert_card(
+        actor, alert, name=str(names.get(alert.patient_id, "patient")), open_patient=open_patient
+    )
 
 others = items[items["reason"] != "safety_alert"]
 st.subheader(f"Needs attention ({len(others)})")
