@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.access import Actor, ensure_can_write_patient
 from data.errors import InvalidInput
-from data.models import Infusion, utcnow
+from data.models import utcnow
+from data.records.infusions import write_infusion
 from outcomes.infusion_terms import ROUTE_LABELS, ROUTES, SIDE_EFFECTS
 
 # Plausible ranges: wide enough for any real infusion-chair reading, narrow enough to catch a
@@ -138,16 +139,17 @@ def record_infusion(
         raise InvalidInput(problems)
     values = asdict(infusion)
     values["side_effects"] = list(dict.fromkeys(infusion.side_effects))
-    row = Infusion(
-        clinic_id=actor.clinic_id,
-        patient_id=patient_id,
-        recorded_by_id=actor.user_id,
-        **values,
+    infusion_id = write_infusion(
+        session,
+        {
+            "clinic_id": actor.clinic_id,
+            "patient_id": patient_id,
+            "recorded_by_id": actor.user_id,
+            **values,
+        },
     )
-    session.add(row)
-    session.flush()
     audit.record(session, actor=actor, action=audit.Action.RECORD_INFUSION, patient_id=patient_id)
-    return row.id
+    return infusion_id
 
 
 def side_effect_label(effect: str) -> str:

@@ -39,6 +39,7 @@ from data.models import (
     utcnow,
 )
 from data.records.alerts import write_alerts
+from data.records.infusions import write_infusions
 from data.records.patients import NewPatient, register_patients
 
 DEMO_CLINIC_NAME = "Demo Clinic (synthetic data)"
@@ -239,7 +240,7 @@ def seed_demo(
         course_ids=course_ids,
         clinician_ids=clinician_ids,
     )
-    bulk_insert(session, Infusion, infusions)
+    write_infusions(session, infusions)
     raised = insert_assessments(
         session,
         clinic_id=clinic_id,

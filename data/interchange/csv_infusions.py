@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from data import audit
@@ -29,7 +28,6 @@ from data.access import Actor, ensure_role
 from data.infusions import LABELS as INFUSION_LABELS
 from data.infusions import LIMITS as INFUSION_LIMITS
 from data.infusions import InfusionInput, problems_with
-from data.interchange import bulk
 from data.interchange.checks import (
     after_today_everywhere,
     check_patient_ids,
@@ -52,10 +50,10 @@ from data.interchange.pipeline import (
     PreparedImport,
     ProgressCallback,
     RecordCheck,
-    report_progress,
 )
 from data.interchange.stored import check_infusion_records
-from data.models import ROUTE_LABELS, ROUTES, SIDE_EFFECTS, Infusion, utcnow
+from data.models import ROUTE_LABELS, ROUTES, SIDE_EFFECTS, utcnow
+from data.records.infusions import write_infusions
 
 __all__ = ["import_infusions_csv", "prepare_infusions_csv"]
 
@@ -276,12 +274,7 @@ class _PreparedInfusions(PreparedImport):
             row["recorded_by_id"] = actor.user_id
             row["created_at"] = now
             rows.append(row)
-        # Infusions are few; SQLAlchemy's executemany is bulk enough and keeps the JSON
-        # column's own serialisation.
-        report_progress(progress, 0, len(rows))
-        for done in range(0, len(rows), bulk.WRITE_CHUNK):
-            session.execute(insert(Infusion), rows[done : done + bulk.WRITE_CHUNK])
-            report_progress(progress, min(done + bulk.WRITE_CHUNK, len(rows)), len(rows))
+        write_infusions(session, rows, progress=progress)
         imported_patients = sorted({int(row["patient_id"]) for row in rows})
         audit.record_many(
             session,

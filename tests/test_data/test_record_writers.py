@@ -1,4 +1,4 @@
-"""One writer per kind of record: safety alerts, patients and assessments (data/records/)."""
+"""One writer per kind of record (data/records/): alerts, patients, assessments, infusions."""
 
 from __future__ import annotations
 
@@ -130,6 +130,25 @@ def test_assessments_are_written_by_one_writer() -> None:
         if re.search(
             r"\bAssessment\(|insert\(Assessment\b|bulk_insert\([^)]*\bAssessment\b"
             r"|Assessment\.__tablename__|INSERT INTO assessment\b|COPY assessment\b",
+            text,
+        ):
+            writers.append(path.relative_to(DATA).as_posix())
+    assert writers == []
+
+
+def test_infusions_are_written_by_one_writer() -> None:
+    """data/records/infusions.py inserts every infusion: one recorded in the app, an import's,
+    the demo clinic's; nothing else may."""
+    writers = []
+    for path in DATA.rglob("*.py"):
+        if path.name == "models.py" or "migrations" in path.parts:
+            continue
+        if path.relative_to(DATA).as_posix() == "records/infusions.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if re.search(
+            r"\bInfusion\(|insert\(Infusion\b|bulk_insert\([^)]*\bInfusion\b"
+            r"|Infusion\.__tablename__|INSERT INTO infusion\b|COPY infusion\b",
             text,
         ):
             writers.append(path.relative_to(DATA).as_posix())
