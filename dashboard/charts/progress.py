@@ -5,25 +5,29 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.style import INFUSION_COLOUR, SCORE_COLOUR, calendar_days
+from dashboard.charts.style import INFUSION_COLOUR, SCORE_COLOUR, calendar_days, date_axis
 from outcomes.instruments import Instrument, get_instrument
 
 
 def progress_figure(
     instrument: str | Instrument, scores: pd.DataFrame, infusions: pd.DataFrame
 ) -> go.Figure:
-    """A patient's own view: their scores and treatment days, in plain words."""
+    """A patient's own view: their scores and treatment days, in plain words.
+
+    The x axis shows whole days (dates, never hours), whatever the span, as the care team's.
+    """
     definition = get_instrument(instrument)
     valid = scores[scores["total"].notna()].sort_values("administered_at")
+    score_days = calendar_days(valid["administered_at"])
     figure = go.Figure(
         go.Scatter(
-            x=calendar_days(valid["administered_at"]),
+            x=score_days,
             y=valid["total"].astype(float),
             mode="lines+markers",
             name="your score",
             line={"color": SCORE_COLOUR, "width": 3},
             marker={"size": 9},
-            hovertemplate="%{x|%b %d}: %{y}<extra></extra>",
+            hovertemplate="%{x|%-d %b %Y}: %{y}<extra></extra>",
         )
     )
     treatment_days = calendar_days(infusions["administered_at"]).sort_values()
@@ -46,7 +50,7 @@ def progress_figure(
     )
     figure.update_layout(
         title="Your scores (lower means fewer symptoms)",
-        xaxis_title="",
+        xaxis=date_axis([*score_days, *treatment_days]),
         yaxis_title="score",
         yaxis_range=[-0.5, (definition.max_total or 1) + 0.5],
         showlegend=False,
