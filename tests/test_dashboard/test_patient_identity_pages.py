@@ -8,11 +8,13 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import downloads, state
 from dashboard.patient_label import patient_label, patient_label_text
+from dashboard.patient_view.identity import patient_labels
 from data.access import Actor
 from data.engine import make_engine, transaction
 from data.models import Clinic, Patient
@@ -150,3 +152,21 @@ def test_the_export_file_is_named_by_name_mrn_and_birth_date(
         downloads.forget_browser(browser)
     assert prepared is not None
     assert prepared.file_name == "Casey-Example_MRN-00123_1980-02-03-assessments.csv"
+
+
+def test_an_unknown_birth_date_reads_as_unknown_however_the_frame_holds_it() -> None:
+    today = dt.date(2026, 11, 29)
+    frame = pd.DataFrame(
+        {
+            "patient_id": [1, 2, 3, 4],
+            "external_id": ["00123", "00456", "00789", "00999"],
+            "name": [NAME] * 4,
+            "date_of_birth": [dt.date(1980, 2, 3), None, pd.NaT, float("nan")],
+        }
+    )
+    assert patient_labels(frame, today=today, markdown=False) == {
+        1: f"{NAME} · MRN 00123 · born 1980-02-03 (46)",
+        2: f"{NAME} · MRN 00456 · born unknown",
+        3: f"{NAME} · MRN 00789 · born unknown",
+        4: f"{NAME} · MRN 00999 · born unknown",
+    }

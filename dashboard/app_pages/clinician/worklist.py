@@ -39,9 +39,6 @@ items = worklist(
     active_days=config.rules.after_course_days,
 )
 names = patients.set_index("patient_id")["name"]
-# Rows name a patient by name, MRN, date of birth and age: a clinic may have several patients
-# of one name, and "Open" must lead to the right one.
-labels = patient_labels(patients, today=today, markdown=True)
 
 
 def open_patient(patient_id: int) -> None:
@@ -58,6 +55,11 @@ for alert in alerts.itertuples(index=False):
     )
 
 others = items[items["reason"] != "safety_alert"]
+# Rows name a patient by name, MRN, date of birth and age: a clinic may have several patients
+# of one name, and "Open" must lead to the right one. Only the patients listed are labelled.
+labels = patient_labels(
+    patients[patients["patient_id"].isin(others["patient_id"])], today=today, markdown=True
+)
 st.subheader(f"Needs attention ({len(others)})")
 if others.empty:
     st.info("Nothing else needs attention today.")
