@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import downloads, resources, state
+from dashboard.patient_label import file_name_part
 from dashboard.plain import literal
 from dashboard.summary import summary_html
 from data.access import Actor
@@ -30,6 +31,13 @@ CHOICES = {
     "fhir": "Everything (FHIR Bundle)",
     "summary": "Printable one-page summary (HTML)",
 }
+
+
+def export_file_name(record: PatientRecord, wanted: str) -> str:
+    """``Casey-Example_MRN-00123_1980-02-03-assessments.csv``: whose file it is (name, MRN and
+    date of birth, as a patient is named everywhere) and what it holds."""
+    whose = file_name_part(record.name, record.external_id, record.date_of_birth)
+    return f"{whose}-{EXPORT_FILES[wanted][0]}"
 
 
 def _export_file(
@@ -88,7 +96,7 @@ def show_exports(
             # Nothing is exported, or recorded as exported, for a browser that cannot take it.
             st.error(downloads.NO_SIGNED_IN_BROWSER)
         else:
-            suffix, mime = EXPORT_FILES[wanted]
+            mime = EXPORT_FILES[wanted][1]
             try:
                 link = downloads.prepare(
                     browser,
@@ -101,7 +109,7 @@ def show_exports(
                         infusion_count=infusion_count,
                         config=config,
                     ),
-                    file_name=f"{record.external_id}-{suffix}",
+                    file_name=export_file_name(record, wanted),
                     mime=mime,
                 )
             except ValueError as refused:  # signed out in another tab meanwhile

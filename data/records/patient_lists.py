@@ -17,7 +17,11 @@ from data.records.frames import frame_of
 
 
 def clinic_patients(session: Session, *, actor: Actor) -> pd.DataFrame:
-    """The clinic's patients with their care team (clinicians; for the worklist)."""
+    """The clinic's patients with their care team (clinicians; for the worklist).
+
+    Each row carries what tells patients of the same name apart (``external_id``, the MRN,
+    and ``date_of_birth``): a page names a patient by all of them, never by name alone.
+    """
     ensure_role(session, actor, "clinician", "system")
     clinician = aliased(User)
     query = (
@@ -25,6 +29,7 @@ def clinic_patients(session: Session, *, actor: Actor) -> pd.DataFrame:
             Patient.id,
             Patient.external_id,
             Patient.name,
+            Patient.date_of_birth,
             clinician.display_name,
             Patient.created_at,
         )
@@ -35,7 +40,7 @@ def clinic_patients(session: Session, *, actor: Actor) -> pd.DataFrame:
     frame = frame_of(
         session,
         query,
-        ("patient_id", "external_id", "name", "assigned_clinician", "created_at"),
+        ("patient_id", "external_id", "name", "date_of_birth", "assigned_clinician", "created_at"),
     )
     audit.record(session, actor=actor, action=audit.Action.VIEW_PATIENT_LIST)
     return frame
@@ -52,12 +57,12 @@ def find_patients(
     ensure_role(session, actor, "clinician", "system")
     wanted = f"%{(query or '').strip().lower()}%"
     statement = (
-        select(Patient.id, Patient.external_id, Patient.name)
+        select(Patient.id, Patient.external_id, Patient.name, Patient.date_of_birth)
         .where(Patient.clinic_id == actor.clinic_id)
         .where(func.lower(Patient.name).like(wanted) | func.lower(Patient.external_id).like(wanted))
         .order_by(Patient.name, Patient.id)
         .limit(max(1, min(int(limit), 200)))
     )
-    frame = frame_of(session, statement, ("patient_id", "external_id", "name"))
+    frame = frame_of(session, statement, ("patient_id", "external_id", "name", "date_of_birth"))
     audit.record(session, actor=actor, action=audit.Action.SEARCH_PATIENTS)
     return frame

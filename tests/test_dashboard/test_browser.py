@@ -152,20 +152,23 @@ def test_patient_with_a_self_harm_answer_sees_the_crisis_panel(server: str, brow
 
 
 def _demo_patient_name(server_url: str) -> str:
+    import datetime as dt
+
     from sqlalchemy import select
 
+    from dashboard.patient_label import patient_label_text
     from data.engine import make_engine, transaction
     from data.models import Patient, User
 
     engine = make_engine(os.environ["BROWSER_TEST_DATABASE_URL"])
     with transaction(engine) as session:
         row = session.execute(
-            select(Patient.name, Patient.external_id)
+            select(Patient.name, Patient.external_id, Patient.date_of_birth)
             .join(User, User.id == Patient.user_id)
             .where(User.username == "demo-patient")
         ).one()
     engine.dispose()
-    return f"{row.name} · {row.external_id}"
+    return patient_label_text(row.name, row.external_id, row.date_of_birth, today=dt.date.today())
 
 
 def test_clinician_acknowledges_the_alert_and_sees_the_new_score(server: str, browser) -> None:  # type: ignore[no-untyped-def]

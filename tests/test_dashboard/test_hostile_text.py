@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block, Node
 
 from dashboard.navigation import page_files
+from dashboard.patient_label import patient_label
 from dashboard.plain import literal
 from data.access import Actor
 from data.checkin import submit_checkin
@@ -247,7 +248,9 @@ def test_the_patient_view_names_the_patient_and_care_team_as_typed(
     app.run()
     app.switch_page("app_pages/clinician/patient.py").run()
     assert not app.exception
-    assert app.subheader[0].value == f"{literal(NAME)} · {literal(EXTERNAL_ID)}"
+    assert app.subheader[0].value == patient_label(
+        NAME, EXTERNAL_ID, dt.date(1980, 1, 2), today=dt.date.today()
+    )
     assert literal(DISPLAY) in app.caption[0].value and literal(PROTOCOL) in app.caption[0].value
 
 

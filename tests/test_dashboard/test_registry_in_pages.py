@@ -52,6 +52,7 @@ def test_a_new_registry_row_appears_in_every_instrument_picker(
     app: AppTest, app_world: AppWorld, trial_instrument: None
 ) -> None:
     signed_in(app, app_world.clinician).run()
+    app.session_state["selected_patient"] = app_world.patient.patient_id  # opens nobody else
     app.switch_page("app_pages/clinician/patient.py").run()
     assert not app.exception, app.exception
     assert _options(app.radio, "Instrument") == [
@@ -75,6 +76,7 @@ def test_a_new_clinician_rated_instrument_can_be_rated_from_the_patient_page(
     app: AppTest, app_world: AppWorld, trial_instrument: None
 ) -> None:
     signed_in(app, app_world.clinician).run()
+    app.session_state["selected_patient"] = app_world.patient.patient_id  # opens nobody else
     app.switch_page("app_pages/clinician/patient.py").run()
     picker = next(e for e in app.selectbox if e.label == "Rating scale")
     picker.set_value("trial_scale").run()
@@ -87,6 +89,7 @@ def test_the_patient_page_states_the_clinics_response_rule(
     app: AppTest, app_world: AppWorld
 ) -> None:
     signed_in(app, app_world.clinician).run()
+    app.session_state["selected_patient"] = app_world.patient.patient_id  # opens nobody else
     app.switch_page("app_pages/clinician/patient.py").run()
     change = next(m for m in app.metric if m.label == "Change from baseline")
     assert change.proto.help == "Change of the total since baseline: -50% or lower is a response."

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import resources, state
 from dashboard.alert_cards import show_alert_card
-from dashboard.plain import literal
+from dashboard.patient_view.identity import patient_labels
 from data.clinic import clinic_config
 from data.records.alert_review import open_alerts
 from data.records.cohort import cohort_assessments, cohort_infusions
@@ -55,6 +55,11 @@ for alert in alerts.itertuples(index=False):
     )
 
 others = items[items["reason"] != "safety_alert"]
+# Rows name a patient by name, MRN, date of birth and age: a clinic may have several patients
+# of one name, and "Open" must lead to the right one. Only the patients listed are labelled.
+labels = patient_labels(
+    patients[patients["patient_id"].isin(others["patient_id"])], today=today, markdown=True
+)
 st.subheader(f"Needs attention ({len(others)})")
 if others.empty:
     st.info("Nothing else needs attention today.")
@@ -62,6 +67,6 @@ for reason, group in others.groupby("reason", sort=False):
     st.markdown(f"**{REASON_LABELS[str(reason)]}** ({len(group)})")
     for row in group.itertuples(index=False):
         left, right = st.columns([4, 1])
-        left.markdown(f"{literal(names.get(row.patient_id, row.patient_id))} — {row.detail}")
+        left.markdown(f"{labels.get(int(row.patient_id), 'Unknown patient')} — {row.detail}")
         if right.button("Open", key=f"open_{reason}_{row.patient_id}"):
             open_patient(row.patient_id)
