@@ -61,7 +61,13 @@ if open_count:
 
 st.plotly_chart(
     charts.trajectory_figure(
-        instrument, scores, infusions, course, rules=config.rules, x_axis=x_axis
+        instrument,
+        scores,
+        infusions,
+        course,
+        rules=config.rules,
+        x_axis=x_axis,
+        alerts=alerts,
     ),
     width="stretch",
 )
