@@ -58,7 +58,9 @@ def open_for(created_at: object, now: dt.datetime) -> str:
 
 
 def answer_level(alert: Any) -> str:
-    """What raised the alert, with the answer: ``PHQ-9 item 9: 3, nearly every day``.
+    """What raised the alert, with the answer level.
+
+    ``PHQ-9 item 9 (thoughts of death or self-harm) positive: 3, nearly every day``.
 
     A self-harm item's answer level is given with its label where the registry has one
     (a MADRS rating is a number: its anchors are not licensed here); a C-SSRS risk level
@@ -73,7 +75,7 @@ def answer_level(alert: Any) -> str:
         return f"{alert_label(str(alert.kind))}: answer {int(answer)}"
     item = instrument.items[int(number) - 1]
     labels = item.answer_labels or instrument.answer_labels
-    text = f"{instrument.name} item {int(number)} ({item.short_name}): {int(answer)}"
+    text = f"{alert_label(str(alert.kind))}: {int(answer)}"
     if 0 <= int(answer) < len(labels):
         text += f", {labels[int(answer)].lower()}"
     return text

@@ -48,7 +48,10 @@ def test_an_alert_is_acknowledged_on_the_patient_page_and_shown_in_its_history(
     texts = _texts(page)
     assert "Safety alerts (1 open)" in texts
     # The answer level of the self-harm item, when and how long open.
-    assert "PHQ-9 item 9 (thoughts of death or self-harm): 2, more than half the days" in texts
+    assert (
+        "PHQ-9 item 9 (thoughts of death or self-harm) positive: 2, more than half the days"
+        in texts
+    )
     assert re.search(r"raised \d\d \w{3} \d{4} \d\d:\d\d UTC · \*\*open \d+ min\*\*", texts)
     assert "unacknowledged safety alert(s): see the worklist" not in texts
 
@@ -78,7 +81,7 @@ def test_an_alert_is_acknowledged_on_the_patient_page_and_shown_in_its_history(
     assert f"by {shown_name}" in history
     assert "acknowledged " in history and "UTC" in history
     assert f"What was done: {literal(NOTE)}" in history
-    assert "item 9 (thoughts of death or self-harm): 2" in history
+    assert "item 9 (thoughts of death or self-harm) positive: 2" in history
 
 
 @pytest.fixture
@@ -148,7 +151,7 @@ def test_worklist_cards_are_most_urgent_first_paged_and_confirm_an_acknowledgeme
     assert len(notes) == 20  # one page of forms, not 25
     card_lines = [m.value for m in cards.markdown if "raised" in str(m.value)]
     # "Nearly every day" is the most urgent though it is the newest; then the oldest.
-    assert "item 9 (thoughts of death or self-harm): 3, nearly every day" in card_lines[0]
+    assert "item 9 (thoughts of death or self-harm) positive: 3, nearly every day" in card_lines[0]
     assert "Patient · MRN MRN\\-patient · born 1985-01-02" in card_lines[0]
     assert "open 76 h" in card_lines[0] or "open 3 days" in card_lines[0]
     assert "open 4 days" in card_lines[1]  # the oldest answered 1 (100 h)
