@@ -122,3 +122,17 @@ def test_a_rating_is_stored_at_the_time_entered_and_the_form_is_cleared(
     assert saved == [f"MADRS saved for {day:%d %b %Y} 10:35 UTC: total 23 (moderate)."]
     assert all(r.value is None for r in _items(page))  # type: ignore[attr-defined]
     assert not _errors(page)
+
+
+def test_a_positive_self_harm_item_in_a_rating_not_stored_says_no_alert_was_raised(
+    app: AppTest, app_world: AppWorld
+) -> None:
+    page = _rating_page(app, app_world)
+    for n, radio in enumerate(_items(page), start=1):
+        radio.set_value("not rated" if n == 1 else 4 if n == 10 else 2)  # type: ignore[attr-defined]
+    _when(page, dt.datetime.now(dt.UTC).date(), dt.time(0, 0))
+    before = _madrs_times(app_world)
+    _save(page)
+    assert _madrs_times(app_world) == before
+    record = next(e for e in _errors(page) if e.startswith("Nothing was stored"))
+    assert "no safety alert is raised for a rating that is not stored" in record
