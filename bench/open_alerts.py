@@ -96,8 +96,8 @@ def build(url: str, count: int) -> Actor:
 
 
 def main() -> None:
-    folder = tempfile.mkdtemp()
-    url = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else f"sqlite:///{Path(folder) / 'alerts.db'}"
+    default = f"sqlite:///{Path(tempfile.mkdtemp()) / 'alerts.db'}"
+    url = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else default
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     actor = build(url, count)
     engine = make_engine(url)
