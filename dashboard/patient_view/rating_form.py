@@ -1,6 +1,18 @@
-"""A clinician's rating (MADRS and any other clinician-rated instrument of the registry)."""
+"""A clinician's rating (MADRS and any other clinician-rated instrument of the registry).
+
+Nothing is pre-selected: an untouched item is not a 0. Nothing is stored until every item is
+rated or explicitly marked "not rated", and the rating's date and time are entered (UTC: the
+clinic has no time zone setting yet). A rating with items not rated is scored by the
+instrument's missing-item rule; when that makes the record invalid (MADRS: every item is
+required, scoring-spec §2.4) it is refused, as a patient's check-in is, and nothing is stored.
+Anchor descriptions are shown only where the instrument's licence allows
+(``Instrument.anchors_licensed``); short names and numbers otherwise.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+import uuid
 
 import streamlit as st
 
@@ -9,7 +21,35 @@ from dashboard.plain import literal
 from data.access import Actor
 from data.checkin import submit_checkin
 from data.errors import AccessDenied, InvalidInput
-from outcomes.instruments import clinician_rated_instruments
+from outcomes.instruments import Instrument, clinician_rated_instruments
+
+NOT_RATED = "not rated"
+_TIME_ZONE = "UTC"
+
+
+def _state_key(rating: Instrument, name: str) -> str:
+    return f"rating:{rating.id}:{name}"
+
+
+def _form_id(rating: Instrument) -> str:
+    """This blank form's id: its widgets' keys and the stored record's idempotency key.
+
+    A new id after each stored rating gives a blank form, and a double click on Save
+    stores the rating once.
+    """
+    key = _state_key(rating, "form_id")
+    if key not in st.session_state:
+        st.session_state[key] = uuid.uuid4().hex
+    return str(st.session_state[key])
+
+
+def _option_label(rating: Instrument, item_key: str, value: object) -> str:
+    if value == NOT_RATED:
+        return NOT_RATED
+    labels = rating.item(item_key).answer_labels or rating.answer_labels
+    if rating.anchors_licensed and isinstance(value, int) and 0 <= value < len(labels):
+        return f"{value} {labels[value]}"
+    return str(value)
 
 
 def show_rating_form(actor: Actor, patient_id: int) -> None:
@@ -21,24 +61,88 @@ def show_rating_form(actor: Actor, patient_id: int) -> None:
     if rated_id is None:
         return
     rating = rated[rated_id]
-    with st.form(rating.id):
+    done = st.session_state.pop(_state_key(rating, "saved"), None)
+    if isinstance(done, str):
+        st.success(done)
+    form_id = _form_id(rating)
+    # What the last Save found missing, marked at each item on this run.
+    marks: dict[str, str] = st.session_state.get(_state_key(rating, "marks"), {})
+    options: list[object] = [*range(rating.min_value, rating.max_value + 1), NOT_RATED]
+    with st.form(f"rating_{form_id}", enter_to_submit=False):
         st.caption(
             rating.stem
             or f"Clinician-rated {rating.name}: {rating.min_value}-{rating.max_value} per item."
         )
-        answers = {
-            item.key: st.slider(
+        day_column, time_column = st.columns(2)
+        day = day_column.date_input(
+            f"Date of the rating ({_TIME_ZONE})",
+            value=dt.datetime.now(dt.UTC).date(),
+            key=f"{form_id}:date",
+        )
+        at = time_column.time_input(
+            f"Time of the rating ({_TIME_ZONE})", value=None, step=300, key=f"{form_id}:time"
+        )
+        if "time" in marks:
+            st.error(marks["time"])
+        answers: dict[str, object] = {}
+        for n, item in enumerate(rating.items, start=1):
+            text = item.text if rating.anchors_licensed and item.text else None
+            answers[item.key] = st.radio(
                 f"{n}. {item.short_name}",
-                rating.min_value,
-                rating.max_value,
-                rating.min_value,
-                key=f"{rating.id}:{item.key}",
+                options,
+                index=None,
+                horizontal=True,
+                format_func=lambda v, key=item.key: _option_label(rating, key, v),
+                help=text,
+                key=f"{form_id}:{item.key}",
             )
-            for n, item in enumerate(rating.items, start=1)
-        }
-        rate = st.form_submit_button(f"Save {rating.name}", type="primary")
-    if not rate:
+            if item.key in marks:
+                st.error(marks[item.key])
+        if "record" in marks:
+            st.error(marks["record"])
+        save = st.form_submit_button(f"Save {rating.name}", type="primary")
+    if save:
+        _save(actor, patient_id, rating, form_id, answers, day, at)
+
+
+def _save(
+    actor: Actor,
+    patient_id: int,
+    rating: Instrument,
+    form_id: str,
+    answers: dict[str, object],
+    day: object,
+    at: object,
+) -> None:
+    """Check the form, store the rating if it can be, and rerun with marks or a blank form."""
+    marks: dict[str, str] = {
+        key: "Not rated yet: choose a rating, or 'not rated'."
+        for key, value in answers.items()
+        if value is None
+    }
+    when: dt.datetime | None = None
+    if not isinstance(day, dt.date) or not isinstance(at, dt.time):
+        marks["time"] = f"Enter the date and time of the rating ({_TIME_ZONE})."
+    else:
+        when = dt.datetime.combine(day, at, tzinfo=dt.UTC)
+        if when > dt.datetime.now(dt.UTC):
+            marks["time"] = (
+                f"The time of the rating is in the future: enter when it was done ({_TIME_ZONE})."
+            )
+    if marks or when is None:
+        count = sum(1 for key in marks if key != "time")
+        if count:
+            marks["record"] = (
+                f"Nothing was stored: {count} item(s) not rated yet (marked above). "
+                "Rate each item, or mark it 'not rated'."
+            )
+        else:
+            marks["record"] = "Nothing was stored: enter the date and time of the rating."
+        st.session_state[_state_key(rating, "marks")] = marks
+        st.rerun()
         return
+    scored = {key: value for key, value in answers.items() if value != NOT_RATED}
+    not_rated = [key for key, value in answers.items() if value == NOT_RATED]
     try:
         with resources.session_scope(write=True) as session:
             stored = submit_checkin(
@@ -46,9 +150,37 @@ def show_rating_form(actor: Actor, patient_id: int) -> None:
                 actor=actor,
                 patient_id=patient_id,
                 instrument=rating.id,
-                answers=answers,
+                answers=scored,
+                administered_at=when,
+                idempotency_key=f"rating:{form_id}",
+                source="clinician",
             )
     except (InvalidInput, AccessDenied) as refused:
-        st.error(literal(refused))
-    else:
-        st.success(f"{rating.name} saved: total {stored.score.total} ({stored.score.severity}).")
+        refusal = {
+            key: f"Marked not rated: {rating.name} cannot be scored without it."
+            for key in not_rated
+        }
+        message = f"Nothing was stored: {literal(refused)}."
+        if not_rated:
+            message += (
+                f" The {rating.name} is only scored with these items rated (scoring rules): "
+                "rate them, or do not store this rating."
+            )
+        if isinstance(refused, InvalidInput) and refused.flags:
+            message += (
+                " A self-harm item is rated positive: no safety alert is raised for a rating "
+                "that is not stored, so follow the clinic's safety procedure now."
+            )
+        st.session_state[_state_key(rating, "marks")] = {**refusal, "record": message}
+        st.rerun()
+        return
+    score = stored.score
+    saved = f"{rating.name} saved for {when:%d %b %Y %H:%M} {_TIME_ZONE}: total {score.total}"
+    saved += f" ({score.severity})." if score.severity else "."
+    if stored.alert_ids:
+        saved += " A safety alert was raised: it is listed under Safety alerts."
+    st.session_state[_state_key(rating, "saved")] = saved
+    st.session_state.pop(_state_key(rating, "marks"), None)
+    # A new form id: a blank form for the next rating.
+    st.session_state[_state_key(rating, "form_id")] = uuid.uuid4().hex
+    st.rerun()

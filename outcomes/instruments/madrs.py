@@ -52,4 +52,6 @@ MADRS = Instrument(
         "2019;76(9):893-903 (SUSTAIN-1)."
     ),
     licence="Published 1979 in the BJP; copyright for electronic use not verified (spec §6).",
+    # Electronic use is not verified (spec §6): the form shows short names and numbers only.
+    anchors_licensed=False,
 )

@@ -1,8 +1,9 @@
 """What an instrument is: the frozen dataclasses every registry entry is built from.
 
 An :class:`Instrument` is data: items, response range, domains, severity bands, safety items,
-triage levels, LOINC codes, citation and licence. :mod:`outcomes.scoring` reads these fields
-and has no branch for any particular instrument.
+triage levels, LOINC codes, citation and licence (with ``anchors_licensed``: whether that
+licence lets a rater see the anchor descriptions). :mod:`outcomes.scoring` reads these
+fields and has no branch for any particular instrument.
 
 How items combine
 -----------------
@@ -139,6 +140,10 @@ class Instrument:
     stem: str | None = None
     # What the instrument measures, in a patient's words ("Mood"); None where no plain word fits.
     topic: str | None = None
+    # Whether the licence allows this software to show the instrument's anchor descriptions
+    # (item text and answer labels) to a rater. False until verified: a rater then sees the
+    # items' short names and the numbers only (the clinician's rating form reads this).
+    anchors_licensed: bool = False
 
     @property
     def has_total(self) -> bool:

@@ -182,7 +182,11 @@ def test_clinician_acknowledges_the_alert_and_sees_the_new_score(server: str, br
     page.get_by_role("heading", name="Safety alerts", exact=False).wait_for()
     _shot(page, "clinician-worklist")
     # The innermost bordered block holding the patient's name is that patient's alert card.
-    cards = page.locator("[data-testid='stLayoutWrapper']").filter(has_text=f"{name} — PHQ-9")
+    cards = (
+        page.locator("[data-testid='stLayoutWrapper']")
+        .filter(has_text=f"{name} · MRN")
+        .filter(has_text="PHQ-9 item 9")
+    )
     card = cards.last
     card.wait_for()
     assert "PHQ-9 item 9 (thoughts of death or self-harm) positive" in card.inner_text()

@@ -81,7 +81,8 @@ def test_a_new_clinician_rated_instrument_can_be_rated_from_the_patient_page(
     picker = next(e for e in app.selectbox if e.label == "Rating scale")
     picker.set_value("trial_scale").run()
     assert not app.exception, app.exception
-    assert [s.label for s in app.slider] == ["1. item 1", "2. item 2", "3. item 3"]
+    items = [r.label for r in app.radio if ":trial_scale_" in str(r.key)]
+    assert items == ["1. item 1", "2. item 2", "3. item 3"]
     assert any(b.label == "Save Trial Rating Scale" for b in app.button)
 
 

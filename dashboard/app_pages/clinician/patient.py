@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, resources, state
+from dashboard.patient_view.alerts import show_patient_alerts
 from dashboard.patient_view.course_summary import show_course_summary
 from dashboard.patient_view.exports import show_exports
 from dashboard.patient_view.identity import choose_patient, show_header
@@ -55,9 +56,7 @@ course = course_frame.loc[patient_id].to_dict() if patient_id in course_frame.in
 show_header(record)
 show_course_summary(course, config)
 
-open_count = int(alerts["acknowledged_at"].isna().sum()) if len(alerts) else 0
-if open_count:
-    st.error(f"{open_count} unacknowledged safety alert(s): see the worklist.")
+show_patient_alerts(actor, alerts, now=state.now())
 
 st.plotly_chart(
     charts.trajectory_figure(
