@@ -120,13 +120,9 @@ def show_alert_card(
     open_patient: Callable[[int], None],
     today: dt.date | None = None,
     now: dt.datetime | None = None,
-    name: str | None = None,
 ) -> None:
-    """One open alert (a row of :func:`data.records.alert_review.open_alerts`).
-
-    The patient is named by the row's name, MRN and date of birth (``name`` is accepted for
-    callers written before the row carried them, and ignored).
-    """
+    """One open alert (a row of :func:`data.records.alert_review.open_alerts`), the patient
+    named by the row's name, MRN and date of birth."""
     now = now or dt.datetime.now(dt.UTC)
     who = patient_label(
         str(alert.name),

@@ -177,3 +177,18 @@ def test_worklist_cards_are_most_urgent_first_paged_and_confirm_an_acknowledgeme
     assert not cards.exception, cards.exception
     assert any("Alert acknowledged" in s.value for s in cards.success)
     assert cards.subheader[0].value == "Safety alerts (24)"
+
+
+def test_the_worklist_page_shows_one_page_of_alert_cards(
+    app: AppTest, app_world: AppWorld, many_alerts: list[int]
+) -> None:
+    """The worklist itself, not only the card module: hundreds of alerts are not hundreds of
+    open forms."""
+    signed_in(app, app_world.clinician).run()
+    app.switch_page("app_pages/clinician/worklist.py").run()
+    assert not app.exception, app.exception
+    heading = next(h.value for h in app.subheader if h.value.startswith("Safety alerts ("))
+    total = int(heading.removeprefix("Safety alerts (").removesuffix(")"))
+    assert total >= len(many_alerts) > 20
+    assert any(f"Showing 1–20 of {total}, most urgent first" in c.value for c in app.caption)
+    assert len([t for t in app.text_input if str(t.key).startswith("ack_note_")]) == 20

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import resources, state
-from dashboard.alert_cards import show_alert_card
+from dashboard.alert_cards import show_alert_cards
 from dashboard.patient_view.identity import patient_labels
 from data.clinic import clinic_config
 from data.records.alert_review import open_alerts
@@ -38,7 +38,6 @@ items = worklist(
     cadence_days=config.checkin_cadence_days,
     active_days=config.rules.after_course_days,
 )
-names = patients.set_index("patient_id")["name"]
 
 
 def open_patient(patient_id: int) -> None:
@@ -46,13 +45,7 @@ def open_patient(patient_id: int) -> None:
     st.switch_page("app_pages/clinician/patient.py")
 
 
-st.subheader(f"Safety alerts ({len(alerts)})")
-if alerts.empty:
-    st.success("No unacknowledged safety alerts.")
-for alert in alerts.itertuples(index=False):
-    show_alert_card(
-        actor, alert, name=str(names.get(alert.patient_id, "patient")), open_patient=open_patient
-    )
+show_alert_cards(actor, open_patient=open_patient, today=today)
 
 others = items[items["reason"] != "safety_alert"]
 # Rows name a patient by name, MRN, date of birth and age: a clinic may have several patients
