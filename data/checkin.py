@@ -25,6 +25,7 @@ from outcomes import Score, get_instrument, score
 from outcomes.errors import UnknownInstrumentError
 from outcomes.instruments import Instrument
 from outcomes.instruments.safety import safety_alert_kinds
+from outcomes.rules import Rules
 
 _KEY_LENGTH: int = Assessment.__table__.c.idempotency_key.type.length  # type: ignore[attr-defined]
 
@@ -71,6 +72,16 @@ def _result_of(session: Session, stored: Assessment) -> CheckinResult:
     )
 
 
+def _only_unanswered(definition: Instrument, answers: Mapping[str, object], rules: Rules) -> bool:
+    """Whether a record's only fault is unanswered items: it scores once any number of items
+    may be missing, and at least one item is answered."""
+    answered = [key for key in definition.item_keys if answers.get(key) is not None]
+    if not answered:
+        return False
+    lenient = rules.override(definition.id, max_missing=len(definition.item_keys) - 1)
+    return score(definition, answers, rules=lenient).valid
+
+
 def submit_checkin(
     session: Session,
     *,
@@ -81,6 +92,7 @@ def submit_checkin(
     idempotency_key: str | None = None,
     administered_at: dt.datetime | None = None,
     source: str | None = None,
+    keep_incomplete: bool = False,
 ) -> CheckinResult:
     """Score and store one administration of ``instrument`` for a patient.
 
@@ -103,6 +115,11 @@ def submit_checkin(
         When the questionnaire was answered (time-zone aware); now by default.
     source : str, optional
         ``"patient"``, ``"clinician"`` or ``"import"``; by default from the actor's role.
+    keep_incomplete : bool, default False
+        Store a record whose only fault is unanswered items as it is, invalid (no total, no
+        band), with its safety flags and alerts: a clinician's rating with items explicitly
+        "not rated" is a record of what was rated (issue 11). Any other fault still refuses
+        it, as does a record with no answer at all.
 
     Returns
     -------
@@ -150,7 +167,9 @@ def submit_checkin(
         raise InvalidInput(["the check-in time is in the future"])
     config = clinic_config(session, actor.clinic_id)
     result = score(definition, answers, rules=config.rules)
-    if not result.valid:
+    if not result.valid and not (
+        keep_incomplete and _only_unanswered(definition, answers, config.rules)
+    ):
         raise InvalidInput(result.errors, flags=result.flags)
 
     assessment_id = insert_unless_stored(
@@ -164,7 +183,7 @@ def submit_checkin(
         total=result.total,
         severity=result.severity,
         flags=list(result.flags),
-        valid=True,
+        valid=result.valid,
         scoring_version=SCORING_VERSION,
         idempotency_key=idempotency_key,
         entered_by_id=actor.user_id,

@@ -4,7 +4,8 @@ Nothing is pre-selected: an untouched item is not a 0. Nothing is stored until e
 rated or explicitly marked "not rated", and the rating's date and time are entered (UTC: the
 clinic has no time zone setting yet). A rating with items not rated is scored by the
 instrument's missing-item rule; when that makes the record invalid (MADRS: every item is
-required, scoring-spec §2.4) it is refused, as a patient's check-in is, and nothing is stored.
+required, scoring-spec §2.4) it is stored as what it is, a record with no total that counts in
+no outcome, and a positive self-harm item in it still raises its safety alert.
 Anchor descriptions are shown only where the instrument's licence allows
 (``Instrument.anchors_licensed``); short names and numbers otherwise.
 """
@@ -154,6 +155,8 @@ def _save(
                 administered_at=when,
                 idempotency_key=f"rating:{form_id}",
                 source="clinician",
+                # Items marked "not rated" leave a record of what was rated: stored, not scored.
+                keep_incomplete=bool(not_rated),
             )
     except (InvalidInput, AccessDenied) as refused:
         refusal = {
@@ -161,11 +164,6 @@ def _save(
             for key in not_rated
         }
         message = f"Nothing was stored: {literal(refused)}."
-        if not_rated:
-            message += (
-                f" The {rating.name} is only scored with these items rated (scoring rules): "
-                "rate them, or do not store this rating."
-            )
         if isinstance(refused, InvalidInput) and refused.flags:
             message += (
                 " A self-harm item is rated positive: no safety alert is raised for a rating "
@@ -175,8 +173,15 @@ def _save(
         st.rerun()
         return
     score = stored.score
-    saved = f"{rating.name} saved for {when:%d %b %Y %H:%M} {_TIME_ZONE}: total {score.total}"
-    saved += f" ({score.severity})." if score.severity else "."
+    saved = f"{rating.name} saved for {when:%d %b %Y %H:%M} {_TIME_ZONE}: "
+    if score.valid:
+        saved += f"total {score.total}"
+        saved += f" ({score.severity})." if score.severity else "."
+    else:
+        saved += (
+            f"{len(not_rated)} item(s) not rated, so it has no total (the {rating.name} is "
+            "scored only with every item rated) and does not count in outcomes."
+        )
     if stored.alert_ids:
         saved += " A safety alert was raised: it is listed under Safety alerts."
     st.session_state[_state_key(rating, "saved")] = saved

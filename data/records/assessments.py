@@ -11,8 +11,10 @@ through here, in the caller's transaction:
 * the demo clinic stores its synthetic check-ins (:func:`write_assessments`, each record
   dated when it was answered, as a real check-in is).
 
-Rows are stored valid (a record that could not be scored is refused before it gets here) and
-with the current :data:`data.clinic.SCORING_VERSION`.
+Bulk rows are stored valid (a record that could not be scored is refused before it gets
+here); a check-in's row says whether it is (a clinician's rating with items explicitly not
+rated is kept, unscored: :func:`data.checkin.submit_checkin`'s ``keep_incomplete``). All carry
+the current :data:`data.clinic.SCORING_VERSION`.
 
 These functions decide nothing about access: their callers have checked the actor.
 """
