@@ -110,11 +110,11 @@ def test_the_printed_summary_states_the_clinics_response_rule() -> None:
         assigned_clinician=None,
         protocol=None,
     )
-    course = {"status": "not_yet", "baseline_total": 20}
+    course = {"status": "not_yet_responded", "baseline_total": 20}
     stricter = DEFAULT_RULES.override(response_min_drop=Fraction(3, 5))
     page = summary_html(record, "PHQ-9", course, 3, today=dt.date(2024, 1, 1), rules=stricter)
     assert "Response (≥ 60% below baseline)" in page
-    assert "not yet responding" in page
+    assert "No response yet" in page
     assert "≥ 50%" in summary_html(record, "PHQ-9", course, 3, today=dt.date(2024, 1, 1))
 
 
