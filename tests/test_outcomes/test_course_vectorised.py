@@ -414,3 +414,53 @@ def test_response_rates_accept_the_courses_the_page_already_has() -> None:
     )
     with pytest.raises(ScoringError, match="course_outcomes"):
         response_rates("phq9", assessments, infusions, courses=assessments)
+
+
+@st.composite
+def relapsing_clinics(draw: st.DrawFn) -> tuple[str, pd.DataFrame, pd.DataFrame, Rules, dt.date]:
+    """PHQ-9 courses that respond, relapse and respond again many times (spec §1 episodes).
+
+    Baseline 20 on the first infusion's day, then totals that are a response (<= 10, 10
+    exactly on the threshold) or relapse-qualifying (> 10 and at or above the floor of 10),
+    on distinct days or on repeated ones; invalid forms in between.
+    """
+    keys = draw(st.lists(st.integers(0, 20), min_size=1, max_size=6, unique=True))
+    same_day = draw(st.booleans())
+    assessment_rows: list[tuple[object, int, int | None]] = []
+    infusion_rows: list[tuple[object, int]] = []
+    for key in keys:
+        assessment_rows.append((key, 0, 20))
+        days = draw(
+            st.lists(st.integers(1, 30), max_size=20)
+            if same_day
+            else st.lists(st.integers(1, 60), max_size=20, unique=True)
+        )
+        for day in days:
+            assessment_rows.append((key, day, draw(st.sampled_from([3, 8, 10, 11, 14, 18, None]))))
+        infusion_rows += [(key, day) for day in [0, *draw(st.lists(st.integers(1, 60)))]]
+    assessment_rows = draw(st.permutations(assessment_rows))
+    assessments = pd.DataFrame(
+        {
+            "patient_id": [p for p, _, _ in assessment_rows],
+            "administered_at": [START + dt.timedelta(days=d) for _, d, _ in assessment_rows],
+            "total": pd.array([t for _, _, t in assessment_rows], dtype="Int64"),
+        }
+    )
+    infusions = pd.DataFrame(
+        {
+            "patient_id": [p for p, _ in infusion_rows],
+            "administered_at": [START + dt.timedelta(days=d) for _, d in infusion_rows],
+        }
+    )
+    rules = DEFAULT_RULES.override(relapse_confirmations=draw(st.integers(1, 3)))
+    today = START + dt.timedelta(days=draw(st.integers(0, 120)))
+    return "phq9", assessments, infusions, rules, today
+
+
+@settings(SETTINGS, max_examples=150)
+@given(relapsing_clinics())
+def test_the_latest_of_many_episodes_gives_the_reference_status(
+    clinic: tuple[str, pd.DataFrame, pd.DataFrame, Rules, dt.date],
+) -> None:
+    """Relapse, response again, relapse again ...: the vectorised pass per episode agrees."""
+    assert_same_courses(*clinic)
