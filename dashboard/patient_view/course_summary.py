@@ -37,8 +37,12 @@ def show_course_summary(
     change = None
     if not pd.isna(baseline) and not pd.isna(latest):
         change = int(latest) - int(baseline)
-    # The status gets the widest column, so its words are never cut off.
-    top, bottom = st.columns([3, 2, 2]), st.columns([3, 2, 2])
+    # The status has a row of its own, and the other values are short numbers: a metric's
+    # value is large type cut off at its column's edge ("not yet respon…" in a third of a
+    # laptop's page beside the menu), so no value may need more than its width.
+    status = str(course["status"])
+    st.metric("Status", status_label(status))
+    top, bottom = st.columns(3), st.columns(3)
     top[0].metric("Baseline", shown(baseline))
     # Lower is better: a fall is green ("inverse"), and a number delta of 0 is grey with no
     # arrow (a text "+0" would be an upward arrow). The unit goes in the description.
@@ -47,28 +51,28 @@ def show_course_summary(
         shown(latest),
         delta=change,
         delta_color="inverse",
-        delta_description=None if change is None else "points from baseline",
+        delta_description=None if change is None else "points",
     )
     top[2].metric(
-        "Change from baseline",
+        "Change",
         f"{change / int(baseline):+.0%}" if change is not None and int(baseline) > 0 else "—",
         help=f"Change of the total since baseline: -{response_drop} or lower is a response.",
     )
-    status = str(course["status"])
-    bottom[0].metric("Status", status_label(status))
     responded = not pd.isna(course["days_to_response"])
-    bottom[1].metric(
-        "First response after",
-        f"{course['infusions_to_response']} infusions" if responded else "—",
+    bottom[0].metric(
+        "Onset (infusions)",
+        str(course["infusions_to_response"]) if responded else "—",
         delta=f"day {course['days_to_response']}" if responded else None,
         delta_color="off",
         delta_arrow="off",
+        help="Infusions before the first response, and its day counted from the first infusion.",
     )
-    bottom[2].metric(
-        "First response lasted",
+    bottom[1].metric(
+        "Lasted (days)",
         "—"
         if pd.isna(course["durable_response_days"])
-        else f"{course['durable_response_days']} days" + ("+" if course["censored"] else ""),
+        else f"{course['durable_response_days']}" + ("+" if course["censored"] else ""),
+        help="How long the first response lasted: to a confirmed relapse, or so far (+).",
     )
     if status == "losing_response":
         latest_date = course["latest_date"]

@@ -101,7 +101,7 @@ def test_the_latest_score_change_is_coloured_for_lower_is_better(
     metric = _metric(app, "Latest")
     assert metric.proto.color == color
     assert metric.proto.direction == direction
-    assert metric.proto.delta_description == "points from baseline"
+    assert metric.proto.delta_description == "points"
 
 
 def test_the_printed_summary_names_the_status_day_and_each_response_again() -> None:
