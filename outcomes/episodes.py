@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from outcomes.alignment import infusions_before
 from outcomes.course_days import frame_days, require_columns
 from outcomes.errors import ScoringError
 from outcomes.instruments import Instrument, get_instrument
@@ -163,6 +164,49 @@ def episodes(
         if relapse_date is None:
             return tuple(found)
         since = relapse_date
+
+
+@dataclass(frozen=True)
+class EpisodeInfusions:
+    """Infusions around one episode (course-and-reporting §1, per episode report).
+
+    Attributes
+    ----------
+    number : int
+        The episode's number.
+    infusions_before : int
+        Infusions received before its response (one on the response day comes after it).
+    boosters_to_response : int or None
+        Infusions between the previous episode's relapse and this response ("boosters to
+        re-response"); None for episode 1.
+    """
+
+    number: int
+    infusions_before: int
+    boosters_to_response: int | None
+
+
+def episode_infusions(
+    found: Iterable[Episode], infusion_dates: Iterable[DateLike]
+) -> tuple[EpisodeInfusions, ...]:
+    """Infusions before each episode's response, and boosters since the previous relapse.
+
+    An infusion on a relapse's date counts as a booster (the relapse is dated at its first
+    qualifying score, which comes before that day's infusion, as at baseline).
+    """
+    infusions = sorted(as_date(day, what="infusion date") for day in infusion_dates)
+    rows: list[EpisodeInfusions] = []
+    previous_relapse: dt.date | None = None
+    for episode in found:
+        before = infusions_before(infusions, episode.response_date)
+        boosters = (
+            None
+            if previous_relapse is None
+            else before - infusions_before(infusions, previous_relapse)
+        )
+        rows.append(EpisodeInfusions(episode.number, before, boosters))
+        previous_relapse = episode.relapse_date
+    return tuple(rows)
 
 
 def patient_episodes(

@@ -14,7 +14,7 @@ import pytest
 
 from outcomes import Episode, current_status, episodes, trajectory
 from outcomes.course import course_outcomes
-from outcomes.episodes import patient_episodes
+from outcomes.episodes import EpisodeInfusions, episode_infusions, patient_episodes
 from outcomes.rules import DEFAULT_RULES, Rules
 from outcomes.status import STATUS_LABELS, STATUSES, status_label
 
@@ -194,3 +194,17 @@ def test_every_status_has_short_clinic_words() -> None:
     assert max(len(label) for label in STATUS_LABELS.values()) <= 17
     assert status_label("losing_response") == "Losing response"
     assert status_label("something new") == "something new"
+
+
+def test_each_episode_counts_its_infusions_and_the_boosters_since_the_relapse() -> None:
+    """§1: infusions before each response; boosters between the relapse and re-response."""
+    scores = [(0, 20), (7, 9), (14, 12), (21, 13), (28, 10), (35, 16), (42, 15), (49, 5)]
+    found = episodes("phq9", baseline_date=START, assessments=[(_date(d), t) for d, t in scores])
+    # Induction days 0-11; boosters on day 14 (the relapse day: after its score), 20 and
+    # 28 (the re-response day: after it), then 40 and 45.
+    infusions = [_date(d) for d in [*INDUCTION, 14, 20, 28, 40, 45]]
+    assert episode_infusions(found, infusions) == (
+        EpisodeInfusions(1, 3, None),  # days 0, 2, 4 before day 7
+        EpisodeInfusions(2, 8, 2),  # + days 7, 9, 11, 14, 20; boosters 14 and 20
+        EpisodeInfusions(3, 11, 2),  # + 28, 40, 45; boosters since day 35: 40 and 45
+    )
