@@ -88,7 +88,7 @@ def test_the_patient_page_states_the_clinics_response_rule(
 ) -> None:
     signed_in(app, app_world.clinician).run()
     app.switch_page("app_pages/clinician/patient.py").run()
-    change = next(m for m in app.metric if m.label == "Change from baseline")
+    change = next(m for m in app.metric if m.label == "Change")
     assert change.proto.help == "Change of the total since baseline: -50% or lower is a response."
 
 
