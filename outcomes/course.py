@@ -55,6 +55,26 @@ def _first_of_each_patient(codes: IntArray, selected: BoolArray) -> tuple[IntArr
     return patients[first], positions[first]
 
 
+def _first_runs(
+    rows: IntArray, codes: IntArray, qualifies: BoolArray, needed: int
+) -> tuple[IntArray, IntArray]:
+    """The first run of ``needed`` consecutive qualifying ``rows`` of each patient.
+
+    ``rows`` are positions in rows sorted by patient. Returns the patients with such a run
+    and the position of the row that completes it. Run lengths come from a running maximum
+    of the last position that broke a run (a non-qualifying row, or the row before a
+    patient's first one).
+    """
+    row_codes = codes[rows]
+    position = np.arange(len(rows), dtype=np.int64)
+    first_of_patient = np.ones(len(rows), dtype=bool)
+    first_of_patient[1:] = row_codes[1:] != row_codes[:-1]
+    breaks = np.where(~qualifies[rows], position, np.where(first_of_patient, position - 1, -1))
+    run = position - np.maximum.accumulate(breaks)
+    patients, positions = _first_of_each_patient(row_codes, run >= needed)
+    return patients, rows[positions]
+
+
 def _take(values: IntArray, positions: IntArray, present: BoolArray) -> IntArray:
     """``values[positions]`` where ``present``, 0 elsewhere (positions there may be invalid)."""
     taken: IntArray = np.zeros(len(positions), dtype=np.int64)
@@ -250,25 +270,16 @@ def course_outcomes(
 
     # Relapse (trajectory, _lost_response): the first run of relapse_confirmations
     # consecutive valid rows after the response that each lost response and are at or
-    # above the floor, dated at the run's first row. Run lengths come from a running
-    # maximum of the last position that broke a run (a non-qualifying row, or the row
-    # before a patient's first one).
+    # above the floor (_first_runs), dated at the run's first row.
     has_relapse = np.zeros(n_patients, dtype=bool)
     relapse_day = np.zeros(n_patients, dtype=np.int64)
     floor = instrument_rules.relapse_floor
-    if floor is not None:
-        after = np.flatnonzero(post & has_response[codes] & (days > response_day[codes]))
-        after_codes = codes[after]
-        qualifies = (totals[after] >= floor) & ~responds[after]
-        position = np.arange(len(after), dtype=np.int64)
-        first_of_patient = np.ones(len(after), dtype=bool)
-        first_of_patient[1:] = after_codes[1:] != after_codes[:-1]
-        breaks = np.where(~qualifies, position, np.where(first_of_patient, position - 1, -1))
-        run = position - np.maximum.accumulate(breaks)
-        needed = rules.relapse_confirmations
-        relapsers, positions = _first_of_each_patient(after_codes, run >= needed)
-        has_relapse[relapsers] = True
-        relapse_day[relapsers] = days[after[positions - needed + 1]]
+    needed = rules.relapse_confirmations
+    qualifies = np.zeros(len(codes), dtype=bool) if floor is None else (totals >= floor) & ~responds
+    after = np.flatnonzero(post & has_response[codes] & (days > response_day[codes]))
+    relapsers, confirmed = _first_runs(after, codes, qualifies, needed)
+    has_relapse[relapsers] = True
+    relapse_day[relapsers] = days[confirmed - needed + 1]
 
     # alignment.infusions_before the response day (a same-day infusion comes after it).
     before_response = (
@@ -282,36 +293,26 @@ def course_outcomes(
     # after it starts the next episode, whose relapse is found as above. One pass per
     # episode, each over every patient still in play; only whether the latest episode ended
     # in a relapse is kept, for the status.
+    # Rows are sorted by (day, total) within a patient, and a response is a low total, so
+    # "the first responding row after the confirming row" is "dated after the relapse".
     latest_relapsed = has_relapse.copy()
-    if floor is not None:
-        row = np.arange(len(codes), dtype=np.int64)
-        confirmed_at = np.zeros(n_patients, dtype=np.int64)
-        confirmed_at[relapsers] = after[positions]
-        again = has_relapse.copy()
-        while again.any():
-            restarts, starts = _first_of_each_patient(
-                codes, post & responds & again[codes] & (row > confirmed_at[codes])
-            )
-            if not len(restarts):
-                break
-            latest_relapsed[restarts] = False
-            start_at = np.full(n_patients, len(codes), dtype=np.int64)
-            start_at[restarts] = starts
-            start_day = np.full(n_patients, np.iinfo(np.int64).max, dtype=np.int64)
-            start_day[restarts] = days[starts]
-            after = np.flatnonzero(post & (row > start_at[codes]) & (days > start_day[codes]))
-            after_codes = codes[after]
-            qualifies = (totals[after] >= floor) & ~responds[after]
-            position = np.arange(len(after), dtype=np.int64)
-            first_of_patient = np.ones(len(after), dtype=bool)
-            first_of_patient[1:] = after_codes[1:] != after_codes[:-1]
-            breaks = np.where(~qualifies, position, np.where(first_of_patient, position - 1, -1))
-            run = position - np.maximum.accumulate(breaks)
-            relapsers, positions = _first_of_each_patient(after_codes, run >= needed)
-            latest_relapsed[relapsers] = True
-            again = np.zeros(n_patients, dtype=bool)
-            again[relapsers] = True
-            confirmed_at[relapsers] = after[positions]
+    row = np.arange(len(codes), dtype=np.int64)
+    confirmed_at = np.zeros(n_patients, dtype=np.int64)
+    confirmed_at[relapsers] = confirmed
+    again = has_relapse.copy()
+    while again.any():
+        restarts, starts = _first_of_each_patient(
+            codes, post & responds & again[codes] & (row > confirmed_at[codes])
+        )
+        latest_relapsed[restarts] = False
+        start_day = np.full(n_patients, np.iinfo(np.int64).max, dtype=np.int64)
+        start_day[restarts] = days[starts]
+        after = np.flatnonzero(post & (days > start_day[codes]))
+        relapsers, confirmed = _first_runs(after, codes, qualifies, needed)
+        latest_relapsed[relapsers] = True
+        again = np.zeros(n_patients, dtype=bool)
+        again[relapsers] = True
+        confirmed_at[relapsers] = confirmed
 
     # status.current_status at today: later assignments take precedence, so they come in
     # the reverse of its order (first match wins there).
