@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from data.records.patient_record import PatientRecord
+from outcomes.episodes import Episode
 from outcomes.rules import DEFAULT_RULES, Rules
 from outcomes.status import status_label
 
@@ -28,8 +29,15 @@ def summary_html(
     *,
     today: dt.date | None = None,
     rules: Rules = DEFAULT_RULES,
+    episodes: Sequence[Episode] = (),
 ) -> str:
-    """The patient's course on one page: identity, baseline, latest, onset, durability."""
+    """The patient's course on one page: identity, status, baseline, latest, onset, durability.
+
+    The status is the course row's current status (:func:`outcomes.status.current_status`),
+    read on the day the row was computed; response, remission, relapse and durability are
+    the first episode's (spec §3). ``episodes`` (:func:`outcomes.episodes.episodes`), when
+    given, adds each later response after a relapse.
+    """
     today = today or dt.date.today()
     rows = [
         ("Instrument", instrument_name),
@@ -38,7 +46,7 @@ def summary_html(
     ]
     if course is not None:
         rows += [
-            ("Status", status_label(course.get("status"))),
+            (f"Status on {today.isoformat()}", status_label(course.get("status"))),
             ("Baseline", _shown(course.get("baseline_total"))),
             (
                 "Latest",
@@ -57,6 +65,18 @@ def summary_html(
                 _shown(course.get("durable_response_days"), " days")
                 + ("+" if course.get("censored") else ""),
             ),
+        ]
+        rows += [
+            (
+                f"Response again (episode {episode.number})",
+                f"{episode.response_date.isoformat()}: day {episode.days_to_response}, "
+                + (
+                    f"relapsed {episode.relapse_date.isoformat()}"
+                    if episode.relapse_date is not None
+                    else f"lasting {episode.durable_response_days}+ days"
+                ),
+            )
+            for episode in episodes[1:]
         ]
     table = "\n".join(
         f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"

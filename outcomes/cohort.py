@@ -249,9 +249,6 @@ def mean_score_by_week(
     return summary[["week", "n", "mean", "sd", "ci_lower", "ci_upper"]]
 
 
-FOLLOWED_STATUSES = ("relapsed", "remitter", "responder", "not_yet")
-
-
 def checkin_completeness(
     courses: pd.DataFrame,
     assessments: pd.DataFrame,
@@ -296,10 +293,11 @@ def outcomes_by_group(courses: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
     ``remitted``, ``response_rate`` and ``remission_rate``, unsuppressed: show it through
     :func:`outcomes.privacy.suppress_group_table`.
     """
-    followed = courses[courses["status"].isin(FOLLOWED_STATUSES)]
+    # Followed whatever the status today (a course that ended or was lost still counts).
+    followed = courses[courses["followup_days"].notna()]
     labelled = followed.assign(group=groups.reindex(followed.index)).dropna(subset=["group"])
     table = labelled.groupby("group").agg(
-        patients=("status", "size"),
+        patients=("censored", "size"),
         responded=("response_date", lambda s: int(s.notna().sum())),
         remitted=("remission_date", lambda s: int(s.notna().sum())),
     )

@@ -13,6 +13,7 @@ Frames are those of :mod:`outcomes.alignment`: ``assessments`` (``patient_id``,
 
 from __future__ import annotations
 
+import datetime as dt
 from fractions import Fraction
 from typing import Any
 
@@ -33,6 +34,9 @@ from outcomes.course_days import (
 from outcomes.instruments import Instrument, get_instrument
 from outcomes.patient_course import COURSE_COLUMNS
 from outcomes.rules import DEFAULT_RULES, Rules
+from outcomes.trajectory import as_date
+
+_EPOCH = dt.date(1970, 1, 1)
 
 # Pages and printouts import the status words from here, next to course_outcomes.
 
@@ -49,6 +53,26 @@ def _first_of_each_patient(codes: IntArray, selected: BoolArray) -> tuple[IntArr
     first = np.ones(len(positions), dtype=bool)
     first[1:] = patients[1:] != patients[:-1]
     return patients[first], positions[first]
+
+
+def _first_runs(
+    rows: IntArray, codes: IntArray, qualifies: BoolArray, needed: int
+) -> tuple[IntArray, IntArray]:
+    """The first run of ``needed`` consecutive qualifying ``rows`` of each patient.
+
+    ``rows`` are positions in rows sorted by patient. Returns the patients with such a run
+    and the position of the row that completes it. Run lengths come from a running maximum
+    of the last position that broke a run (a non-qualifying row, or the row before a
+    patient's first one).
+    """
+    row_codes = codes[rows]
+    position = np.arange(len(rows), dtype=np.int64)
+    first_of_patient = np.ones(len(rows), dtype=bool)
+    first_of_patient[1:] = row_codes[1:] != row_codes[:-1]
+    breaks = np.where(~qualifies[rows], position, np.where(first_of_patient, position - 1, -1))
+    run = position - np.maximum.accumulate(breaks)
+    patients, positions = _first_of_each_patient(row_codes, run >= needed)
+    return patients, rows[positions]
 
 
 def _take(values: IntArray, positions: IntArray, present: BoolArray) -> IntArray:
@@ -92,6 +116,7 @@ def course_outcomes(
     infusions: pd.DataFrame,
     *,
     rules: Rules | None = None,
+    today: dt.date | str | None = None,
 ) -> pd.DataFrame:
     """One row per patient: baseline, onset, remission, relapse, durability and status.
 
@@ -108,6 +133,11 @@ def course_outcomes(
         See the module docstring.
     rules : Rules, optional
         Rule settings; the spec's rules by default.
+    today : date or str, optional
+        The day the status is evaluated at (course-and-reporting §2: ``course_ended`` and
+        ``lost_to_follow_up`` depend on it). Without it, the day of the call
+        (``datetime.date.today()``, the server's date): a page that does not say shows
+        today's status. Tests and reports of a past day pass it.
 
     Returns
     -------
@@ -125,10 +155,11 @@ def course_outcomes(
         response assessment: onset counted in infusions), ``remission_date``,
         ``days_to_remission``, ``relapse_date``, ``durable_response_days``, ``censored``,
         ``followup_days`` (first infusion to last valid post-baseline assessment; the
-        censoring time for time to response), ``losing_response`` (responded, not relapsed,
-        and the latest total is no longer a response: consider a booster) and ``status``:
-        ``relapsed``, ``remitter``, ``responder``, ``not_yet`` (followed, no response yet),
-        ``no_followup`` (baseline but nothing after the first infusion) or ``no_baseline``.
+        censoring time for time to response), ``status`` (the current status at ``today``
+        of :func:`outcomes.status.current_status`, over every response episode: one of
+        :data:`outcomes.status.STATUSES`) and ``losing_response`` (the status is
+        ``losing_response``: consider a booster). The other columns are episode 1's
+        (spec §3).
 
     Notes
     -----
@@ -151,6 +182,8 @@ def course_outcomes(
     """
     definition = get_instrument(instrument)
     rules = rules or DEFAULT_RULES
+    evaluated_on = dt.date.today() if today is None else as_date(today, what="today")
+    today_day = (evaluated_on - _EPOCH).days
     instrument_rules = rules.for_instrument(definition)
     require_columns(assessments, "assessments", ("patient_id", "administered_at", "total"))
     if "instrument" in assessments.columns:
@@ -197,7 +230,7 @@ def course_outcomes(
 
     # Baseline (trajectory: B): the last valid assessment on or before the first infusion.
     # Rows are sorted by day within a patient, so the pre-infusion rows come first. Followed
-    # up (course_status, followup_days): a baseline and a valid row after the first infusion.
+    # up (current_status, followup_days): a baseline and a valid row after the first infusion.
     row_has_infusion = has_infusion[codes]
     index_day_of_row = first_infusion[codes]
     pre = row_has_infusion & (days <= index_day_of_row)
@@ -237,25 +270,16 @@ def course_outcomes(
 
     # Relapse (trajectory, _lost_response): the first run of relapse_confirmations
     # consecutive valid rows after the response that each lost response and are at or
-    # above the floor, dated at the run's first row. Run lengths come from a running
-    # maximum of the last position that broke a run (a non-qualifying row, or the row
-    # before a patient's first one).
+    # above the floor (_first_runs), dated at the run's first row.
     has_relapse = np.zeros(n_patients, dtype=bool)
     relapse_day = np.zeros(n_patients, dtype=np.int64)
     floor = instrument_rules.relapse_floor
-    if floor is not None:
-        after = np.flatnonzero(post & has_response[codes] & (days > response_day[codes]))
-        after_codes = codes[after]
-        qualifies = (totals[after] >= floor) & ~responds[after]
-        position = np.arange(len(after), dtype=np.int64)
-        first_of_patient = np.ones(len(after), dtype=bool)
-        first_of_patient[1:] = after_codes[1:] != after_codes[:-1]
-        breaks = np.where(~qualifies, position, np.where(first_of_patient, position - 1, -1))
-        run = position - np.maximum.accumulate(breaks)
-        needed = rules.relapse_confirmations
-        relapsers, positions = _first_of_each_patient(after_codes, run >= needed)
-        has_relapse[relapsers] = True
-        relapse_day[relapsers] = days[after[positions - needed + 1]]
+    needed = rules.relapse_confirmations
+    qualifies = np.zeros(len(codes), dtype=bool) if floor is None else (totals >= floor) & ~responds
+    after = np.flatnonzero(post & has_response[codes] & (days > response_day[codes]))
+    relapsers, confirmed = _first_runs(after, codes, qualifies, needed)
+    has_relapse[relapsers] = True
+    relapse_day[relapsers] = days[confirmed - needed + 1]
 
     # alignment.infusions_before the response day (a same-day infusion comes after it).
     before_response = (
@@ -264,14 +288,49 @@ def course_outcomes(
     )
     # Durability (trajectory): to the relapse, or censored at the last post-baseline row.
     durability_end = np.where(has_relapse, relapse_day, last_post_day)
-    # status.is_losing_response and status.course_status: later assignments take precedence.
+
+    # Later episodes (episodes.episodes): after a relapse, the first responding row dated
+    # after it starts the next episode, whose relapse is found as above. One pass per
+    # episode, each over every patient still in play; only whether the latest episode ended
+    # in a relapse is kept, for the status.
+    # Rows are sorted by (day, total) within a patient, and a response is a low total, so
+    # "the first responding row after the confirming row" is "dated after the relapse".
+    latest_relapsed = has_relapse.copy()
+    row = np.arange(len(codes), dtype=np.int64)
+    confirmed_at = np.zeros(n_patients, dtype=np.int64)
+    confirmed_at[relapsers] = confirmed
+    again = has_relapse.copy()
+    while again.any():
+        restarts, starts = _first_of_each_patient(
+            codes, post & responds & again[codes] & (row > confirmed_at[codes])
+        )
+        latest_relapsed[restarts] = False
+        start_day = np.full(n_patients, np.iinfo(np.int64).max, dtype=np.int64)
+        start_day[restarts] = days[starts]
+        after = np.flatnonzero(post & (days > start_day[codes]))
+        relapsers, confirmed = _first_runs(after, codes, qualifies, needed)
+        latest_relapsed[relapsers] = True
+        again = np.zeros(n_patients, dtype=bool)
+        again[relapsers] = True
+        confirmed_at[relapsers] = confirmed
+
+    # status.current_status at today: later assignments take precedence, so they come in
+    # the reverse of its order (first match wins there).
+    since_infusion = today_day - last_infusion
+    since_score = today_day - latest_day
+    in_treatment = has_infusion & (since_infusion <= rules.after_course_days)
     is_latest_response = (baseline_total > 0) & _at_most(latest_total, baseline_total, keep)
-    status = np.full(n_patients, "no_baseline", dtype=object)
-    status[has_baseline] = "no_followup"
-    status[followed] = "not_yet"
-    status[has_response] = "responder"
-    status[has_remission] = "remitter"
-    status[has_relapse] = "relapsed"
+    in_episode = has_response & ~latest_relapsed
+    status = np.full(n_patients, "not_yet_responded", dtype=object)
+    status[in_episode & is_latest_response] = "responding"
+    if remission_max is not None:
+        status[in_episode & is_latest_response & (latest_total <= remission_max)] = "in_remission"
+    status[in_episode & ~is_latest_response] = "losing_response"
+    status[has_response & latest_relapsed] = "relapsed"
+    status[in_treatment & (since_score > rules.lost_to_follow_up_days)] = "lost_to_follow_up"
+    status[~in_treatment & (since_score > rules.after_course_days)] = "course_ended"
+    status[~followed] = "no_follow_up"
+    status[~has_baseline] = "no_baseline"
 
     columns: dict[str, Any] = {
         "first_infusion_date": _dates(first_infusion, has_infusion),
@@ -291,7 +350,7 @@ def course_outcomes(
         "durable_response_days": _integers(durability_end - response_day, has_response),
         "censored": has_response & ~has_relapse,
         "followup_days": _integers(last_post_day - first_infusion, followed),
-        "losing_response": has_response & ~has_relapse & ~is_latest_response,
+        "losing_response": status == "losing_response",
         "status": status,
     }
     return pd.DataFrame(columns, index=patients, columns=list(COURSE_COLUMNS))

@@ -8,9 +8,9 @@ patient, in plain Python:
   normative algorithm), with the first infusion as the index date;
 * what the course adds around it: first and last infusion, infusions counted, induction
   completed (:func:`completed_induction`), infusions before the response
-  (:func:`outcomes.alignment.infusions_before`), follow-up (:func:`followup_days`), the one
-  status (:func:`outcomes.status.course_status`) and "losing response"
-  (:func:`outcomes.status.is_losing_response`).
+  (:func:`outcomes.alignment.infusions_before`), follow-up (:func:`followup_days`) and the one
+  current status at a date (:func:`outcomes.status.current_status`, over every response
+  episode of :func:`outcomes.episodes.episodes`).
 
 This is the statement of each rule; :func:`outcomes.course.course_outcomes` computes the same
 for every patient of a clinic at once, and ``tests/test_outcomes/test_course_vectorised.py``
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from outcomes.alignment import infusions_before
 from outcomes.instruments import Instrument, get_instrument
 from outcomes.rules import DEFAULT_RULES, Rules
-from outcomes.status import course_status, is_losing_response
-from outcomes.trajectory import DateLike, Trajectory, as_date, trajectory
+from outcomes.status import current_status
+from outcomes.trajectory import DateLike, as_date, trajectory
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,9 @@ class PatientCourse:
     followup_days : int or None
         :func:`followup_days`.
     losing_response : bool
-        :func:`outcomes.status.is_losing_response`.
+        The status is ``losing_response``: consider a booster.
     status : str
-        :func:`outcomes.status.course_status`.
+        :func:`outcomes.status.current_status` at the date the course is evaluated.
     """
 
     first_infusion_date: dt.date | None = None
@@ -88,8 +88,6 @@ class PatientCourse:
 COURSE_COLUMNS = tuple(field.name for field in dataclasses.fields(PatientCourse))
 """Columns of :func:`outcomes.course.course_outcomes`: the fields of :class:`PatientCourse`."""
 
-_NO_OUTCOME = Trajectory(None, None, None, None, None, None, False)
-
 
 def completed_induction(infusions: int, *, rules: Rules) -> bool:
     """Induction is complete once the protocol's ``induction_infusions`` have been given."""
@@ -113,6 +111,7 @@ def patient_course(
     infusion_dates: Iterable[DateLike],
     assessments: Iterable[tuple[DateLike, int | None]],
     rules: Rules | None = None,
+    today: DateLike | None = None,
 ) -> PatientCourse:
     """The course outcomes of one patient on one instrument.
 
@@ -127,6 +126,9 @@ def patient_course(
         (not even as the latest score). Should a date repeat, the one given last is the latest.
     rules : Rules, optional
         Rule settings; the spec's rules by default.
+    today : date or str, optional
+        The day the status is evaluated at; the day of the call (``datetime.date.today()``,
+        the server's date) when not given, so a page that does not say shows today's status.
 
     Returns
     -------
@@ -134,6 +136,7 @@ def patient_course(
     """
     definition = get_instrument(instrument)
     rules = rules or DEFAULT_RULES
+    day = dt.date.today() if today is None else as_date(today, what="today")
     infusions = sorted(as_date(day, what="infusion date") for day in infusion_dates)
     # sorted() is stable: on a repeated date the order given decides which is the latest.
     scores = sorted(
@@ -152,7 +155,7 @@ def patient_course(
             completed_induction=induction,
             latest_date=latest_date,
             latest_total=latest_total,
-            status=course_status(_NO_OUTCOME, followed_up=False),
+            status="no_baseline",
         )
 
     index_date = infusions[0]
@@ -161,6 +164,14 @@ def patient_course(
     pre = [day for day, _ in scores if day <= index_date]
     post = [day for day, _ in scores if day > index_date]
     followed_up = outcome.baseline_total is not None and bool(post)
+    status = current_status(
+        definition,
+        baseline_date=index_date,
+        assessments=scores,
+        today=day,
+        last_infusion_date=infusions[-1],
+        rules=rules,
+    )
     return PatientCourse(
         infusions=len(infusions),
         completed_induction=induction,
@@ -187,6 +198,6 @@ def patient_course(
         durable_response_days=outcome.durable_response_days,
         censored=outcome.censored,
         followup_days=followup_days(index_date, post) if followed_up else None,
-        losing_response=is_losing_response(outcome, latest_total=latest_total, rules=rules),
-        status=course_status(outcome, followed_up=followed_up),
+        losing_response=status == "losing_response",
+        status=status,
     )

@@ -149,7 +149,18 @@ class Rules:
         infusion, within this many days either side [D].
     after_course_days : int
         An assessment more than this many days after the patient's latest infusion is
-        *after the course* [D] (maintenance infusions are weeks to months apart).
+        *after the course* [D] (maintenance infusions are weeks to months apart). A patient
+        with neither an infusion nor a score within this many days has ended the course
+        (course-and-reporting §2, ``course_ended``).
+    lost_to_follow_up_days : int
+        A patient in treatment (an infusion within ``after_course_days``) whose latest valid
+        score is more than this many days old is *lost to follow-up* (28, course-and-reporting
+        §2 [D]).
+    booster_recency_cadences : int
+        The worklist prompts a booster for a patient losing response or relapsed only while
+        the latest score is at most this many check-in cadences old (2, i.e. 14 days with
+        weekly check-ins; course-and-reporting §2 [D]); an older score asks for a check-in
+        instead, never for a booster on data months old.
     """
 
     instruments: Mapping[str, InstrumentRules] = field(default_factory=_default_instrument_rules)
@@ -159,6 +170,8 @@ class Rules:
     end_of_induction_window_days: int = 14
     timepoint_window_days: int = 7
     after_course_days: int = 90
+    lost_to_follow_up_days: int = 28
+    booster_recency_cadences: int = 2
 
     def __post_init__(self) -> None:
         if not 0 < self.response_min_drop <= 1:
@@ -169,6 +182,8 @@ class Rules:
             "end_of_induction_window_days",
             "timepoint_window_days",
             "after_course_days",
+            "lost_to_follow_up_days",
+            "booster_recency_cadences",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -1,34 +1,53 @@
-"""Where a patient's course stands: the one status of each patient, and "losing response".
+"""Where a patient's course stands today: the one current status, and its words.
 
-Stated readably for one patient, from the outcome of :func:`outcomes.trajectory.trajectory`
-(``shared/clinical/scoring-spec.md`` §3: the first response episode). Every page and printout
-that shows a status takes the status and its words from here; the vectorised
-:func:`outcomes.course.course_outcomes` computes the same values for a whole clinic.
-
-``shared/clinical/course-and-reporting.md`` §2 defines a richer *current* status, evaluated at
-a date and over every response episode (§1); when it is built it belongs in this module, as
-``current_status``, next to :func:`course_status`.
+Implements ``shared/clinical/course-and-reporting.md`` §2, stated readably for one patient
+from the latest valid score and the response episodes (:func:`outcomes.episodes.episodes`,
+§1). Every page, printout and export that shows a status takes the status and its words from
+here; the vectorised :func:`outcomes.course.course_outcomes` computes the same status for a
+whole clinic, checked against this rule through ``tests/reference/course_reference.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from outcomes.rules import Rules
-from outcomes.trajectory import Trajectory, is_response
+from outcomes.episodes import episodes
+from outcomes.instruments import Instrument, get_instrument
+from outcomes.rules import DEFAULT_RULES, Rules
+from outcomes.trajectory import DateLike, as_date, is_remission, is_response
+
+STATUSES = (
+    "no_baseline",
+    "no_follow_up",
+    "course_ended",
+    "lost_to_follow_up",
+    "relapsed",
+    "losing_response",
+    "in_remission",
+    "responding",
+    "not_yet_responded",
+)
+"""The §2 statuses in their precedence: the first that applies is the patient's status."""
 
 STATUS_LABELS: Mapping[str, str] = MappingProxyType(
     {
-        "relapsed": "relapsed after responding",
-        "remitter": "remission reached",
-        "responder": "responding",
-        "not_yet": "not yet responding",
-        "no_followup": "no follow-up score yet",
-        "no_baseline": "no baseline score",
+        # Short enough to fit the patient page's status metric: at most 17 characters.
+        "no_baseline": "No baseline",
+        "no_follow_up": "No follow-up",
+        "course_ended": "Course ended",
+        "lost_to_follow_up": "Lost to follow-up",
+        "relapsed": "Relapsed",
+        "losing_response": "Losing response",
+        "in_remission": "In remission",
+        "responding": "Responding",
+        "not_yet_responded": "No response yet",
     }
 )
-"""Each value of :func:`course_status` in words, for every page and printout that shows it."""
+"""Each status of :func:`current_status` in clinic words, for every page and printout."""
+
+BOOSTER_STATUSES = frozenset({"losing_response", "relapsed"})
+"""Statuses for which a booster may be considered, while the latest score is recent (§2)."""
 
 
 def status_label(status: object) -> str:
@@ -36,63 +55,100 @@ def status_label(status: object) -> str:
     return STATUS_LABELS.get(str(status), str(status))
 
 
-def course_status(outcome: Trajectory, *, followed_up: bool) -> str:
-    """The one status of a patient's course: the furthest the course has come.
+def current_status(
+    instrument: str | Instrument,
+    *,
+    baseline_date: DateLike | None,
+    assessments: Iterable[tuple[DateLike, int | None]],
+    today: DateLike,
+    last_infusion_date: DateLike | None = None,
+    rules: Rules | None = None,
+) -> str:
+    """A patient's status at ``today`` (course-and-reporting §2): one of :data:`STATUSES`.
 
     Parameters
     ----------
-    outcome : Trajectory
-        The patient's first response episode (:func:`~outcomes.trajectory.trajectory`); a
-        patient without infusions has no baseline (all fields None).
-    followed_up : bool
-        Whether the patient has a valid score after the first infusion.
+    instrument : str or Instrument
+        Instrument id or registry entry.
+    baseline_date : date or str or None
+        The index date: the first infusion (None: no infusion yet, so no baseline).
+    assessments : iterable of (date or str, int or None)
+        Dated totals in any order; ``None`` marks an invalid form, which counts for nothing.
+        Should a date repeat, the one given last is the latest score.
+    today : date or str
+        The day the status is evaluated at.
+    last_infusion_date : date or str, optional
+        The latest infusion; the first infusion when not given.
+    rules : Rules, optional
+        Rule settings (``after_course_days``, ``lost_to_follow_up_days``, response and
+        remission); the spec's rules by default.
 
     Returns
     -------
     str
-        A key of :data:`STATUS_LABELS`, first match wins:
+        The first that applies, in this order, with L the latest valid score and B the
+        baseline:
 
         ``no_baseline``
             No valid score on or before the first infusion (or no infusion).
-        ``no_followup``
-            A baseline, but no valid score after the first infusion.
+        ``no_follow_up``
+            A baseline, no valid score after the first infusion.
+        ``course_ended``
+            No infusion and no score within ``after_course_days`` of today.
+        ``lost_to_follow_up``
+            In treatment (an infusion within ``after_course_days``) and no valid score for
+            more than ``lost_to_follow_up_days``.
         ``relapsed``
-            A confirmed relapse after the response (spec §3).
-        ``remitter``
-            Remission reached (spec §3; independent of response).
-        ``responder``
-            A response (spec §3).
-        ``not_yet``
-            Followed up, no response yet.
-
-    Notes
-    -----
-    The precedence of course-and-reporting §2 (``no_baseline``, then ``no_follow_up``, then
-    ``relapsed`` before the other outcomes of the episode), on the first episode only and
-    without a date, so with no ``course_ended`` or ``lost_to_follow_up`` yet.
+            The latest episode ended in a confirmed relapse, with no response since.
+        ``losing_response``
+            In an episode without relapse, and L is no longer a response (``2 * L > B``).
+        ``in_remission``
+            In an episode without relapse, L is a response and meets remission.
+        ``responding``
+            In an episode without relapse, and L is a response.
+        ``not_yet_responded``
+            Followed up, never a response.
     """
-    if outcome.baseline_total is None:
+    all_rules = rules or DEFAULT_RULES
+    definition = get_instrument(instrument)
+    day = as_date(today, what="today")
+    # sorted() is stable: on a repeated date the order given decides which is the latest.
+    scores = sorted(
+        (
+            (as_date(when, what="assessment date"), total)
+            for when, total in assessments
+            if total is not None
+        ),
+        key=lambda score: score[0],
+    )
+    if baseline_date is None:
         return "no_baseline"
-    if not followed_up:
-        return "no_followup"
-    if outcome.relapse_date is not None:
+    index_date = as_date(baseline_date, what="baseline_date")
+    pre = [(when, total) for when, total in scores if when <= index_date]
+    if not pre:
+        return "no_baseline"
+    # trajectory()'s baseline: the last (date, total) on or before the index date.
+    baseline_total = max(pre)[1]
+    if not any(when > index_date for when, _ in scores):
+        return "no_follow_up"
+    latest_date, latest_total = scores[-1]
+    last_infusion = (
+        index_date
+        if last_infusion_date is None
+        else max(index_date, as_date(last_infusion_date, what="last_infusion_date"))
+    )
+    in_treatment = (day - last_infusion).days <= all_rules.after_course_days
+    if not in_treatment and (day - latest_date).days > all_rules.after_course_days:
+        return "course_ended"
+    if in_treatment and (day - latest_date).days > all_rules.lost_to_follow_up_days:
+        return "lost_to_follow_up"
+    found = episodes(definition, baseline_date=index_date, assessments=scores, rules=all_rules)
+    if not found:
+        return "not_yet_responded"
+    if found[-1].relapse_date is not None:
         return "relapsed"
-    if outcome.remission_date is not None:
-        return "remitter"
-    if outcome.response_date is not None:
-        return "responder"
-    return "not_yet"
-
-
-def is_losing_response(outcome: Trajectory, *, latest_total: int | None, rules: Rules) -> bool:
-    """Whether a responder's latest score is no longer a response: consider a booster.
-
-    Responded, no confirmed relapse, and the latest valid total is above the response
-    threshold of the baseline (course-and-reporting §2, ``losing_response``:
-    ``2 * L.total > B`` with the default ``response_min_drop`` of 1/2).
-    """
-    if outcome.response_date is None or outcome.relapse_date is not None:
-        return False
-    if latest_total is None or outcome.baseline_total is None:
-        return False
-    return not is_response(latest_total, outcome.baseline_total, min_drop=rules.response_min_drop)
+    if not is_response(latest_total, baseline_total, min_drop=all_rules.response_min_drop):
+        return "losing_response"
+    if is_remission(latest_total, all_rules.for_instrument(definition)):
+        return "in_remission"
+    return "responding"

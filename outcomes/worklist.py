@@ -6,16 +6,23 @@ worklist's order is a rule that can be read and tested, not a side effect of a p
 Priorities (most urgent first)
 ------------------------------
 1. ``safety_alert``: an unacknowledged positive self-harm answer or C-SSRS risk.
-2. ``losing_response``: responded, and the latest score is back above 50% of baseline
-   (no confirmed relapse yet): consider a booster.
+2. ``booster``: the status (:func:`outcomes.status.current_status`) is ``losing_response`` or
+   ``relapsed`` and the latest score is recent, at most ``booster_recency_cadences`` check-in
+   cadences old (14 days with weekly check-ins): consider a booster.
 3. ``not_responding``: four or more infusions and no response yet.
-4. ``overdue``: the check-in due date passed more than ``grace_days`` ago.
-5. ``no_baseline``: infused, or waiting to start, without a baseline score.
+4. ``lost_to_follow_up``: in treatment and no valid score for more than
+   ``lost_to_follow_up_days`` (the status of that name).
+5. ``check_in``: losing response or relapsed on a score too old to decide a booster on:
+   ask for a check-in first, never "consider a booster" on data weeks or months old.
+6. ``overdue``: the check-in due date passed more than ``grace_days`` ago.
+7. ``no_baseline``: infused, or waiting to start, without a baseline score.
 
-"Not responding" and "overdue" concern patients *in treatment*: an infusion within the last
-``active_days`` (90 by default, :attr:`outcomes.rules.Rules.after_course_days`). A patient
-who stopped months ago is not overdue for a weekly check-in; one who is losing response is
-shown whatever the date, since that is exactly when a booster is considered.
+Everything but the safety alerts and a missing baseline concerns patients whose course has
+not ended: a patient with neither an infusion nor a score for ``after_course_days`` has the
+status ``course_ended`` and is not listed. "Not responding" and "overdue" also need an
+infusion within the last ``active_days`` (90 by default,
+:attr:`outcomes.rules.Rules.after_course_days`); a lost-to-follow-up patient is listed as
+that, not also as overdue.
 
 Within a priority, the longest-waiting patient comes first. A patient appears once per reason.
 """
@@ -27,12 +34,24 @@ import datetime as dt
 import pandas as pd
 
 from outcomes.errors import ScoringError
+from outcomes.rules import DEFAULT_RULES, Rules
+from outcomes.status import BOOSTER_STATUSES, status_label
 
-REASONS = ("safety_alert", "losing_response", "not_responding", "overdue", "no_baseline")
+REASONS = (
+    "safety_alert",
+    "booster",
+    "not_responding",
+    "lost_to_follow_up",
+    "check_in",
+    "overdue",
+    "no_baseline",
+)
 REASON_LABELS = {
     "safety_alert": "Safety alert",
-    "losing_response": "Losing response: consider a booster",
+    "booster": "Losing response or relapsed: consider a booster",
     "not_responding": "Not responding after 4+ infusions",
+    "lost_to_follow_up": "Lost to follow-up: no recent score",
+    "check_in": "Losing response or relapsed on an old score: ask for a check-in",
     "overdue": "Check-in overdue",
     "no_baseline": "No baseline score",
 }
@@ -74,6 +93,7 @@ def worklist(
     cadence_days: int = 7,
     grace_days: int = 2,
     active_days: int = 90,
+    rules: Rules | None = None,
 ) -> pd.DataFrame:
     """The clinician's worklist, most urgent first.
 
@@ -94,6 +114,10 @@ def worklist(
         Check-in cadence, and days of lateness tolerated before "overdue".
     active_days : int
         A patient is in treatment if their latest infusion is at most this many days old.
+    rules : Rules, optional
+        The clinic's rules: ``booster_recency_cadences`` and ``lost_to_follow_up_days``
+        (in the detail). The spec's rules by default. ``courses`` must have been computed
+        with the same rules and ``today``.
 
     Returns
     -------
@@ -101,6 +125,8 @@ def worklist(
         ``patient_id``, ``reason`` (one of :data:`REASONS`), ``priority`` (1 = most urgent),
         ``since`` (date the reason began) and ``detail`` (a short plain-language note).
     """
+    all_rules = rules or DEFAULT_RULES
+    recency_days = all_rules.booster_recency_cadences * cadence_days
     rows: list[dict[str, object]] = []
     created = pd.to_datetime(open_alerts["created_at"], utc=True).dt.date
     for patient_id, kind, since in zip(
@@ -119,14 +145,28 @@ def worklist(
         first_date = first if isinstance(first, dt.date) else None
         last = last_checkin.get(patient_id)
         last_date = pd.Timestamp(last).date() if last is not None and not pd.isna(last) else None
-        if bool(course["losing_response"]):
+        status = str(course["status"])
+        latest = course["latest_date"]
+        if status in BOOSTER_STATUSES and isinstance(latest, dt.date):
+            # A booster is decided on a recent score only (course-and-reporting §2).
+            recent = (today - latest).days <= recency_days
             rows.append(
                 {
                     "patient_id": patient_id,
-                    "reason": "losing_response",
-                    "since": course["latest_date"],
-                    "detail": f"latest {course['latest_total']} vs baseline "
-                    f"{course['baseline_total']}",
+                    "reason": "booster" if recent else "check_in",
+                    "since": latest,
+                    "detail": f"{status_label(status).lower()}: latest {course['latest_total']} "
+                    f"on {latest.isoformat()} vs baseline {course['baseline_total']}",
+                }
+            )
+        if status == "lost_to_follow_up" and isinstance(latest, dt.date):
+            rows.append(
+                {
+                    "patient_id": patient_id,
+                    "reason": "lost_to_follow_up",
+                    "since": latest,
+                    "detail": f"no score for {(today - latest).days} days "
+                    f"(more than {all_rules.lost_to_follow_up_days})",
                 }
             )
         infusions = int(course["infusions"])
@@ -137,8 +177,7 @@ def worklist(
         if (
             in_treatment
             and infusions >= NOT_RESPONDING_AFTER
-            and course["status"] == "not_yet"
-            and pd.isna(course["response_date"])
+            and course["status"] == "not_yet_responded"
         ):
             rows.append(
                 {
@@ -154,7 +193,7 @@ def worklist(
             today=today,
             cadence_days=cadence_days,
         )
-        if in_treatment and (today - due).days > grace_days:
+        if in_treatment and status != "lost_to_follow_up" and (today - due).days > grace_days:
             rows.append(
                 {
                     "patient_id": patient_id,

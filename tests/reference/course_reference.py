@@ -53,6 +53,7 @@ def course_outcomes_reference(
     infusions: pd.DataFrame,
     *,
     rules: Rules | None = None,
+    today: dt.date | None = None,
 ) -> pd.DataFrame:
     """:func:`outcomes.course.course_outcomes`, one ``patient_course()`` per patient.
 
@@ -82,6 +83,7 @@ def course_outcomes_reference(
                     infusion_dates=infusion_dates.get(patient, []),
                     assessments=scores.get(patient, []),
                     rules=rules,
+                    today=today,
                 )
             ),
         }

@@ -48,10 +48,10 @@ def test_summary_escapes_what_it_prints() -> None:
     page = summary_html(
         record,
         "PHQ-9",
-        {"status": "responder", "baseline_total": 18},
+        {"status": "responding", "baseline_total": 18},
         6,
         today=dt.date(2026, 11, 22),
     )
     assert "<script>" not in page and "Ann &lt;script&gt;" in page
-    assert "responding" in page and "not a\\ndiagnosis" not in page
+    assert "Responding" in page and "not a\\ndiagnosis" not in page
     assert "Clinical decision support, not a" in page

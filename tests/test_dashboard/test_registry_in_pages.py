@@ -92,7 +92,7 @@ def test_the_patient_page_states_the_clinics_response_rule(
     signed_in(app, app_world.clinician).run()
     app.session_state["selected_patient"] = app_world.patient.patient_id  # opens nobody else
     app.switch_page("app_pages/clinician/patient.py").run()
-    change = next(m for m in app.metric if m.label == "Change from baseline")
+    change = next(m for m in app.metric if m.label == "Change")
     assert change.proto.help == "Change of the total since baseline: -50% or lower is a response."
 
 
@@ -114,11 +114,11 @@ def test_the_printed_summary_states_the_clinics_response_rule() -> None:
         assigned_clinician=None,
         protocol=None,
     )
-    course = {"status": "not_yet", "baseline_total": 20}
+    course = {"status": "not_yet_responded", "baseline_total": 20}
     stricter = DEFAULT_RULES.override(response_min_drop=Fraction(3, 5))
     page = summary_html(record, "PHQ-9", course, 3, today=dt.date(2024, 1, 1), rules=stricter)
     assert "Response (≥ 60% below baseline)" in page
-    assert "not yet responding" in page
+    assert "No response yet" in page
     assert "≥ 50%" in summary_html(record, "PHQ-9", course, 3, today=dt.date(2024, 1, 1))
 
 

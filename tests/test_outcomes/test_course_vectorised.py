@@ -31,6 +31,7 @@ from outcomes.errors import ScoringError
 from outcomes.instruments import get_instrument
 from outcomes.patient_course import COURSE_COLUMNS
 from outcomes.rules import DEFAULT_RULES, Rules
+from outcomes.status import STATUSES
 from tests.reference.course_reference import course_outcomes_reference
 
 SETTINGS = settings(
@@ -44,6 +45,10 @@ SETTINGS = settings(
 # so it exercises the "no such rule" branches.
 INSTRUMENTS_WITH_TOTALS = ("phq9", "gad7", "qids_sr16", "madrs", "pcl5")
 START = dt.date(2024, 1, 1)
+# The hand-written courses are read on this day unless they say otherwise: every one of them
+# is still in treatment and seen recently enough, so the status is its episode's.
+TODAY = START + dt.timedelta(days=60)
+REALISTIC_DAY = dt.timedelta(days=200)
 DATE_COLUMNS = [c for c in COURSE_COLUMNS if c.endswith("_date")]
 INT_COLUMNS = [
     "infusions",
@@ -83,6 +88,8 @@ def rule_sets(draw: st.DrawFn, instrument: str) -> Rules:
         induction_infusions=draw(st.integers(1, 8)),
         # Short enough for the drawn courses to reach the after-course phase of align.
         after_course_days=draw(st.integers(1, 12)),
+        # Short enough for the drawn courses to be lost to follow-up at the drawn today.
+        lost_to_follow_up_days=draw(st.integers(1, 20)),
     )
     max_total = get_instrument(instrument).max_total
     overrides: dict[str, Any] = {}
@@ -96,8 +103,8 @@ def rule_sets(draw: st.DrawFn, instrument: str) -> Rules:
 @st.composite
 def clinics(
     draw: st.DrawFn, *, same_day: bool = False
-) -> tuple[str, pd.DataFrame, pd.DataFrame, Rules]:
-    """An instrument, assessment and infusion frames of a few patients, and rules.
+) -> tuple[str, pd.DataFrame, pd.DataFrame, Rules, dt.date]:
+    """An instrument, assessment and infusion frames of a few patients, rules and today.
 
     Each patient's assessment dates are distinct (spec §3: "each date appears at most once")
     unless ``same_day``; infusions may repeat a day. Rows come in a random order.
@@ -163,15 +170,23 @@ def clinics(
             "administered_at": [_when(d, form) for _, d in infusion_rows],
         }
     )
-    return instrument, assessments, infusions, draw(rule_sets(instrument))
+    # Today: before, within and well after the drawn courses (current status, spec §2).
+    today = START + dt.timedelta(days=draw(st.integers(-5, 120)))
+    return instrument, assessments, infusions, draw(rule_sets(instrument)), today
 
 
 def assert_same_courses(
-    instrument: str, assessments: pd.DataFrame, infusions: pd.DataFrame, rules: Rules
+    instrument: str,
+    assessments: pd.DataFrame,
+    infusions: pd.DataFrame,
+    rules: Rules,
+    today: dt.date = TODAY,
 ) -> pd.DataFrame:
     """Both implementations agree exactly; dates are ``datetime.date`` (not Timestamps)."""
-    expected = course_outcomes_reference(instrument, assessments, infusions, rules=rules)
-    actual = course_outcomes(instrument, assessments, infusions, rules=rules)
+    expected = course_outcomes_reference(
+        instrument, assessments, infusions, rules=rules, today=today
+    )
+    actual = course_outcomes(instrument, assessments, infusions, rules=rules, today=today)
     pd.testing.assert_frame_equal(actual, expected, check_exact=True)
     for column in DATE_COLUMNS:
         assert all(value is None or type(value) is dt.date for value in actual[column])
@@ -181,7 +196,7 @@ def assert_same_courses(
 @settings(SETTINGS, max_examples=250)
 @given(clinics())
 def test_vectorised_courses_equal_the_per_patient_reference(
-    clinic: tuple[str, pd.DataFrame, pd.DataFrame, Rules],
+    clinic: tuple[str, pd.DataFrame, pd.DataFrame, Rules, dt.date],
 ) -> None:
     assert_same_courses(*clinic)
 
@@ -189,7 +204,7 @@ def test_vectorised_courses_equal_the_per_patient_reference(
 @settings(SETTINGS, max_examples=150)
 @given(clinics(same_day=True))
 def test_two_assessments_on_one_day_are_ordered_as_the_reference_orders_them(
-    clinic: tuple[str, pd.DataFrame, pd.DataFrame, Rules],
+    clinic: tuple[str, pd.DataFrame, pd.DataFrame, Rules, dt.date],
 ) -> None:
     """Outside the spec (one assessment per date), but the results still must not change."""
     assert_same_courses(*clinic)
@@ -245,17 +260,11 @@ def _seeded_clinic(patients: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame
 )
 def test_a_realistic_clinic_gives_the_reference_frame(rules: Rules) -> None:
     assessments, infusions = _seeded_clinic(300, seed=42)
-    courses = assert_same_courses("phq9", assessments, infusions, rules)
+    # Read on a day some courses are long over and others still running.
+    courses = assert_same_courses("phq9", assessments, infusions, rules, START + REALISTIC_DAY)
     if rules is DEFAULT_RULES:
         # The sample reaches every status, so every branch above was compared.
-        assert set(courses["status"]) == {
-            "relapsed",
-            "remitter",
-            "responder",
-            "not_yet",
-            "no_followup",
-            "no_baseline",
-        }
+        assert set(courses["status"]) == set(STATUSES)
 
 
 def _course(
@@ -294,11 +303,12 @@ def test_relapse_is_the_first_run_of_confirmations_dated_at_its_first(
     course = _course(RUNS, [0], relapse_confirmations=confirmations)
     expected = None if relapse_day is None else START + dt.timedelta(days=relapse_day)
     assert course["relapse_date"] == expected
-    assert course["status"] == ("relapsed" if relapse_day is not None else "responder")
+    # Without a relapse the latest total (15 > 10) has lost the response (spec §2); with one,
+    # the re-response on day 28 (6) relapses again from day 35 for every run length.
+    assert course["status"] == ("relapsed" if relapse_day is not None else "losing_response")
     assert bool(course["censored"]) is (relapse_day is None)
     end = relapse_day if relapse_day is not None else 56
     assert course["durable_response_days"] == end - 7
-    # Without a relapse, the latest total (15 > 10) has lost the response: consider a booster.
     assert bool(course["losing_response"]) is (relapse_day is None)
 
 
@@ -370,11 +380,11 @@ def test_frames_without_assessments_or_infusions(
 @settings(SETTINGS, max_examples=60)
 @given(clinics())
 def test_align_applies_the_readable_rules_to_every_row(
-    clinic: tuple[str, pd.DataFrame, pd.DataFrame, Rules],
+    clinic: tuple[str, pd.DataFrame, pd.DataFrame, Rules, dt.date],
 ) -> None:
     """``align`` finds each patient's infusions once per patient; check it row by row against
     the readable rules, ``infusions_before`` and ``assessment_phase``."""
-    _, assessments, infusions, rules = clinic
+    _, assessments, infusions, rules, _ = clinic
     aligned = align(assessments, infusions, rules=rules)
     infusion_dates: dict[object, list[dt.date]] = {}
     for patient, when in zip(infusions["patient_id"], infusions["administered_at"], strict=True):
@@ -404,3 +414,53 @@ def test_response_rates_accept_the_courses_the_page_already_has() -> None:
     )
     with pytest.raises(ScoringError, match="course_outcomes"):
         response_rates("phq9", assessments, infusions, courses=assessments)
+
+
+@st.composite
+def relapsing_clinics(draw: st.DrawFn) -> tuple[str, pd.DataFrame, pd.DataFrame, Rules, dt.date]:
+    """PHQ-9 courses that respond, relapse and respond again many times (spec §1 episodes).
+
+    Baseline 20 on the first infusion's day, then totals that are a response (<= 10, 10
+    exactly on the threshold) or relapse-qualifying (> 10 and at or above the floor of 10),
+    on distinct days or on repeated ones; invalid forms in between.
+    """
+    keys = draw(st.lists(st.integers(0, 20), min_size=1, max_size=6, unique=True))
+    same_day = draw(st.booleans())
+    assessment_rows: list[tuple[object, int, int | None]] = []
+    infusion_rows: list[tuple[object, int]] = []
+    for key in keys:
+        assessment_rows.append((key, 0, 20))
+        days = draw(
+            st.lists(st.integers(1, 30), max_size=20)
+            if same_day
+            else st.lists(st.integers(1, 60), max_size=20, unique=True)
+        )
+        for day in days:
+            assessment_rows.append((key, day, draw(st.sampled_from([3, 8, 10, 11, 14, 18, None]))))
+        infusion_rows += [(key, day) for day in [0, *draw(st.lists(st.integers(1, 60)))]]
+    assessment_rows = draw(st.permutations(assessment_rows))
+    assessments = pd.DataFrame(
+        {
+            "patient_id": [p for p, _, _ in assessment_rows],
+            "administered_at": [START + dt.timedelta(days=d) for _, d, _ in assessment_rows],
+            "total": pd.array([t for _, _, t in assessment_rows], dtype="Int64"),
+        }
+    )
+    infusions = pd.DataFrame(
+        {
+            "patient_id": [p for p, _ in infusion_rows],
+            "administered_at": [START + dt.timedelta(days=d) for _, d in infusion_rows],
+        }
+    )
+    rules = DEFAULT_RULES.override(relapse_confirmations=draw(st.integers(1, 3)))
+    today = START + dt.timedelta(days=draw(st.integers(0, 120)))
+    return "phq9", assessments, infusions, rules, today
+
+
+@settings(SETTINGS, max_examples=150)
+@given(relapsing_clinics())
+def test_the_latest_of_many_episodes_gives_the_reference_status(
+    clinic: tuple[str, pd.DataFrame, pd.DataFrame, Rules, dt.date],
+) -> None:
+    """Relapse, response again, relapse again ...: the vectorised pass per episode agrees."""
+    assert_same_courses(*clinic)

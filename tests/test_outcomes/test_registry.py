@@ -166,17 +166,20 @@ def test_every_course_status_has_words() -> None:
     import pandas as pd
 
     from outcomes.course import course_outcomes
-    from outcomes.status import STATUS_LABELS, status_label
+    from outcomes.status import STATUS_LABELS, STATUSES
 
     day0 = pd.Timestamp("2024-01-01")
     induction = [0, 2, 4, 7, 9, 11]
     patients = {
-        "responder": (induction, [(0, 20), (14, 8)]),
-        "remitter": (induction, [(0, 20), (14, 3)]),
+        "responding": (induction, [(0, 20), (65, 8)]),
+        "in_remission": (induction, [(0, 20), (65, 3)]),
+        "losing_response": (induction, [(0, 20), (14, 3), (60, 18)]),
         "relapsed": (induction, [(0, 20), (14, 3), (60, 18), (67, 19)]),
-        "not_yet": (induction, [(0, 20), (14, 18)]),
-        "no_followup": (induction, [(0, 20)]),
+        "not_yet_responded": (induction, [(0, 20), (65, 18)]),
+        "no_follow_up": (induction, [(0, 20)]),
         "no_baseline": (induction, [(20, 20)]),
+        "lost_to_follow_up": ([*induction, 60], [(0, 20), (14, 8)]),
+        "course_ended": ([-30], [(-31, 20), (-25, 8)]),
     }
     infusions = pd.DataFrame(
         [(p, day0 + pd.Timedelta(days=d)) for p, (days, _) in patients.items() for d in days],
@@ -190,12 +193,11 @@ def test_every_course_status_has_words() -> None:
         ],
         columns=["patient_id", "administered_at", "total"],
     )
-    courses = course_outcomes("phq9", scores, infusions)
+    # Read on day 70: every course is in treatment and seen within 28 days but those named
+    # otherwise (course_ended: nothing for 95 days; lost_to_follow_up: no score for 56).
+    courses = course_outcomes("phq9", scores, infusions, today=day0 + pd.Timedelta(days=70))
     assert {p: courses.loc[p, "status"] for p in patients} == {p: p for p in patients}
-    assert set(STATUS_LABELS) == set(patients)
-    assert len(set(STATUS_LABELS.values())) == len(STATUS_LABELS)
-    assert status_label("remitter") == "remission reached"
-    assert status_label("something new") == "something new"
+    assert set(STATUS_LABELS) == set(patients) == set(STATUSES)
 
 
 def test_patient_facing_topics_are_set_for_patient_rated_depression_and_anxiety_scales() -> None:

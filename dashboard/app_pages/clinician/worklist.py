@@ -1,4 +1,5 @@
-"""Worklist: safety alerts first, then patients losing response, not responding, overdue."""
+"""Worklist: safety alerts first, then boosters to consider, not responding, lost to
+follow-up, check-ins to ask for, overdue."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ with resources.session_scope() as session:
 
 st.title("Worklist")
 today = dt.date.today()
-courses = course_outcomes("phq9", scores, infusions, rules=config.rules)
+courses = course_outcomes("phq9", scores, infusions, rules=config.rules, today=today)
 last_checkin = scores.groupby("patient_id")["administered_at"].max()
 items = worklist(
     courses,
@@ -37,6 +38,7 @@ items = worklist(
     patient_ids=pd.Index(patients["patient_id"]),
     cadence_days=config.checkin_cadence_days,
     active_days=config.rules.after_course_days,
+    rules=config.rules,
 )
 
 
