@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import streamlit as st
@@ -18,6 +18,7 @@ from data.clinic import ClinicConfig
 from data.interchange.csv_export import export_assessments_csv, export_infusions_csv
 from data.interchange.fhir_export import export_fhir_bundle
 from data.records.patient_record import PatientRecord, patient_record
+from outcomes.episodes import Episode
 
 EXPORT_FILES = {
     "assessments": ("assessments.csv", "text/csv"),
@@ -49,6 +50,7 @@ def _export_file(
     course: Mapping[str, Any] | None,
     infusion_count: int,
     config: ClinicConfig,
+    episodes: Sequence[Episode] = (),
 ) -> str:
     """The chosen file's text; the data layer checks access and records the export, and
     both are committed before the file exists anywhere."""
@@ -66,7 +68,14 @@ def _export_file(
             # Read (and audited) again in this transaction: the summary is a view of the record.
             printed = patient_record(session, actor=actor, patient_id=patient_id)
             out.write(
-                summary_html(printed, instrument_name, course, infusion_count, rules=config.rules)
+                summary_html(
+                    printed,
+                    instrument_name,
+                    course,
+                    infusion_count,
+                    rules=config.rules,
+                    episodes=episodes,
+                )
             )
     return out.getvalue()
 
@@ -80,6 +89,7 @@ def show_exports(
     course: Mapping[str, Any] | None,
     infusion_count: int,
     config: ClinicConfig,
+    episodes: Sequence[Episode] = (),
 ) -> None:
     """Choose a file, prepare it, and offer its one-time download link."""
     st.caption(
@@ -108,6 +118,7 @@ def show_exports(
                         course=course,
                         infusion_count=infusion_count,
                         config=config,
+                        episodes=episodes,
                     ),
                     file_name=export_file_name(record, wanted),
                     mime=mime,

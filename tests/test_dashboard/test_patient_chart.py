@@ -40,3 +40,18 @@ def test_a_patient_without_alerts_has_no_alert_marks(app: AppTest, app_world: Ap
     app.switch_page("app_pages/clinician/patient.py").run()
     assert not app.exception, app.exception
     assert _alert_marks(_trajectory(app)) == []
+
+
+def test_each_response_episode_is_marked_on_the_chart(app: AppTest, app_world: AppWorld) -> None:
+    """The patient responded (24 -> 8 within weeks): episode 1 is drawn from the library's
+    episodes, the one rule the header and summary use."""
+    signed_in(app, app_world.clinician).run()
+    app.session_state["selected_patient"] = app_world.patient.patient_id
+    app.switch_page("app_pages/clinician/patient.py").run()
+    assert not app.exception, app.exception
+    layout = _trajectory(app).get("layout", {})
+    assert isinstance(layout, dict)
+    spans = [
+        s.get("name") for s in layout.get("shapes", []) if s.get("name", "").startswith("episode:")
+    ]
+    assert spans == ["episode:1"]

@@ -17,6 +17,7 @@ from data.clinic import clinic_config
 from data.records.alert_review import patient_alerts
 from data.records.patient_record import patient_assessments, patient_infusions, patient_record
 from outcomes.course import course_outcomes
+from outcomes.episodes import patient_episodes
 from outcomes.instruments import course_instruments, get_instrument
 
 actor = state.require_actor()
@@ -52,6 +53,9 @@ course_frame = course_outcomes(
     instrument_id, scores.assign(patient_id=patient_id), infusions, rules=config.rules
 )
 course = course_frame.loc[patient_id].to_dict() if patient_id in course_frame.index else None
+# Every response episode (a response again after a relapse starts the next), for the chart
+# and the printable summary.
+episodes = patient_episodes(instrument_id, scores, infusions, rules=config.rules)
 
 show_header(record)
 show_course_summary(course, config)
@@ -66,6 +70,7 @@ st.plotly_chart(
         course,
         rules=config.rules,
         x_axis=x_axis,
+        episodes=episodes,
         alerts=alerts,
     ),
     width="stretch",
@@ -95,4 +100,5 @@ with tabs[4]:
         course=course,
         infusion_count=len(infusions),
         config=config,
+        episodes=episodes,
     )
