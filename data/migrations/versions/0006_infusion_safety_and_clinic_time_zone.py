@@ -50,9 +50,7 @@ def downgrade() -> None:
     with op.batch_alter_table("clinic_settings", schema=None) as batch_op:
         batch_op.drop_column("time_zone")
     with op.batch_alter_table("infusion", schema=None) as batch_op:
-        batch_op.drop_constraint(
-            "fk_infusion_entered_in_error_by_id_app_user", type_="foreignkey"
-        )
+        batch_op.drop_constraint("fk_infusion_entered_in_error_by_id_app_user", type_="foreignkey")
         batch_op.drop_column("entered_in_error_reason")
         batch_op.drop_column("entered_in_error_by_id")
         batch_op.drop_column("entered_in_error_at")
