@@ -168,10 +168,12 @@ def _recorded_text(infusion: InfusionInput, time_zone: str) -> str:
 def _near_question(pending: Pending, time_zone: str) -> str:
     gap = abs(pending.infusion.administered_at - pending.other_at)
     hours, minutes = divmod(int(gap.total_seconds()) // 60, 60)
-    apart = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    apart = f"{hours} h {minutes} min from" if hours else f"{minutes} min from"
+    if not hours and not minutes:
+        apart = "the same time as"
     return (
         f"Another infusion of this patient is already recorded at "
-        f"{_local(pending.other_at, time_zone)} ({time_zone}), {apart} from this one. "
+        f"{_local(pending.other_at, time_zone)} ({time_zone}), {apart} this one. "
         "Record this as a second infusion only if the patient really had two."
     )
 
@@ -188,8 +190,6 @@ def _infusion_fragment(actor: Actor, patient_id: int, time_zone: str) -> None:
     if st.session_state.pop(RERUN_PAGE, False):
         st.rerun()  # the whole page: the log, chart and summary show the new infusion
     done = st.session_state.pop(DONE, None)
-    if done:
-        st.success(done)
     now = clinic_now(time_zone)
     when = st.columns(2)
     with when[0]:
@@ -268,6 +268,11 @@ def _infusion_fragment(actor: Actor, patient_id: int, time_zone: str) -> None:
         return
     if st.session_state.get(ERRORS):
         st.error("Nothing was recorded: correct the fields marked above and press Record again.")
+    if done:
+        # Beside the button just pressed, and as a toast: the form is long, and the clinician
+        # is at its foot.
+        st.success(done)
+        st.toast(done, icon=":material/check_circle:")
     st.button(
         "Record infusion",
         type="primary",
