@@ -268,7 +268,7 @@ def test_enter_in_a_vitals_field_stores_nothing_and_a_second_infusion_asks_first
 
     page.get_by_role("button", name="Record infusion").click()
     asked = page.get_by_role("button", name="Yes, record a second infusion")
-    recorded = page.get_by_text("Infusion recorded:", exact=False)
+    recorded = page.get_by_text("Infusion recorded:", exact=False).first
     asked.or_(recorded).first.wait_for()
     if asked.count():  # the demo patient may have had an infusion a few hours ago
         asked.click()
