@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.access import Actor, ensure_can_write_patient
 from data.errors import InvalidInput
-from data.models import Infusion, utcnow
+from data.models import Infusion, Patient, utcnow
 from outcomes.infusion_terms import ROUTE_LABELS, ROUTES, SIDE_EFFECTS
 
 # Plausible ranges: wide enough for any real infusion-chair reading, narrow enough to catch a
@@ -265,6 +265,9 @@ def record_infusion(
     if by_field:
         raise InfusionRefused(by_field)
     if not confirm_near_duplicate:
+        # Two tabs recording the same infusion at once: on PostgreSQL the second waits here for
+        # the first to commit, then sees it (SQLite's write transactions are serial already).
+        session.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
         nearby = session.execute(
             select(Infusion.id, Infusion.administered_at)
             .where(

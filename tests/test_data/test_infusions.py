@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
+from data.access import Actor
 from data.cli import app
 from data.clinic import clinic_config, clinic_moment, set_clinic_time_zone
 from data.engine import make_engine, transaction
@@ -29,10 +31,12 @@ from data.infusions import (
     record_infusion,
 )
 from data.interchange.csv_export import export_infusions_csv
-from data.models import AuditEvent, Clinic, Infusion, utcnow
+from data.models import AuditEvent, Clinic, Infusion, Patient, utcnow
 from data.records.cohort import cohort_infusions
 from data.records.patient_record import patient_infusion_log, patient_infusions
-from tests.conftest import World, fresh_database_url
+from data.schema import upgrade
+from tests.builders import add_user
+from tests.conftest import BACKENDS, World, fresh_database_url
 
 GOOD = InfusionInput(
     administered_at=utcnow() - dt.timedelta(hours=2),
@@ -297,5 +301,59 @@ def test_an_administrator_sets_the_clinics_time_zone_from_the_command_line(
             clinic_id = session.scalar(select(Clinic.id))
             assert clinic_id is not None
             assert clinic_config(session, clinic_id).time_zone == "America/Chicago"
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_tabs_recording_the_same_infusion_at_once_store_it_once(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, password_hash: str
+) -> None:
+    """The second of two simultaneous records waits for the first to commit and is then
+    asked to confirm, rather than both passing the check before either is stored."""
+    url = fresh_database_url(backend, request, tmp_path)
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        with transaction(engine, write=True) as session:
+            clinic = Clinic(name="Clinic A")
+            session.add(clinic)
+            session.flush()
+            user = add_user(session, clinic.id, "clinician-a", "clinician", password_hash)
+            patient = Patient(clinic_id=clinic.id, external_id="MRN-1", name="P One")
+            session.add(patient)
+            session.flush()
+            clinician = Actor(user.id, clinic.id, "clinician", user.username)
+            patient_id = patient.id
+        first_stored, first_may_commit = threading.Event(), threading.Event()
+        outcome: list[str] = []
+
+        def first() -> None:
+            with transaction(engine, write=True) as session:
+                record_infusion(session, actor=clinician, patient_id=patient_id, infusion=GOOD)
+                first_stored.set()
+                first_may_commit.wait(10)
+
+        def second() -> None:
+            try:
+                with transaction(engine, write=True) as session:
+                    record_infusion(session, actor=clinician, patient_id=patient_id, infusion=GOOD)
+            except NearDuplicateInfusion:
+                outcome.append("asked")
+            else:
+                outcome.append("stored")
+
+        one = threading.Thread(target=first)
+        one.start()
+        assert first_stored.wait(10)
+        two = threading.Thread(target=second)
+        two.start()
+        two.join(1.0)  # it waits for the first (or, on SQLite, for the write lock)
+        first_may_commit.set()
+        one.join(10)
+        two.join(20)
+        assert outcome == ["asked"]
+        with transaction(engine) as session:
+            assert session.scalar(select(func.count()).select_from(Infusion)) == 1
     finally:
         engine.dispose()
