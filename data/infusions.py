@@ -191,11 +191,13 @@ def with_dose_per_kg(infusion: InfusionInput) -> InfusionInput:
     """``infusion`` with the missing one of mg and mg/kg computed from the other and the weight.
 
     The clinic enters the dose in mg (what was drawn up and given) and the weight; mg/kg is
-    derived, so the form shows it and nobody types it twice. Unchanged without a weight.
+    derived, so the form shows it and nobody types it twice. Unchanged without a plausible
+    weight (an implausible one is refused at its own field, not as a strange mg/kg).
     """
     weight = _number(infusion.weight_kg)
     mg, per_kg = _number(infusion.dose_mg), _number(infusion.dose_mg_per_kg)
-    if not weight or weight <= 0:
+    low, high, _ = LIMITS["weight_kg"]
+    if weight is None or not low <= weight <= high:
         return infusion
     if mg is not None and per_kg is None:
         return replace(infusion, dose_mg_per_kg=round(mg / weight, 3))

@@ -29,6 +29,8 @@ from data.infusions import (
     mark_infusion_entered_in_error,
     problems_with,
     record_infusion,
+    recording_problems,
+    with_dose_per_kg,
 )
 from data.interchange.csv_export import export_infusions_csv
 from data.models import AuditEvent, Clinic, Infusion, Patient, utcnow
@@ -357,3 +359,9 @@ def test_two_tabs_recording_the_same_infusion_at_once_store_it_once(
             assert session.scalar(select(func.count()).select_from(Infusion)) == 1
     finally:
         engine.dispose()
+
+
+def test_an_implausible_weight_is_refused_at_the_weight_not_as_a_dose_per_kg() -> None:
+    typo = dataclasses.replace(GOOD, dose_mg=35.0, dose_mg_per_kg=None, weight_kg=7.0)
+    assert with_dose_per_kg(typo) == typo
+    assert list(recording_problems(with_dose_per_kg(typo))) == ["weight_kg"]
