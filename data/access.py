@@ -86,6 +86,7 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     "data.records.patient_record.patient_record": {EVERY_CALL: OWN_OR_CARE_TEAM},
     "data.records.patient_record.patient_assessments": {EVERY_CALL: OWN_OR_CARE_TEAM},
     "data.records.patient_record.patient_infusions": {EVERY_CALL: OWN_OR_CARE_TEAM},
+    "data.records.patient_record.patient_infusion_log": {EVERY_CALL: OWN_OR_CARE_TEAM},
     "data.records.alert_review.patient_alerts": {EVERY_CALL: CARE_TEAM},
     "data.records.alert_review.acknowledge_alert": {EVERY_CALL: CARE_TEAM},
     # data.records: the clinic's lists and aggregates (patient_lists, patients, cohort)
@@ -104,6 +105,7 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     },
     # data.infusions: the care team's record
     "data.infusions.record_infusion": {EVERY_CALL: CARE_TEAM},
+    "data.infusions.mark_infusion_entered_in_error": {EVERY_CALL: CARE_TEAM},
     # data.accounts (sign-in), data.account_admin, data.audit_trail
     "data.account_admin.create_user": {EVERY_CALL: ADMINISTRATION},
     "data.account_admin.list_users": {EVERY_CALL: ADMINISTRATION},
@@ -140,6 +142,8 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
         "one patient": OWN_OR_CARE_TEAM,
         "whole clinic": CLINIC_STAFF,
     },
+    # data.clinic: the clinic's own settings are its administration
+    "data.clinic.set_clinic_time_zone": {EVERY_CALL: ADMINISTRATION},
     # data.rescore: recomputing every stored score is the clinic's administration
     "data.rescore.rescore": {EVERY_CALL: ADMINISTRATION},
     # data.access: the checks themselves, callable by any data module
@@ -173,6 +177,9 @@ ACCESS_EXEMPT: Final[dict[str, str]] = {
         "and writes nothing (tested in test_sessions.py)"
     ),
     "data.infusions.problems_with": "pure validation of an InfusionInput; no database",
+    "data.infusions.field_problems": "pure validation of an InfusionInput; no database",
+    "data.infusions.recording_problems": "pure validation of an InfusionInput; no database",
+    "data.infusions.with_dose_per_kg": "pure arithmetic on an InfusionInput; no database",
     "data.infusions.side_effect_label": "pure formatting of a side-effect code",
     "data.infusions.side_effect_labels": "pure formatting of side-effect codes",
     "data.audit.record": (

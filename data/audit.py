@@ -67,6 +67,10 @@ class Action(Enum):
     # The clinic (command line and demo).
     CREATE_CLINIC = "create_clinic", "created the clinic (outcomes create-clinic)"
     SEED_DEMO = "seed_demo", "wrote the synthetic demo clinic"
+    SET_CLINIC_TIME_ZONE = (
+        "set_clinic_time_zone",
+        "set the clinic's time zone, in which staff enter infusion times",
+    )
     # One patient's records.
     CREATE_PATIENT = "create_patient", "registered a patient (by hand or by an import)"
     VIEW_PATIENT = "view_patient", "opened a patient's record (name, date of birth, ids)"
@@ -75,6 +79,10 @@ class Action(Enum):
     VIEW_ALERTS = "view_alerts", "read a patient's safety alerts"
     ACKNOWLEDGE_ALERT = "acknowledge_alert", "acknowledged a patient's safety alert"
     RECORD_INFUSION = "record_infusion", "recorded an infusion for a patient"
+    MARK_INFUSION_ENTERED_IN_ERROR = (
+        "mark_infusion_entered_in_error",
+        "marked a patient's infusion entered in error, with the reason (kept, no longer counted)",
+    )
     SUBMIT = (
         "submit_{instrument}",
         "stored a completed questionnaire of this instrument for a patient (a check-in or a "

@@ -1,12 +1,18 @@
-"""A clinic's own settings: the rules it scores by, check-in instruments and crisis text."""
+"""A clinic's own settings: the rules it scores by, check-in instruments, crisis text and the
+time zone its staff enter times in."""
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from data import audit
+from data.access import Actor, ensure_role
+from data.errors import InvalidInput
 from data.models import ClinicSettings
 from outcomes import __version__ as outcomes_version
 from outcomes.errors import RulesError
@@ -31,6 +37,8 @@ class ClinicConfig:
     checkin_cadence_days: int
     crisis_text: str
     rules: Rules
+    time_zone: str = "UTC"
+    """The IANA name of the clinic's time zone (``America/New_York``): forms enter times in it."""
 
 
 def rules_from_overrides(overrides: dict[str, Any] | None) -> Rules:
@@ -59,4 +67,57 @@ def clinic_config(session: Session, clinic_id: int) -> ClinicConfig:
         checkin_cadence_days=settings.checkin_cadence_days or 7,
         crisis_text=settings.crisis_text or DEFAULT_CRISIS_TEXT,
         rules=rules_from_overrides(settings.rule_overrides),
+        time_zone=settings.time_zone or "UTC",
     )
+
+
+def time_zone_problem(name: str) -> str | None:
+    """Why ``name`` is not a time zone a clinic can use (None if it is)."""
+    if not isinstance(name, str) or not name.strip():
+        return "give the clinic's time zone by its IANA name, e.g. America/New_York"
+    try:
+        zoneinfo.ZoneInfo(name.strip())
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return (
+            "that is not a time zone name this server knows; use an IANA name such as "
+            "America/New_York or Europe/London"
+        )
+    return None
+
+
+def clinic_moment(day: dt.date, time: dt.time, time_zone: str) -> dt.datetime:
+    """The moment a clinic's wall clock shows ``day`` ``time`` in ``time_zone``, in UTC.
+
+    A time that occurs twice when clocks go back is taken as its first occurrence (the
+    earlier moment); one skipped when clocks go forward as the moment an hour later.
+    """
+    local = dt.datetime.combine(day, time.replace(tzinfo=None), tzinfo=zoneinfo.ZoneInfo(time_zone))
+    return local.astimezone(dt.UTC)
+
+
+def clinic_now(time_zone: str) -> dt.datetime:
+    """Now, on the clinic's wall clock."""
+    return dt.datetime.now(zoneinfo.ZoneInfo(time_zone))
+
+
+def set_clinic_time_zone(session: Session, *, actor: Actor, time_zone: str) -> None:
+    """Set the actor's clinic's time zone (an administrator, or the operator's command line).
+
+    Raises
+    ------
+    AccessDenied
+        The actor does not administer the clinic.
+    InvalidInput
+        Not an IANA time zone name; nothing is written.
+    """
+    ensure_role(session, actor, "administrator", "system")
+    problem = time_zone_problem(time_zone)
+    if problem:
+        raise InvalidInput([problem])
+    settings = session.get(ClinicSettings, actor.clinic_id)
+    if settings is None:
+        settings = ClinicSettings(clinic_id=actor.clinic_id)
+        session.add(settings)
+    settings.time_zone = time_zone.strip()
+    session.flush()
+    audit.record(session, actor=actor, action=audit.Action.SET_CLINIC_TIME_ZONE)

@@ -111,6 +111,9 @@ class ClinicSettings(Base):
     crisis_text: Mapped[str | None] = mapped_column(Text, default=None)
     # Overrides of outcomes.rules.Rules, e.g. {"gad7": {"max_missing": 2}}.
     rule_overrides: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The IANA name of the clinic's own time zone: the infusion form's times are entered in it
+    # (migration 0006; clinics from before it are "UTC" until an administrator sets theirs).
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
 
 class User(Base):
@@ -192,8 +195,16 @@ class Infusion(Base):
     sedation_moaas: Mapped[int | None] = mapped_column(Integer)
     side_effects: Mapped[list[str]] = mapped_column(default=list)
     side_effects_note: Mapped[str | None] = mapped_column(Text)
+    # The weight the dose was given for, so mg/kg is computed from what was measured
+    # (migration 0006).
+    weight_kg: Mapped[float | None] = mapped_column(Float)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Entered in error: the row is kept (and audited) but no longer counted anywhere; who
+    # marked it, when and why (migration 0006).
+    entered_in_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    entered_in_error_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    entered_in_error_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Assessment(Base):

@@ -1,4 +1,5 @@
-"""`outcomes init`, `seed-demo` and `create-user`: a database, its clinic and its staff."""
+"""`outcomes init`, `seed-demo`, `create-user` and `set-time-zone`: a database, its clinic,
+its staff and its time zone."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from data.cli.common import (
     read_password,
     refusals,
 )
+from data.clinic import set_clinic_time_zone
 from data.engine import (
     transaction,
 )
@@ -180,3 +182,28 @@ def create_user(
             display_name=display_name or username,
         )
     typer.echo(f"created the {role.value} account {username!r}")
+
+
+@app.command("set-time-zone")
+def set_time_zone(
+    time_zone: Annotated[
+        str, typer.Argument(help="The clinic's IANA time zone name, e.g. America/New_York.")
+    ],
+    clinic: ClinicChoice = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set the time zone in which the clinic's staff enter infusion times.
+
+    A clinic set up before this setting existed uses UTC. Set once, by the operator who set up
+    the clinic (like ``init``), rather than on a page: changing it changes how every time typed
+    afterwards is read. Example: outcomes set-time-zone America/New_York
+    """
+    with (
+        open_engine(database_url) as engine,
+        refusals(),
+        transaction(engine, write=True) as session,
+    ):
+        set_clinic_time_zone(
+            session, actor=Actor.system(clinic_id_of(session, clinic)), time_zone=time_zone
+        )
+    typer.echo(f"the clinic's time zone is now {time_zone.strip()}")

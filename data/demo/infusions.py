@@ -92,6 +92,8 @@ def _infusion_row(rng: random.Random, plan: Plan, visit: Visit, number: int) -> 
         "sedation_moaas": sedation,
         "side_effects": ordered,
         "side_effects_note": " ".join(notes) or None,
+        # Weight-based doses are given for the weight taken that day; esketamine's is fixed.
+        "weight_kg": plan.weight_kg if visit.dose_mg_per_kg is not None else None,
     }
 
 

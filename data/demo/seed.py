@@ -270,6 +270,10 @@ def seed_demo(
     )
 
 
+DEMO_TIME_ZONE = "America/New_York"
+"""The demo clinic's time zone (its crisis text is the US 988 line)."""
+
+
 def _open_clinic(session: Session, *, opened: dt.datetime) -> int:
     """The demo clinic and its settings (the defaults: weekly PHQ-9 and GAD-7); its id."""
     clinic_id = int(
@@ -287,6 +291,8 @@ def _open_clinic(session: Session, *, opened: dt.datetime) -> int:
                 "checkin_cadence_days": 7,
                 "crisis_text": DEFAULT_CRISIS_TEXT,
                 "rule_overrides": {},
+                # Its infusions are booked 14:00-20:30 UTC: a US east-coast clinic's day.
+                "time_zone": DEMO_TIME_ZONE,
             }
         ],
     )

@@ -137,13 +137,15 @@ def export_infusions_csv(
 
     Access, format and audit as :func:`export_assessments_csv` (audit action
     ``export_infusions``); every column of :data:`INFUSION_COLUMNS`, side effects
-    ``;``-separated.
+    ``;``-separated. Infusions marked entered in error are left out: the file holds the
+    infusions the patient had, and importing it elsewhere must not count a wrong one.
     """
     ensure_can_export(session, actor=actor, patient_id=patient_id)
     query = (
         select(Patient.external_id, Infusion)
         .join(Patient, Patient.id == Infusion.patient_id)
-        .where(Infusion.clinic_id == actor.clinic_id)
+        # Entered in error: kept in the record, but not an infusion the patient had.
+        .where(Infusion.clinic_id == actor.clinic_id, Infusion.entered_in_error_at.is_(None))
         .order_by(Patient.external_id, Infusion.administered_at)
     )
     if patient_id is not None:

@@ -273,6 +273,8 @@ def weekly_aggregates(
 def cohort_infusions(session: Session, *, actor: Actor) -> pd.DataFrame:
     """Infusion dates and routes of every patient of the clinic, with protocol and clinician.
 
+    Infusions marked entered in error are left out (they count nowhere).
+
     Columns: ``patient_id``, ``administered_at``, ``route``, ``protocol``, ``clinician_id``.
     """
     ensure_role(session, actor, "clinician", "administrator", "system")
@@ -286,7 +288,7 @@ def cohort_infusions(session: Session, *, actor: Actor) -> pd.DataFrame:
         )
         .join(Patient, Patient.id == Infusion.patient_id)
         .outerjoin(TreatmentCourse, TreatmentCourse.id == Infusion.course_id)
-        .where(Infusion.clinic_id == actor.clinic_id)
+        .where(Infusion.clinic_id == actor.clinic_id, Infusion.entered_in_error_at.is_(None))
         .order_by(Infusion.patient_id, Infusion.administered_at)
     )
     frame = _times_from_epoch(

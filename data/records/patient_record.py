@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from data import audit
 from data.access import Actor, ensure_can_view_patient
@@ -54,6 +54,19 @@ INFUSION_COLUMNS = (
     "sedation_moaas",
     "side_effects",
     "side_effects_note",
+    "weight_kg",
+)
+INFUSION_LOG_COLUMNS = (
+    *INFUSION_COLUMNS,
+    "recorded_by",
+    "entered_in_error_at",
+    "entered_in_error_by",
+    "entered_in_error_reason",
+)
+"""The log's columns: each infusion as recorded, who recorded it, and any entered-in-error
+mark (its time, who marked it and why; all missing for an infusion that counts)."""
+_WHOLE_NUMBER_COLUMNS = tuple(
+    c for c in INFUSION_COLUMNS[6:19] if c not in ("dose_mg_per_kg", "dose_mg")
 )
 
 
@@ -118,19 +131,45 @@ def patient_assessments(
 
 
 def patient_infusions(session: Session, *, actor: Actor, patient_id: int) -> pd.DataFrame:
-    """The patient's infusions, oldest first (columns: :data:`INFUSION_COLUMNS`)."""
+    """The patient's infusions that count, oldest first (columns: :data:`INFUSION_COLUMNS`).
+
+    Infusions marked entered in error are left out: everything that counts or numbers
+    infusions (course outcomes, the chart, the summary) reads this.
+    :func:`patient_infusion_log` has them too.
+    """
     ensure_can_view_patient(session, actor=actor, patient_id=patient_id)
     query = (
         select(
             Infusion.id,
             *(getattr(Infusion, name) for name in INFUSION_COLUMNS[1:]),
         )
-        .where(Infusion.patient_id == patient_id)
-        .order_by(Infusion.administered_at)
+        .where(Infusion.patient_id == patient_id, Infusion.entered_in_error_at.is_(None))
+        .order_by(Infusion.administered_at, Infusion.id)
     )
     frame = frame_of(session, query, INFUSION_COLUMNS)
     audit.record(session, actor=actor, action=audit.Action.VIEW_INFUSIONS, patient_id=patient_id)
-    return with_nullable_ints(
-        frame,
-        *(c for c in INFUSION_COLUMNS[6:19] if c not in ("dose_mg_per_kg", "dose_mg")),
+    return with_nullable_ints(frame, *_WHOLE_NUMBER_COLUMNS)
+
+
+def patient_infusion_log(session: Session, *, actor: Actor, patient_id: int) -> pd.DataFrame:
+    """Every infusion of the patient as recorded, oldest first, entered-in-error ones included
+    (columns: :data:`INFUSION_LOG_COLUMNS`): the infusion log shows them struck through."""
+    ensure_can_view_patient(session, actor=actor, patient_id=patient_id)
+    recorder, marker = aliased(User), aliased(User)
+    query = (
+        select(
+            Infusion.id,
+            *(getattr(Infusion, name) for name in INFUSION_COLUMNS[1:]),
+            recorder.display_name,
+            Infusion.entered_in_error_at,
+            marker.display_name,
+            Infusion.entered_in_error_reason,
+        )
+        .outerjoin(recorder, recorder.id == Infusion.recorded_by_id)
+        .outerjoin(marker, marker.id == Infusion.entered_in_error_by_id)
+        .where(Infusion.patient_id == patient_id)
+        .order_by(Infusion.administered_at, Infusion.id)
     )
+    frame = frame_of(session, query, INFUSION_LOG_COLUMNS)
+    audit.record(session, actor=actor, action=audit.Action.VIEW_INFUSIONS, patient_id=patient_id)
+    return with_nullable_ints(frame, *_WHOLE_NUMBER_COLUMNS)

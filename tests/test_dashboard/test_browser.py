@@ -224,3 +224,69 @@ def test_a_patient_on_a_phone_completes_a_check_in(server: str, browser) -> None
     page.get_by_text("Thank you. Your answers are saved", exact=False).wait_for()
     assert page.get_by_text("Call or text 988", exact=False).count() == 0
     _shot(page, "patient-phone")
+
+
+def _demo_patient_infusions() -> tuple[str, int]:
+    """The demo patient's MRN, and how many infusions are stored for them."""
+    from sqlalchemy import func, select
+
+    from data.engine import make_engine, transaction
+    from data.models import Infusion, Patient, User
+
+    engine = make_engine(os.environ["BROWSER_TEST_DATABASE_URL"])
+    with transaction(engine) as session:
+        patient_id, mrn = session.execute(
+            select(Patient.id, Patient.external_id)
+            .join(User, User.id == Patient.user_id)
+            .where(User.username == "demo-patient")
+        ).one()
+        count = session.scalar(select(func.count()).where(Infusion.patient_id == patient_id))
+    engine.dispose()
+    return mrn, int(count or 0)
+
+
+def test_enter_in_a_vitals_field_stores_nothing_and_a_second_infusion_asks_first(
+    server: str, browser
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11: Enter in a vitals field submitted the infusion form. Now only the Record
+    button stores, and the same infusion again asks before storing."""
+    mrn, before = _demo_patient_infusions()
+    page = _page(browser)
+    _sign_in(page, server, "demo-clinician")
+    page.get_by_role("heading", name="Worklist").wait_for()
+    page.get_by_role("link", name="Patient").click()
+    page.get_by_role("heading", name="Patient", exact=True).wait_for()
+    page.get_by_role("textbox", name="Find a patient (name or MRN)").fill(mrn)
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(1000)
+    page.get_by_role("combobox").first.click()
+    page.get_by_role("option").first.click()
+    page.get_by_role("tab", name="Record infusion").click()
+    page.get_by_text("Time (America/New_York)").wait_for()  # the demo clinic's time zone
+    page.get_by_label("Dose given (mg), required").fill("35")
+    page.get_by_label("Weight today (kg)").fill("70")
+    heart_rate = page.get_by_label("Heart rate before")
+    heart_rate.fill("72")
+    heart_rate.press("Enter")
+    page.get_by_text("0.50 mg/kg", exact=False).first.wait_for()
+    page.wait_for_timeout(1500)
+    assert _demo_patient_infusions()[1] == before
+    assert page.get_by_text("Infusion recorded:", exact=False).count() == 0
+
+    page.get_by_role("button", name="Record infusion").click()
+    asked = page.get_by_role("button", name="Yes, record a second infusion")
+    recorded = page.get_by_text("Infusion recorded:", exact=False).first
+    asked.or_(recorded).first.wait_for()
+    if asked.count():  # the demo patient may have had an infusion a few hours ago
+        asked.click()
+    recorded.wait_for()
+    assert _demo_patient_infusions()[1] == before + 1
+    _shot(page, "clinician-infusion-recorded")
+
+    page.get_by_label("Dose given (mg), required").fill("35")
+    page.get_by_label("Dose given (mg), required").press("Tab")
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name="Record infusion").click()
+    page.get_by_text("Another infusion of this patient is already recorded", exact=False).wait_for()
+    assert _demo_patient_infusions()[1] == before + 1
+    _shot(page, "clinician-infusion-asks-first")

@@ -47,7 +47,7 @@ import data
 from data.access import ACCESS_EXEMPT, ACCESS_RULES, EVERY_CALL, Actor, Grant
 from data.checkin import submit_checkin
 from data.errors import AccessDenied
-from data.infusions import InfusionInput
+from data.infusions import InfusionInput, record_infusion
 from data.models import Assessment, AuditEvent, Infusion, Patient, SafetyAlert, User
 from tests.conftest import World
 
@@ -121,6 +121,7 @@ class Target:
     clinic_id: int | None = None
     user_id: int | None = None
     alert_id: int | None = None
+    infusion_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,17 @@ def _open_alert(session: Session, clinician: Actor, patient_id: int | None) -> i
     return stored.alert_ids[0]
 
 
+def _infusion_of(session: Session, clinician: Actor, patient_id: int | None) -> int:
+    assert patient_id is not None
+    when = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)  # not near the calls' own infusions
+    return record_infusion(
+        session,
+        actor=clinician,
+        patient_id=patient_id,
+        infusion=InfusionInput(administered_at=when, route="iv", dose_mg_per_kg=0.5),
+    )
+
+
 @pytest.fixture
 def matrix_world(session: Session, world: World, password_hash: str) -> MatrixWorld:
     admin_b = _staff(session, world.clinic_b, "admin-b", "administrator", password_hash)
@@ -223,7 +235,13 @@ def matrix_world(session: Session, world: World, password_hash: str) -> MatrixWo
     }
     targets = {
         "none": Target("none"),
-        "absent": Target("absent", patient_id=ABSENT_ID, user_id=ABSENT_ID, alert_id=ABSENT_ID),
+        "absent": Target(
+            "absent",
+            patient_id=ABSENT_ID,
+            user_id=ABSENT_ID,
+            alert_id=ABSENT_ID,
+            infusion_id=ABSENT_ID,
+        ),
     }
     for name, patient, clinician, clinic_id in (
         ("patient_a1", world.patient_a1, world.clinician_a, world.clinic_a),
@@ -236,6 +254,7 @@ def matrix_world(session: Session, world: World, password_hash: str) -> MatrixWo
             clinic_id=clinic_id,
             user_id=patient.user_id,
             alert_id=_open_alert(session, clinician, patient.patient_id),
+            infusion_id=_infusion_of(session, clinician, patient.patient_id),
         )
     return MatrixWorld(world=world, actors=actors, targets=targets)
 
@@ -346,6 +365,7 @@ CALLS: dict[str, tuple[Call, ...]] = {
     "data.records.patient_record.patient_record": (Call(PATIENT_TARGETS, _patient),),
     "data.records.patient_record.patient_assessments": (Call(PATIENT_TARGETS, _patient),),
     "data.records.patient_record.patient_infusions": (Call(PATIENT_TARGETS, _patient),),
+    "data.records.patient_record.patient_infusion_log": (Call(PATIENT_TARGETS, _patient),),
     "data.records.alert_review.patient_alerts": (Call(PATIENT_TARGETS, _patient),),
     "data.records.patient_lists.clinic_patients": (Call(NO_TARGET, _nothing),),
     "data.records.cohort.weekly_aggregates": (
@@ -388,6 +408,16 @@ CALLS: dict[str, tuple[Call, ...]] = {
     ),
     # data.infusions
     "data.infusions.record_infusion": (Call(PATIENT_TARGETS, _infusion),),
+    "data.infusions.mark_infusion_entered_in_error": (
+        Call(
+            PATIENT_TARGETS,
+            lambda _, target: {
+                "patient_id": target.patient_id,
+                "infusion_id": target.infusion_id,
+                "reason": "recorded twice",
+            },
+        ),
+    ),
     # data.accounts (sign-in), data.account_admin, data.audit_trail
     "data.account_admin.create_user": (
         Call(
@@ -447,6 +477,10 @@ CALLS: dict[str, tuple[Call, ...]] = {
     "data.interchange.fhir_export.export_fhir_bundle": (
         Call(PATIENT_TARGETS, _patient, "one patient"),
         Call(NO_TARGET, lambda _, __: {"patient_id": None}, "whole clinic"),
+    ),
+    # data.clinic
+    "data.clinic.set_clinic_time_zone": (
+        Call(NO_TARGET, lambda _, __: {"time_zone": "America/New_York"}),
     ),
     # data.rescore
     "data.rescore.rescore": (Call(NO_TARGET, _nothing),),

@@ -148,7 +148,9 @@ def test_writes_are_audited_once_with_their_patient(session: Session, world: Wor
         actor=clinician,
         patient_id=patient_id,
         infusion=InfusionInput(
-            administered_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), route="iv"
+            administered_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
+            route="iv",
+            dose_mg=35.0,
         ),
     )
     assert "infusion" in _assert_one_event(session, last_id, clinician, patient_id).action

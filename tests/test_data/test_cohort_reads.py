@@ -41,7 +41,7 @@ def _history(session: Session, world: World) -> None:
             session,
             actor=world.clinician_a,
             patient_id=patient.patient_id or 0,
-            infusion=InfusionInput(administered_at=utcnow(), route="iv"),
+            infusion=InfusionInput(administered_at=utcnow(), route="iv", dose_mg=35.0),
         )
 
 
@@ -96,7 +96,9 @@ def test_weekly_aggregates_in_sql_match_the_library(session: Session, world: Wor
             session,
             actor=world.clinician_a,
             patient_id=pid,
-            infusion=InfusionInput(administered_at=start + dt.timedelta(hours=2), route="iv"),
+            infusion=InfusionInput(
+                administered_at=start + dt.timedelta(hours=2), route="iv", dose_mg=35.0
+            ),
         )
         for day, level in ((0, 3), (3, 2), (6, 2), (13, 1), (14, 1), (30, 0)):
             answers = {f"phq9_{i}": level for i in range(1, 10)} | {"phq9_9": offset % 2}
@@ -147,7 +149,7 @@ def test_weekly_aggregates_match_the_library_at_the_edges(
                 actor=world.clinician_a,
                 patient_id=pid,
                 infusion=InfusionInput(
-                    administered_at=first + dt.timedelta(days=extra), route="iv"
+                    administered_at=first + dt.timedelta(days=extra), route="iv", dose_mg=35.0
                 ),
             )
         times = [
@@ -220,7 +222,7 @@ def _filtered_clinic(session: Session, world: World, password_hash: str) -> dt.d
                 actor=world.clinician_a,
                 patient_id=patient_id,
                 infusion=InfusionInput(
-                    administered_at=first + dt.timedelta(days=3 * number), route="iv"
+                    administered_at=first + dt.timedelta(days=3 * number), route="iv", dose_mg=35.0
                 ),
             )
             if protocol is not None:

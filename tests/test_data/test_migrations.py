@@ -136,3 +136,60 @@ def test_0005_refuses_usernames_differing_only_in_case_and_changes_nothing(
             connection.execute(text(user), {"id": 4, "clinic": 2, "name": "LEE", "at": at})
     finally:
         database.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0006_keeps_infusions_and_gives_existing_clinics_utc(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Issue 11: existing infusions keep every value and count (not entered in error), and a
+    clinic's times keep their meaning: the form assumed UTC before its time zone setting."""
+    database = make_engine(fresh_database_url(backend, request, tmp_path))
+    try:
+        upgrade(database, "0005")
+        at = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+        with database.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO clinic (id, name, is_demo, created_at) VALUES (1, 'c', false, :at)"
+                ),
+                {"at": at},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO clinic_settings (clinic_id, checkin_instruments,"
+                    " checkin_cadence_days, rule_overrides) VALUES (1, '[]', 7, '{}')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO patient (id, clinic_id, external_id, name, created_at)"
+                    " VALUES (1, 1, 'MRN-1', 'P', :at)"
+                ),
+                {"at": at},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO infusion (clinic_id, patient_id, administered_at, route,"
+                    " dose_mg, side_effects, created_at)"
+                    " VALUES (1, 1, :at, 'iv', 35.0, '[]', :at)"
+                ),
+                {"at": at},
+            )
+        upgrade(database)
+        assert is_current(database)
+        with database.connect() as connection:
+            zone = connection.scalar(text("SELECT time_zone FROM clinic_settings"))
+            infusion = connection.execute(
+                text(
+                    "SELECT dose_mg, weight_kg, entered_in_error_at, entered_in_error_reason"
+                    " FROM infusion"
+                )
+            ).one()
+        assert zone == "UTC"
+        assert tuple(infusion) == (35.0, None, None, None)
+        downgrade(database, "0005")
+        upgrade(database)
+        assert is_current(database)
+    finally:
+        database.dispose()

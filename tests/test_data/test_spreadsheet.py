@@ -120,14 +120,15 @@ def test_an_export_with_formula_notes_is_guarded_and_reimports_unchanged(
     session: Session, world: World
 ) -> None:
     notes = [*OWASP_PAYLOADS, *UNICODE_FORMS[:5], "note\r=1+1", "'=already"]
-    for hours, note in enumerate(notes):
+    for days, note in enumerate(notes):  # a day apart: not near-duplicates
         record_infusion(
             session,
             actor=world.clinician_a,
             patient_id=world.patient_a1.patient_id or 0,
             infusion=InfusionInput(
-                administered_at=dt.datetime(2025, 1, 6, tzinfo=dt.UTC) + dt.timedelta(hours=hours),
+                administered_at=dt.datetime(2025, 1, 6, tzinfo=dt.UTC) + dt.timedelta(days=days),
                 route="iv",
+                dose_mg=35.0,
                 side_effects_note=note,
             ),
         )

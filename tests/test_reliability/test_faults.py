@@ -401,7 +401,7 @@ def test_a_killed_infusions_import_leaves_nothing_then_imports_whole(
             actor=Actor.system(actor.clinic_id),
             patient_id=actor.patient_id or 0,
             infusion=InfusionInput(
-                administered_at=dt.datetime(2020, 6, 1, tzinfo=dt.UTC), route="iv"
+                administered_at=dt.datetime(2020, 6, 1, tzinfo=dt.UTC), route="iv", dose_mg=35.0
             ),
         )
     before = _count(engine, Infusion, actor.clinic_id)
