@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import resources, state
+from dashboard import resources
 from dashboard.plain import literal
 from data.access import Actor
 from data.clinic import clinic_config
@@ -110,27 +110,9 @@ def _struck(row: pd.Series) -> list[str]:
     return [style] * len(row)
 
 
-def show_infusion_log(
-    infusions: pd.DataFrame | None = None,
-    *,
-    actor: Actor | None = None,
-    patient_id: int | None = None,
-) -> None:
-    """The infusion log of the patient chosen on the page, entered-in-error ones included.
-
-    ``infusions`` (the counted ones the page read) is no longer needed: the log reads its own
-    rows, with the marked ones. ``actor`` and ``patient_id`` default to the signed-in user and
-    the patient chosen on the page.
-    """
-    actor = actor or state.require_actor()
-    if patient_id is None:
-        chosen = st.session_state.get(state.SELECTED_PATIENT)
-        if chosen is None and infusions is not None and len(infusions):
-            chosen = int(infusions["patient_id"].iloc[0])
-        if chosen is None:
-            st.info("No infusions recorded yet.")
-            return
-        patient_id = int(chosen)
+def show_infusion_log(*, actor: Actor, patient_id: int) -> None:
+    """The patient's infusion log, entered-in-error ones included (read here, with them: the
+    page's own infusions are the counted ones)."""
     with resources.session_scope() as session:
         time_zone = clinic_config(session, actor.clinic_id).time_zone
         log = patient_infusion_log(session, actor=actor, patient_id=patient_id)

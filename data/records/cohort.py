@@ -142,7 +142,7 @@ def _first_protocol_is(actor: Actor, protocol: str) -> Any:
             .label("rank"),
         )
         .join(TreatmentCourse, TreatmentCourse.id == Infusion.course_id)
-        .where(Infusion.clinic_id == actor.clinic_id)
+        .where(Infusion.clinic_id == actor.clinic_id, Infusion.entered_in_error_at.is_(None))
         .subquery()
     )
     return select(ranked.c.patient_id).where(ranked.c.rank == 1, ranked.c.protocol == protocol)
@@ -201,7 +201,8 @@ def weekly_aggregates(
     first_day = _day_number(session, func.min(Infusion.administered_at))
     cohort = (
         select(Infusion.patient_id.label("patient_id"), first_day.label("first_day"))
-        .where(Infusion.clinic_id == actor.clinic_id)
+        # An infusion entered in error never was: it sets no first day.
+        .where(Infusion.clinic_id == actor.clinic_id, Infusion.entered_in_error_at.is_(None))
         .group_by(Infusion.patient_id)
     )
     if first_between is not None:

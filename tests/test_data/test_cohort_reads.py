@@ -286,3 +286,57 @@ def test_the_outcomes_pages_weekly_table_from_sql_is_the_librarys_on_the_filtere
         )
     # The cases are not vacuous: weeks were shown, and small weeks were held back.
     assert kept >= 10 and dropped >= 10
+
+
+def test_an_infusion_entered_in_error_sets_no_first_day_in_the_weekly_table(
+    session: Session, world: World
+) -> None:
+    """A first infusion marked entered in error never was: the SQL aggregate counts weeks from
+    the real first infusion, as the library does on the cohort's (counted) infusions."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from data.infusions import mark_infusion_entered_in_error
+    from outcomes.cohort import mean_score_by_week
+
+    start = utcnow() - dt.timedelta(days=60)
+    pid = world.patient_a1.patient_id or 0
+    mistaken = record_infusion(
+        session,
+        actor=world.clinician_a,
+        patient_id=pid,
+        infusion=InfusionInput(
+            administered_at=start - dt.timedelta(days=20), route="iv", dose_mg=35.0
+        ),
+    )
+    record_infusion(
+        session,
+        actor=world.clinician_a,
+        patient_id=pid,
+        infusion=InfusionInput(
+            administered_at=start + dt.timedelta(hours=2), route="iv", dose_mg=35.0
+        ),
+    )
+    mark_infusion_entered_in_error(
+        session, actor=world.clinician_a, patient_id=pid, infusion_id=mistaken, reason="wrong chart"
+    )
+    for day, level in ((0, 3), (6, 2), (13, 1)):
+        submit_checkin(
+            session,
+            actor=world.clinician_a,
+            patient_id=pid,
+            instrument="phq9",
+            answers={f"phq9_{i}": level for i in range(1, 10)} | {"phq9_9": 0},
+            administered_at=start + dt.timedelta(days=day),
+        )
+    sql = weekly_aggregates(session, actor=world.admin_a, instrument="phq9")
+    library = mean_score_by_week(
+        "phq9",
+        cohort_assessments(session, actor=world.clinician_a, instrument="phq9"),
+        cohort_infusions(session, actor=world.clinician_a),
+    )
+    assert list(sql["week"]) == [0, 1, 2]
+    pd.testing.assert_frame_equal(
+        sql.reset_index(drop=True), library.reset_index(drop=True), check_dtype=False
+    )

@@ -86,7 +86,7 @@ with tabs[0]:
     else:
         st.plotly_chart(charts.item_heatmap(instrument, scores), width="stretch")
 with tabs[1]:
-    show_infusion_log(infusions)
+    show_infusion_log(actor=actor, patient_id=patient_id)
 with tabs[2]:
     show_infusion_form(actor, patient_id)
 with tabs[3]:
