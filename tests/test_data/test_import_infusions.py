@@ -117,3 +117,26 @@ def test_implausible_infusions_are_refused_with_every_reason(
         assert not [p for p in refused.value.problems if echoed in p], echoed
     assert "repeats row 2" in reasons["row 6"]
     assert _count(session, Infusion) == 0
+
+
+def test_an_infusion_entered_in_error_is_not_brought_back_by_importing_it_again(
+    session: Session, world: World
+) -> None:
+    """docs/records.md: the marked row is already stored; the file's copy is skipped."""
+    from data.infusions import mark_infusion_entered_in_error
+
+    a1 = _mrn(world, world.patient_a1)
+    source = (INFUSION_HEADER, f"{a1},2025-01-06T15:00Z,iv,0.5,40,,,,,,")
+    import_infusions_csv(session, actor=world.system_a, source=_csv(*source), now=NOW)
+    stored = session.scalars(select(Infusion)).one()
+    mark_infusion_entered_in_error(
+        session,
+        actor=world.clinician_a,
+        patient_id=world.patient_a1.patient_id or 0,
+        infusion_id=stored.id,
+        reason="another patient's chart",
+    )
+    again = import_infusions_csv(session, actor=world.system_a, source=_csv(*source), now=NOW)
+    assert again.imported == 0
+    rows = session.scalars(select(Infusion)).all()
+    assert len(rows) == 1 and rows[0].entered_in_error_at is not None
