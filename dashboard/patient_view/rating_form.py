@@ -1,8 +1,8 @@
 """A clinician's rating (MADRS and any other clinician-rated instrument of the registry).
 
 Nothing is pre-selected: an untouched item is not a 0. Nothing is stored until every item is
-rated or explicitly marked "not rated", and the rating's date and time are entered (UTC: the
-clinic has no time zone setting yet). A rating with items not rated is scored by the
+rated or explicitly marked "not rated", and the rating's date and time are entered on the
+clinic's own clock (its time-zone setting). A rating with items not rated is scored by the
 instrument's missing-item rule; when that makes the record invalid (MADRS: every item is
 required, scoring-spec §2.4) it is stored as what it is, a record with no total that counts in
 no outcome, and a positive self-harm item in it still raises its safety alert.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import zoneinfo
 
 import streamlit as st
 
@@ -21,11 +22,11 @@ from dashboard import resources
 from dashboard.plain import literal
 from data.access import Actor
 from data.checkin import submit_checkin
+from data.clinic import clinic_moment, clinic_now
 from data.errors import AccessDenied, InvalidInput
 from outcomes.instruments import Instrument, clinician_rated_instruments
 
 NOT_RATED = "not rated"
-_TIME_ZONE = "UTC"
 
 
 def _state_key(rating: Instrument, name: str) -> str:
@@ -53,8 +54,9 @@ def _option_label(rating: Instrument, item_key: str, value: object) -> str:
     return str(value)
 
 
-def show_rating_form(actor: Actor, patient_id: int) -> None:
-    """Choose a clinician-rated scale, rate each item, and store the rating."""
+def show_rating_form(actor: Actor, patient_id: int, *, time_zone: str = "UTC") -> None:
+    """Choose a clinician-rated scale, rate each item, and store the rating; its date and
+    time are read on the clinic's clock (``time_zone``, an IANA name)."""
     rated = {i.id: i for i in clinician_rated_instruments()}
     rated_id = st.selectbox(
         "Rating scale", list(rated), format_func=lambda i: rated[i].name, key="rating_scale"
@@ -76,12 +78,12 @@ def show_rating_form(actor: Actor, patient_id: int) -> None:
         )
         day_column, time_column = st.columns(2)
         day = day_column.date_input(
-            f"Date of the rating ({_TIME_ZONE})",
-            value=dt.datetime.now(dt.UTC).date(),
+            f"Date of the rating ({time_zone})",
+            value=clinic_now(time_zone).date(),
             key=f"{form_id}:date",
         )
         at = time_column.time_input(
-            f"Time of the rating ({_TIME_ZONE})", value=None, step=300, key=f"{form_id}:time"
+            f"Time of the rating ({time_zone})", value=None, step=300, key=f"{form_id}:time"
         )
         if "time" in marks:
             st.error(marks["time"])
@@ -103,7 +105,7 @@ def show_rating_form(actor: Actor, patient_id: int) -> None:
             st.error(marks["record"])
         save = st.form_submit_button(f"Save {rating.name}", type="primary")
     if save:
-        _save(actor, patient_id, rating, form_id, answers, day, at)
+        _save(actor, patient_id, rating, form_id, answers, day, at, time_zone)
 
 
 def _save(
@@ -114,6 +116,7 @@ def _save(
     answers: dict[str, object],
     day: object,
     at: object,
+    time_zone: str,
 ) -> None:
     """Check the form, store the rating if it can be, and rerun with marks or a blank form."""
     marks: dict[str, str] = {
@@ -123,12 +126,12 @@ def _save(
     }
     when: dt.datetime | None = None
     if not isinstance(day, dt.date) or not isinstance(at, dt.time):
-        marks["time"] = f"Enter the date and time of the rating ({_TIME_ZONE})."
+        marks["time"] = f"Enter the date and time of the rating ({time_zone})."
     else:
-        when = dt.datetime.combine(day, at, tzinfo=dt.UTC)
+        when = clinic_moment(day, at, time_zone)
         if when > dt.datetime.now(dt.UTC):
             marks["time"] = (
-                f"The time of the rating is in the future: enter when it was done ({_TIME_ZONE})."
+                f"The time of the rating is in the future: enter when it was done ({time_zone})."
             )
     if marks or when is None:
         count = sum(1 for key in marks if key != "time")
@@ -173,7 +176,8 @@ def _save(
         st.rerun()
         return
     score = stored.score
-    saved = f"{rating.name} saved for {when:%d %b %Y %H:%M} {_TIME_ZONE}: "
+    local = when.astimezone(zoneinfo.ZoneInfo(time_zone))
+    saved = f"{rating.name} saved for {local:%d %b %Y %H:%M} ({time_zone}): "
     if score.valid:
         saved += f"total {score.total}"
         saved += f" ({score.severity})." if score.severity else "."

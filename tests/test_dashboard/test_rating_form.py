@@ -116,7 +116,7 @@ def test_a_rating_is_stored_at_the_time_entered_and_the_form_is_cleared(
     (stored,) = set(after) - set(before)
     assert stored == dt.datetime.combine(day, dt.time(10, 35), tzinfo=dt.UTC)
     saved = [str(s.value) for s in page.success if "MADRS saved" in str(s.value)]
-    assert saved == [f"MADRS saved for {day:%d %b %Y} 10:35 UTC: total 23 (moderate)."]
+    assert saved == [f"MADRS saved for {day:%d %b %Y} 10:35 (UTC): total 23 (moderate)."]
     assert all(r.value is None for r in _items(page))  # type: ignore[attr-defined]
     assert not _errors(page)
 

@@ -90,7 +90,7 @@ with tabs[1]:
 with tabs[2]:
     show_infusion_form(actor, patient_id)
 with tabs[3]:
-    show_rating_form(actor, patient_id)
+    show_rating_form(actor, patient_id, time_zone=config.time_zone)
 with tabs[4]:
     show_exports(
         actor=actor,
