@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard.patient_label import patient_label_text
 from data.records.patient_record import PatientRecord
 from outcomes.episodes import Episode
 from outcomes.rules import DEFAULT_RULES, Rules
@@ -82,18 +83,19 @@ def summary_html(
         f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
         for label, value in rows
     )
+    # The patient as on every page: name, MRN, date of birth and age (patients share names).
+    label = patient_label_text(record.name, record.external_id, record.date_of_birth, today=today)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>{html.escape(record.name)}: course summary</title>
+<title>{html.escape(label)}: course summary</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; color: #222; }}
 th {{ text-align: left; padding: .3rem 1rem .3rem 0; vertical-align: top; width: 40%; }}
 td {{ padding: .3rem 0; }}
 footer {{ margin-top: 2rem; font-size: .8rem; color: #555; }}
 </style></head><body>
-<h1>{html.escape(record.name)}</h1>
-<p>{html.escape(record.external_id)} · born {html.escape(_shown(record.date_of_birth))} ·
-care team: {html.escape(record.assigned_clinician or "—")}</p>
+<h1>{html.escape(label)}</h1>
+<p>Care team: {html.escape(record.assigned_clinician or "—")}</p>
 <table>{table}</table>
 <footer>Printed {today.isoformat()} from Infusion Outcomes. Clinical decision support, not a
 diagnosis.</footer>

@@ -55,3 +55,12 @@ def test_summary_escapes_what_it_prints() -> None:
     assert "<script>" not in page and "Ann &lt;script&gt;" in page
     assert "Responding" in page and "not a\\ndiagnosis" not in page
     assert "Clinical decision support, not a" in page
+
+
+def test_the_summary_names_the_patient_by_name_mrn_birth_date_and_age() -> None:
+    """Patients share names: the printed page names them as every screen does (issue 11)."""
+    record = PatientRecord(1, "00123", "Casey Example", dt.date(1980, 2, 3), "Dr A", None)
+    page = summary_html(record, "PHQ-9", None, 0, today=dt.date(2026, 11, 22))
+    label = "Casey Example · MRN 00123 · born 1980-02-03 (46)"
+    assert f"<title>{label}: course summary</title>" in page
+    assert f"<h1>{label}</h1>" in page
