@@ -17,7 +17,8 @@ from data.records.frames import frame_of
 
 
 def clinic_patients(session: Session, *, actor: Actor) -> pd.DataFrame:
-    """The clinic's patients with their care team (clinicians; for the worklist).
+    """The clinic's patients with their care team (clinicians; for the worklist): the assigned
+    clinician's name and id (``assigned_clinician_id``, for "my patients").
 
     Each row carries what tells patients of the same name apart (``external_id``, the MRN,
     and ``date_of_birth``): a page names a patient by all of them, never by name alone.
@@ -31,6 +32,7 @@ def clinic_patients(session: Session, *, actor: Actor) -> pd.DataFrame:
             Patient.name,
             Patient.date_of_birth,
             clinician.display_name,
+            Patient.assigned_clinician_id,
             Patient.created_at,
         )
         .outerjoin(clinician, clinician.id == Patient.assigned_clinician_id)
@@ -40,7 +42,15 @@ def clinic_patients(session: Session, *, actor: Actor) -> pd.DataFrame:
     frame = frame_of(
         session,
         query,
-        ("patient_id", "external_id", "name", "date_of_birth", "assigned_clinician", "created_at"),
+        (
+            "patient_id",
+            "external_id",
+            "name",
+            "date_of_birth",
+            "assigned_clinician",
+            "assigned_clinician_id",
+            "created_at",
+        ),
     )
     audit.record(session, actor=actor, action=audit.Action.VIEW_PATIENT_LIST)
     return frame

@@ -3,15 +3,13 @@ follow-up, check-ins to ask for, overdue."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import streamlit as st
 
 from dashboard import resources, state
 from dashboard.alert_cards import show_alert_cards
 from dashboard.patient_view.identity import patient_labels
-from data.clinic import clinic_config
+from data.clinic import clinic_config, clinic_now
 from data.records.alert_review import open_alerts
 from data.records.cohort import cohort_assessments, cohort_infusions
 from data.records.patient_lists import clinic_patients
@@ -27,7 +25,19 @@ with resources.session_scope() as session:
     infusions = cohort_infusions(session, actor=actor)
 
 st.title("Worklist")
-today = dt.date.today()
+# The clinic's own date: "overdue" and ages turn over at the clinic's midnight.
+today = clinic_now(config.time_zone).date()
+mine = patients["assigned_clinician_id"] == actor.user_id
+scope = st.radio(
+    "Patients",
+    ["mine", "clinic"],
+    # A clinician with patients of their own starts with them; the huddle switches to all.
+    index=0 if mine.any() else 1,
+    format_func=lambda v: "My patients" if v == "mine" else "Whole clinic",
+    horizontal=True,
+    key="worklist_scope",
+)
+listed = patients[mine] if scope == "mine" else patients
 courses = course_outcomes("phq9", scores, infusions, rules=config.rules, today=today)
 last_checkin = scores.groupby("patient_id")["administered_at"].max()
 items = worklist(
@@ -35,7 +45,7 @@ items = worklist(
     last_checkin=last_checkin,
     open_alerts=alerts,
     today=today,
-    patient_ids=pd.Index(patients["patient_id"]),
+    patient_ids=pd.Index(listed["patient_id"]),
     cadence_days=config.checkin_cadence_days,
     active_days=config.rules.after_course_days,
     rules=config.rules,
@@ -47,9 +57,10 @@ def open_patient(patient_id: int) -> None:
     st.switch_page("app_pages/clinician/patient.py")
 
 
+# Safety alerts are the whole care team's: shown for the whole clinic whichever list is chosen.
 show_alert_cards(actor, open_patient=open_patient, today=today)
 
-others = items[items["reason"] != "safety_alert"]
+others = items[(items["reason"] != "safety_alert") & items["patient_id"].isin(listed["patient_id"])]
 # Rows name a patient by name, MRN, date of birth and age: a clinic may have several patients
 # of one name, and "Open" must lead to the right one. Only the patients listed are labelled.
 labels = patient_labels(
