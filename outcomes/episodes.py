@@ -22,10 +22,15 @@ import pandas as pd
 
 from outcomes.alignment import infusions_before
 from outcomes.course_days import frame_days, require_columns
-from outcomes.errors import ScoringError
 from outcomes.instruments import Instrument, get_instrument
-from outcomes.rules import DEFAULT_RULES, InstrumentRules, Rules
-from outcomes.trajectory import DateLike, as_date, is_response
+from outcomes.rules import DEFAULT_RULES, Rules
+from outcomes.trajectory import (
+    DateLike,
+    as_date,
+    dated_totals,
+    is_response,
+    relapse_date_after,
+)
 
 _EPOCH = dt.date(1970, 1, 1)
 
@@ -59,28 +64,6 @@ class Episode:
     relapse_date: dt.date | None
     durable_response_days: int
     censored: bool
-
-
-def _relapse(
-    after: list[tuple[dt.date, int]],
-    baseline_total: int,
-    instrument_rules: InstrumentRules,
-    rules: Rules,
-) -> dt.date | None:
-    """Spec §3's relapse among the scores ``after`` a response date, or None."""
-    floor = instrument_rules.relapse_floor
-    if floor is None:
-        return None
-    needed = rules.relapse_confirmations
-    run = 0
-    for position, (_, total) in enumerate(after):
-        lost = total >= floor and not is_response(
-            total, baseline_total, min_drop=rules.response_min_drop
-        )
-        run = run + 1 if lost else 0
-        if run == needed:
-            return after[position - needed + 1][0]
-    return None
 
 
 def episodes(
@@ -120,14 +103,7 @@ def episodes(
     all_rules = rules or DEFAULT_RULES
     instrument_rules = all_rules.for_instrument(definition)
     index_date = as_date(baseline_date, what="baseline_date")
-    valid: list[tuple[dt.date, int]] = []
-    for when, total in assessments:
-        if total is None:
-            continue
-        if isinstance(total, bool) or not isinstance(total, int):
-            raise ScoringError(f"assessment totals must be whole numbers or None, got {total!r}")
-        valid.append((as_date(when, what="assessment date"), total))
-    valid.sort()
+    valid = dated_totals(assessments)
     pre = [a for a in valid if a[0] <= index_date]
     post = [a for a in valid if a[0] > index_date]
     if not pre or not post:
@@ -149,7 +125,7 @@ def episodes(
         if response_date is None:
             return tuple(found)
         after = [a for a in post if a[0] > response_date]
-        relapse_date = _relapse(after, baseline_total, instrument_rules, all_rules)
+        relapse_date = relapse_date_after(after, baseline_total, instrument_rules, all_rules)
         end = relapse_date if relapse_date is not None else last_day
         found.append(
             Episode(

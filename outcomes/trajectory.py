@@ -115,6 +115,42 @@ def _lost_response(
     )
 
 
+def relapse_date_after(
+    after: list[tuple[dt.date, int]],
+    baseline_total: int,
+    instrument_rules: InstrumentRules,
+    rules: Rules,
+) -> dt.date | None:
+    """Spec §3's relapse among the dated totals ``after`` a response date, or None.
+
+    ``rules.relapse_confirmations`` *consecutive* valid scores that have lost response and
+    are at or above the instrument's relapse floor, dated at the first of them (SUSTAIN-1,
+    adapted). Every response episode uses this one rule (:mod:`outcomes.episodes`).
+    """
+    needed = rules.relapse_confirmations
+    run = 0
+    for position, (_, total) in enumerate(after):
+        lost = _lost_response(total, baseline_total, instrument_rules, rules.response_min_drop)
+        run = run + 1 if lost else 0
+        if run == needed:
+            return after[position - needed + 1][0]
+    return None
+
+
+def dated_totals(assessments: Iterable[tuple[DateLike, int | None]]) -> list[tuple[dt.date, int]]:
+    """The valid totals as ``(date, total)``, in date then total order; ``None`` (an invalid
+    form) counts for nothing. Raises :class:`ScoringError` for a total that is not whole."""
+    valid: list[tuple[dt.date, int]] = []
+    for when, total in assessments:
+        if total is None:
+            continue
+        if isinstance(total, bool) or not isinstance(total, int):
+            raise ScoringError(f"assessment totals must be whole numbers or None, got {total!r}")
+        valid.append((as_date(when, what="assessment date"), total))
+    valid.sort()
+    return valid
+
+
 def trajectory(
     instrument: str | Instrument,
     *,
@@ -159,14 +195,7 @@ def trajectory(
     all_rules = rules or DEFAULT_RULES
     instrument_rules = all_rules.for_instrument(definition)
     index_date = as_date(baseline_date, what="baseline_date")
-    valid: list[tuple[dt.date, int]] = []
-    for when, total in assessments:
-        if total is None:
-            continue
-        if isinstance(total, bool) or not isinstance(total, int):
-            raise ScoringError(f"assessment totals must be whole numbers or None, got {total!r}")
-        valid.append((as_date(when, what="assessment date"), total))
-    valid.sort()
+    valid = dated_totals(assessments)
 
     pre = [a for a in valid if a[0] <= index_date]
     post = [a for a in valid if a[0] > index_date]
@@ -192,15 +221,7 @@ def trajectory(
     durable_response_days = None
     if response_date is not None:
         after = [a for a in post if a[0] > response_date]
-        run = 0
-        needed = all_rules.relapse_confirmations
-        for position, (_, total) in enumerate(after):
-            run = (
-                run + 1 if _lost_response(total, baseline_total, instrument_rules, min_drop) else 0
-            )
-            if run == needed:
-                relapse_date = after[position - needed + 1][0]
-                break
+        relapse_date = relapse_date_after(after, baseline_total, instrument_rules, all_rules)
         end = relapse_date if relapse_date is not None else post[-1][0]
         durable_response_days = (end - response_date).days
 
