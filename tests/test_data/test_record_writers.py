@@ -27,6 +27,23 @@ DATA = Path(__file__).resolve().parents[2] / "data"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
+def _writers_of(model: str, table: str, writer: str) -> list[str]:
+    """Modules of data/ other than ``writer`` (a path below data/) that construct or insert
+    rows of ``model`` (its ORM class, Core insert, bulk insert, or SQL on ``table``)."""
+    pattern = re.compile(
+        rf"\b{model}\(|insert\({model}\b|bulk_insert\([^)]*\b{model}\b"
+        rf"|{model}\.__tablename__|INSERT INTO {table}\b|COPY {table}\b"
+    )
+    found = []
+    for path in DATA.rglob("*.py"):
+        place = path.relative_to(DATA).as_posix()
+        if place in (writer, "models.py") or "migrations" in path.parts:
+            continue
+        if pattern.search(path.read_text(encoding="utf-8")):
+            found.append(place)
+    return found
+
+
 def test_a_check_in_reports_the_ids_of_the_alerts_it_stored(session: Session, world: World) -> None:
     answers = {f"phq9_{i}": 1 for i in range(1, 10)}
     stored = submit_checkin(
@@ -62,27 +79,13 @@ def test_late_answers_older_than_the_limit_arrive_as_acknowledged_history() -> N
 
 def test_no_other_module_writes_safety_alerts() -> None:
     """The one writer: no module of data/ but records/alerts.py constructs or inserts them."""
-    writers = []
-    for path in DATA.rglob("*.py"):
-        if path.name in ("alerts.py", "models.py") or "migrations" in path.parts:
-            continue
-        text = path.read_text(encoding="utf-8")
-        if re.search(r"SafetyAlert\(|insert\(SafetyAlert|bulk_insert\([^)]*SafetyAlert", text):
-            writers.append(path.name)
-    assert writers == []
+    assert _writers_of("SafetyAlert", "safety_alert", "records/alerts.py") == []
 
 
 def test_patients_are_written_by_one_writer() -> None:
     """data/records/patients.py registers patients for the app, the imports and the demo
     clinic (issue #10: the demo wrote its synthetic patients in bulk itself)."""
-    writers = []
-    for path in DATA.rglob("*.py"):
-        if path.name in ("patients.py", "models.py") or "migrations" in path.parts:
-            continue
-        text = path.read_text(encoding="utf-8")
-        if re.search(r"\bPatient\(|insert\(Patient\b|bulk_insert\([^)]*\bPatient\b", text):
-            writers.append(path.name)
-    assert writers == []
+    assert _writers_of("Patient", "patient", "records/patients.py") == []
 
 
 def test_a_registered_patient_keeps_their_sign_in_and_the_date_the_clinic_first_knew_them(
@@ -120,39 +123,13 @@ def test_a_registered_patient_keeps_their_sign_in_and_the_date_the_clinic_first_
 def test_assessments_are_written_by_one_writer() -> None:
     """data/records/assessments.py inserts every assessment: a check-in's, an import's (bulk,
     or copied from the staged rows) and the demo clinic's synthetic ones; nothing else may."""
-    writers = []
-    for path in DATA.rglob("*.py"):
-        if path.name == "models.py" or "migrations" in path.parts:
-            continue
-        if path.relative_to(DATA).as_posix() == "records/assessments.py":
-            continue
-        text = path.read_text(encoding="utf-8")
-        if re.search(
-            r"\bAssessment\(|insert\(Assessment\b|bulk_insert\([^)]*\bAssessment\b"
-            r"|Assessment\.__tablename__|INSERT INTO assessment\b|COPY assessment\b",
-            text,
-        ):
-            writers.append(path.relative_to(DATA).as_posix())
-    assert writers == []
+    assert _writers_of("Assessment", "assessment", "records/assessments.py") == []
 
 
 def test_infusions_are_written_by_one_writer() -> None:
     """data/records/infusions.py inserts every infusion: one recorded in the app, an import's,
     the demo clinic's; nothing else may."""
-    writers = []
-    for path in DATA.rglob("*.py"):
-        if path.name == "models.py" or "migrations" in path.parts:
-            continue
-        if path.relative_to(DATA).as_posix() == "records/infusions.py":
-            continue
-        text = path.read_text(encoding="utf-8")
-        if re.search(
-            r"\bInfusion\(|insert\(Infusion\b|bulk_insert\([^)]*\bInfusion\b"
-            r"|Infusion\.__tablename__|INSERT INTO infusion\b|COPY infusion\b",
-            text,
-        ):
-            writers.append(path.relative_to(DATA).as_posix())
-    assert writers == []
+    assert _writers_of("Infusion", "infusion", "records/infusions.py") == []
 
 
 def test_records_written_at_the_time_they_describe_are_dated_when_answered(
