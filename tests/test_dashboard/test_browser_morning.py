@@ -18,8 +18,9 @@ import pytest
 from sqlalchemy import func, select
 
 from data.access import Actor
+from data.checkin import submit_checkin
 from data.engine import make_engine, transaction
-from data.models import Assessment, Infusion, User
+from data.models import Assessment, Infusion, Patient, User
 from data.records.alert_review import open_alerts, patient_alerts
 from tests.test_dashboard.test_browser import (
     _demo_database,
@@ -50,14 +51,38 @@ def morning(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Morning]:
     process.wait(timeout=20)
 
 
-def _read(url: str, read: Any) -> Any:
+def _read(url: str, read: Any, *, write: bool = False) -> Any:
     """``read(session)`` in a transaction of its own on the app's database."""
     engine = make_engine(url)
     try:
-        with transaction(engine) as session:
+        with transaction(engine, write=write) as session:
             return read(session)
     finally:
         engine.dispose()
+
+
+NAMESAKE = "Casey Example"
+
+
+def _overnight_checkin(session: Any) -> int:
+    """Overnight, the last of the demo clinic's three Casey Examples answered PHQ-9 item 9
+    "Nearly every day": the most urgent alert of the morning. The last, so that opening the
+    first Casey Example found by name would show the wrong patient."""
+    namesakes = session.scalars(
+        select(Patient).where(Patient.name == NAMESAKE).order_by(Patient.external_id)
+    ).all()
+    assert len(namesakes) == 3
+    patient = namesakes[-1]
+    answers = {f"phq9_{n}": 1 for n in range(1, 11)} | {"phq9_9": 3}
+    submit_checkin(
+        session,
+        actor=Actor.system(patient.clinic_id),
+        patient_id=patient.id,
+        instrument="phq9",
+        answers=answers,
+        source="patient",
+    )
+    return int(patient.id)
 
 
 def _clinician(session: Any) -> tuple[Actor, str]:
@@ -91,10 +116,27 @@ def _madrs_at(url: str, patient_id: int) -> list[tuple[dt.datetime, int | None]]
     return [(at if at.tzinfo else at.replace(tzinfo=dt.UTC), total) for at, total in rows]
 
 
+# Some text on screen, in the part of the page the clinician is looking at: a confirmation
+# above a long form's top, scrolled out of view, is not seen.
+_IN_VIEW = """(text) => Array.from(document.querySelectorAll("[data-testid='stMarkdownContainer']"))
+    .some((element) => {
+        const box = element.getBoundingClientRect();
+        return element.innerText.includes(text) && box.height > 0
+            && box.bottom > 0 && box.top < window.innerHeight;
+    })"""
+
+
+def _seen(page: Any, text: str) -> None:
+    """Wait until ``text`` shows in the viewport (Playwright's timeout otherwise)."""
+    page.wait_for_function(_IN_VIEW, arg=text)
+
+
 def test_a_clinicians_morning(morning: Morning, browser) -> None:  # type: ignore[no-untyped-def]
+    namesake_id = _read(morning.url, _overnight_checkin, write=True)
     actor, display_name = _read(morning.url, _clinician)
     urgent = _read(morning.url, lambda s: open_alerts(s, actor=actor, limit=1)).iloc[0]
     patient_id, alert_id = int(urgent.patient_id), int(urgent.alert_id)
+    assert (patient_id, urgent["name"]) == (namesake_id, NAMESAKE)
     mrn, born = str(urgent.external_id), urgent.date_of_birth.isoformat()
 
     # 1. The worklist's first card is the most urgent alert, and names its patient.
@@ -122,7 +164,7 @@ def test_a_clinicians_morning(morning: Morning, browser) -> None:  # type: ignor
     page.locator("[data-testid='stForm']").filter(has=note_field).get_by_role(
         "button", name="Acknowledge"
     ).click()
-    page.get_by_text("Alert acknowledged (", exact=False).wait_for()
+    _seen(page, "Alert acknowledged (")
     stored = _read(
         morning.url, lambda s: patient_alerts(s, actor=actor, patient_id=patient_id)
     ).set_index("alert_id")
@@ -160,7 +202,7 @@ def test_a_clinicians_morning(morning: Morning, browser) -> None:  # type: ignor
 
     record = page.get_by_role("button", name="Record infusion")
     record.click()
-    page.get_by_text("Infusion recorded:", exact=False).first.wait_for()
+    _seen(page, "Infusion recorded:")
     assert _infusions(morning.url, patient_id) == before + 1
     assert page.get_by_label("Dose given (mg), required").input_value() == ""
     assert page.get_by_label("Heart rate before").input_value() == ""
@@ -182,6 +224,8 @@ def test_a_clinicians_morning(morning: Morning, browser) -> None:  # type: ignor
     page.get_by_role("tab", name="Clinician rating").click()
     save = page.get_by_role("button", name="Save MADRS")
     save.click()
+    # The marks push the form's foot down: the clinician sees marked items, the summary below.
+    _seen(page, "Not rated yet: choose a rating, or 'not rated'.")
     page.get_by_text("Nothing was stored: 10 item(s) not rated yet", exact=False).wait_for()
     assert page.get_by_text("Not rated yet: choose a rating, or 'not rated'.").count() == 10
     assert _madrs_at(morning.url, patient_id) == ratings_before
@@ -201,8 +245,6 @@ def test_a_clinicians_morning(morning: Morning, browser) -> None:  # type: ignor
     form.get_by_role("spinbutton", name="hour, Time of the rating (UTC)").click()
     page.keyboard.type(rated_at.strftime("%H%M"))
     save.click()
-    page.get_by_text(
-        f"MADRS saved for {rated_at:%d %b %Y %H:%M} UTC: total 20", exact=False
-    ).wait_for()
+    _seen(page, f"MADRS saved for {rated_at:%d %b %Y %H:%M} UTC: total 20")
     assert sorted(set(_madrs_at(morning.url, patient_id)) - set(ratings_before)) == [(rated_at, 20)]
     _shot(page, "clinician-morning-madrs")
