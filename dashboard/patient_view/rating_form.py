@@ -67,6 +67,8 @@ def show_rating_form(actor: Actor, patient_id: int, *, time_zone: str = "UTC") -
     done = st.session_state.pop(_state_key(rating, "saved"), None)
     if isinstance(done, str):
         st.success(done)
+        # Also as a toast: Save is at the foot of a long form, this line above its top.
+        st.toast(done, icon=":material/check_circle:")
     form_id = _form_id(rating)
     # What the last Save found missing, marked at each item on this run.
     marks: dict[str, str] = st.session_state.get(_state_key(rating, "marks"), {})
