@@ -145,7 +145,9 @@ def test_the_fhir_export_carries_the_phone_as_telecom(session: Session, world: W
         )
     session.flush()
     bundle = export_fhir_bundle(session, actor=world.clinician_a)
-    patients = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]
+    patients = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    ]
     # Only the patient with a phone gets a Patient entry, and it holds the phone and the MRN.
     assert len(patients) == 1
     resource = FhirPatient.model_validate(patients[0])
