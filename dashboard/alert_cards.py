@@ -18,6 +18,7 @@ import streamlit as st
 
 from dashboard import resources
 from dashboard.patient_label import patient_label
+from dashboard.patient_view.identity import phone_link
 from dashboard.plain import alert_label, literal
 from data.access import Actor
 from data.errors import AccessDenied, InvalidInput
@@ -131,9 +132,11 @@ def show_alert_card(
         today=today or now.date(),
     )
     with st.container(border=True):
+        # The contact phone where recorded (open_alerts' "phone"): the card is where a call starts.
+        phone = phone_link(alert.phone)
         st.markdown(
             f":red[**{who}**] — {answer_level(alert)} · raised {when_text(alert.created_at)} · "
-            f"**{open_for(alert.created_at, now)}**"
+            f"**{open_for(alert.created_at, now)}**" + (f" · phone {phone}" if phone else "")
         )
         acknowledge_form(actor, alert, key="ack")
         if st.button("Open patient", key=f"open_alert_{alert.alert_id}"):

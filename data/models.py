@@ -146,6 +146,8 @@ class Patient(Base):
     external_id: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
     date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    # A contact phone as typed (data.patients' rule: digits, spaces and + - ( ) . only).
+    phone: Mapped[str | None] = mapped_column(String(40))
     assigned_clinician_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

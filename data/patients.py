@@ -13,11 +13,17 @@ read as markup, break a line or a table, or pass for another patient:
 * **Name**: 1 to :data:`PATIENT_NAME_MAX_LENGTH` characters of one line of text: letters of
   any script, but no control character (NUL, tab, line breaks, ...), no line or paragraph
   separator and no text-direction control (which can make a name display as another).
+* **Phone** (optional, a contact number for the care team): :data:`PHONE_MIN_DIGITS` to
+  :data:`PHONE_MAX_DIGITS` digits, written with nothing but digits, spaces and ``+`` ``-``
+  ``(`` ``)`` ``.`` (:data:`PHONE_CHARACTERS`), a ``+`` only first; no letters (so no
+  extension words, no ``javascript:``, no markup). The page shows it as literal text and
+  calls it through a ``tel:`` link made of its digits alone.
 
 Problems name the field and the rule, never the value: they may end up in logs.
 
-:func:`patient_problems` is called by :func:`data.records.patients.create_patient`, the
-importers (:mod:`data.interchange`) and the demo clinic (:mod:`data.demo`).
+:func:`patient_problems` (and :func:`phone_problem` in it) is called by
+:func:`data.records.patients.create_patient`, the importers (:mod:`data.interchange`) and the
+demo clinic (:mod:`data.demo`).
 """
 
 from __future__ import annotations
@@ -31,9 +37,16 @@ __all__ = [
     "PATIENT_ID_RULE",
     "PATIENT_NAME_MAX_LENGTH",
     "PATIENT_NAME_RULE",
+    "PHONE_CHARACTERS",
+    "PHONE_MAX_DIGITS",
+    "PHONE_MAX_LENGTH",
+    "PHONE_MIN_DIGITS",
+    "PHONE_RULE",
+    "normalize_phone",
     "patient_id_problem",
     "patient_name_problem",
     "patient_problems",
+    "phone_problem",
 ]
 
 PATIENT_ID_MAX_LENGTH = 64
@@ -52,9 +65,25 @@ PATIENT_NAME_RULE = (
     "characters, line breaks or text-direction controls"
 )
 
+PHONE_MIN_DIGITS = 7
+"""Fewest digits of a phone number (a local number without its area code)."""
+PHONE_MAX_DIGITS = 20
+"""Most digits of a phone number (E.164 has at most 15; room for an international prefix)."""
+PHONE_MAX_LENGTH = 40
+"""Longest phone number as typed, in characters (the column's length)."""
+PHONE_CHARACTERS = "digits 0-9, space, and + - ( ) ."
+"""The characters a phone number may hold, as the documentation and messages say them."""
+PHONE_RULE = (
+    f"a phone number has {PHONE_MIN_DIGITS} to {PHONE_MAX_DIGITS} digits and only "
+    f"{PHONE_CHARACTERS} (a + only first), at most {PHONE_MAX_LENGTH} characters, e.g. "
+    "(555) 010-0123 or +1 555 010 0123"
+)
+
 _ID = re.compile(
     rf"[A-Za-z0-9](?:[A-Za-z0-9 ._/-]{{0,{PATIENT_ID_MAX_LENGTH - 2}}}[A-Za-z0-9._/-])?"
 )
+# Digits, spaces and ( ) - . after an optional leading "+"; the digit count is checked apart.
+_PHONE = re.compile(r"\+?[0-9 ().-]+")
 # Control characters (Cc: NUL, tab, CR, LF, ...), surrogates, line and paragraph separators.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 # Embeddings, overrides and isolates reorder what follows them on screen ("Trojan source").
@@ -100,7 +129,41 @@ def patient_name_problem(name: str, *, field: str = "name") -> str | None:
     return None
 
 
-def patient_problems(*, external_id: str, name: str) -> list[str]:
-    """Every problem of a patient's id and name (empty when both may be stored)."""
-    problems = [patient_id_problem(external_id), patient_name_problem(name)]
+def patient_problems(*, external_id: str, name: str, phone: str | None = None) -> list[str]:
+    """Every problem of a patient's id, name and phone (empty when all may be stored)."""
+    problems = [patient_id_problem(external_id), patient_name_problem(name), phone_problem(phone)]
     return [problem for problem in problems if problem is not None]
+
+
+def normalize_phone(phone: str | None) -> str | None:
+    """A phone number as it will be stored: stripped of surrounding spaces, None when empty."""
+    phone = (phone or "").strip()
+    return phone or None
+
+
+def phone_problem(phone: str | None, *, field: str = "phone") -> str | None:
+    """Why ``phone`` cannot be a patient's contact phone, or None if it can (or is empty).
+
+    Parameters
+    ----------
+    phone : str or None
+        The number as it will be stored (see :func:`normalize_phone`); None for no phone.
+    field : str, default "phone"
+        How to name the field in the message.
+
+    Returns
+    -------
+    str or None
+        A message that names the field and the rule, never the value.
+    """
+    if phone is None:
+        return None
+    if len(phone) > PHONE_MAX_LENGTH:
+        return f"{field} is longer than {PHONE_MAX_LENGTH} characters; {PHONE_RULE}"
+    # ASCII digits only: str.isdigit would also let through other scripts' digits.
+    if _PHONE.fullmatch(phone) is None or not phone.isascii():
+        return f"{field} holds a letter or a character that is not allowed; {PHONE_RULE}"
+    digits = sum(character in "0123456789" for character in phone)
+    if not PHONE_MIN_DIGITS <= digits <= PHONE_MAX_DIGITS:
+        return f"{field} has {digits} digits; {PHONE_RULE}"
+    return None

@@ -2,7 +2,8 @@
 
 A patient is always named by name, MRN, date of birth and age (:mod:`dashboard.patient_label`):
 a clinic may have several patients of one name, and the page must never open one of them by
-default.
+default. Their contact phone, where recorded, is a ``tel:`` link (:func:`phone_link`) in the
+header, on worklist rows and on alert cards.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dashboard import resources, state
 from dashboard.patient_label import patient_label, patient_label_text
 from dashboard.plain import literal
 from data.access import Actor
-from data.records.patient_lists import find_patients
+from data.records.patient_lists import find_patients, patient_phone
 from data.records.patient_record import PatientRecord
 
 CHOOSE_PROMPT = (
@@ -33,6 +34,38 @@ def birth_date(value: object) -> dt.date | None:
     if isinstance(value, pd.Timestamp):
         return value.date()
     return value if isinstance(value, dt.date) else None
+
+
+def phone_link(phone: object) -> str:
+    """A recorded contact phone as Markdown, ``[(212) 555-0101](tel:2125550101)``; ``""``
+    when none is recorded (None, NaN, empty).
+
+    The number is shown as typed, made literal (:func:`dashboard.plain.literal`), and the
+    link is built from its digits alone (and a leading ``+``): whatever a stored value held,
+    it could neither format the page nor make the link go anywhere but a phone call.
+    :mod:`data.patients` already refuses anything but digits, spaces and ``+ - ( ) .``.
+    """
+    if phone is None or (isinstance(phone, float) and pd.isna(phone)):
+        return ""
+    typed = str(phone).strip()
+    digits = "".join(character for character in typed if character in "0123456789")
+    if not digits:
+        return ""
+    plus = "+" if typed.startswith("+") else ""
+    return f"[{literal(typed)}](tel:{plus}{digits})"
+
+
+def patient_phones(patients: pd.DataFrame) -> dict[int, str]:
+    """Each patient's :func:`phone_link` by ``patient_id``, for those with a phone recorded,
+    from a frame with ``patient_id`` and ``phone`` (:func:`data.records.patient_lists
+    .clinic_patients`)."""
+    if "phone" not in patients.columns:
+        return {}
+    links = {
+        int(patient_id): phone_link(phone)
+        for patient_id, phone in zip(patients["patient_id"], patients["phone"], strict=True)
+    }
+    return {patient_id: link for patient_id, link in links.items() if link}
 
 
 def patient_labels(patients: pd.DataFrame, *, today: dt.date, markdown: bool) -> dict[int, str]:
@@ -84,12 +117,16 @@ def choose_patient(actor: Actor) -> int:
 
 
 def show_header(record: PatientRecord) -> None:
-    """Name, MRN, date of birth and age, then care team and protocol, as typed or imported:
-    literal text."""
+    """Name, MRN, date of birth and age, then the contact phone (a ``tel:`` link, or "not
+    recorded"), care team and protocol, as typed or imported: literal text."""
     st.subheader(
         patient_label(record.name, record.external_id, record.date_of_birth, today=dt.date.today())
     )
+    # Read here rather than carried by the record: the header is the one place that needs it.
+    with resources.session_scope() as session:
+        phone = patient_phone(session, actor=state.require_actor(), patient_id=record.patient_id)
     st.caption(
+        f"Phone: {phone_link(phone) or 'not recorded'} · "
         f"Care team: {literal(record.assigned_clinician or '—')} · protocol: "
         f"{literal(record.protocol or '—')}"
     )

@@ -299,6 +299,24 @@ def _open_clinic(session: Session, *, opened: dt.datetime) -> int:
     return clinic_id
 
 
+# Area codes for the demo's numbers; 555-0100 to 555-0199 is reserved for fiction in each.
+_DEMO_AREA_CODES = ("212", "312", "415", "617", "720")
+
+
+def demo_phone(number: int) -> str | None:
+    """The demo patient ``DEMO-<number>``'s fictional contact phone, or None for every
+    seventh patient (a clinic does not know every number).
+
+    Numbers are in the 555-0100 to 555-0199 range reserved for fiction, so no real person is
+    called from the demo. Derived from the number alone, not from the seeder's random
+    generator, so the rest of the demo clinic stays as it was.
+    """
+    if number % 7 == 0:
+        return None
+    area = _DEMO_AREA_CODES[(number // 100) % len(_DEMO_AREA_CODES)]
+    return f"({area}) 555-01{number % 100:02d}"
+
+
 def _write_patients(
     session: Session,
     rng: random.Random,
@@ -311,7 +329,8 @@ def _write_patients(
 
     Through the one writer of patients, as the app's and the importers' are: the same rule
     for ids and names, and one ``create_patient`` audit event each. A patient was first
-    known one to fourteen days before their first check-in or treatment.
+    known one to fourteen days before their first check-in or treatment. Most have a
+    fictional contact phone (:func:`demo_phone`).
     """
     patients = [
         NewPatient(
@@ -320,6 +339,7 @@ def _write_patients(
             date_of_birth=plan.date_of_birth,
             assigned_clinician_id=accounts.clinician_ids[plan.clinician],
             user_id=accounts.patient_user_id if plan.has_account else None,
+            phone=demo_phone(number),
             created_at=min(
                 [checkin.moment for checkin in plan.checkins] + [at(plan.first_day, 12 * 60)]
             )

@@ -4,7 +4,8 @@ Writing the resources is :mod:`outcomes.fhir`'s job (:func:`~outcomes.fhir.patie
 module reads a clinic's records for it, with the access rule of every export
 (:func:`data.interchange.csv_export.ensure_can_export`) and one audit event per patient. Patients
 are referenced as ``Patient/<the clinic's patient id>``, so an export imports into another
-clinic unchanged.
+clinic unchanged; a patient with a contact phone also gets a ``Patient`` entry holding it
+(``telecom``), which the import reads past.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def export_fhir_bundle(
         The Bundle as JSON-ready data: for each administration a ``QuestionnaireResponse``
         and, when it has a valid total, a total ``Observation`` (see
         :func:`outcomes.fhir.patient_bundle`), with subject ``Patient/<the clinic's patient
-        id>``. Totals are computed with the clinic's rules. Infusions are not part of it
+        id>``, after a ``Patient`` entry with the patient's contact phone where one is
+        recorded. Totals are computed with the clinic's rules. Infusions are not part of it
         (export them as CSV).
 
     Raises
@@ -70,6 +72,7 @@ def export_fhir_bundle(
         select(
             Patient.id,
             Patient.external_id,
+            Patient.phone,
             Assessment.instrument,
             Assessment.answers,
             Assessment.administered_at,
@@ -82,15 +85,16 @@ def export_fhir_bundle(
         query = query.where(Assessment.patient_id == patient_id)
     entries: list[Any] = []
     exported = {patient_id} if patient_id is not None else set()
-    for (internal_id, external_id), rows in groupby(
-        session.execute(query), key=lambda row: (row[0], row[1])
+    for (internal_id, external_id, phone), rows in groupby(
+        session.execute(query), key=lambda row: (row[0], row[1], row[2])
     ):
         subject = patient_reference(external_id)
         try:
             bundle = patient_bundle(
-                [(instrument, answers, at) for _, _, instrument, answers, at in rows],
+                [(instrument, answers, at) for _, _, _, instrument, answers, at in rows],
                 subject=subject,
                 rules=rules,
+                phone=phone,
             )
         except FhirError as error:
             # The message names the subject; the operator's terminal gets no patient id.

@@ -132,7 +132,8 @@ def open_alerts(
     -------
     DataFrame
         ``alert_id``, ``patient_id``, ``name``, ``external_id``, ``date_of_birth`` (who),
-        ``kind``, ``created_at``, ``instrument``, ``total``, ``item_number``, ``answer``
+        ``phone`` (their contact phone, None where none is recorded), ``kind``,
+        ``created_at``, ``instrument``, ``total``, ``item_number``, ``answer``
         (the self-harm item and its answer level), ``urgency`` (0 to 1) and
         ``open_total``: how many open alerts the clinic has in all, on every row (so a page
         knows the count without a second read).
@@ -153,6 +154,7 @@ def open_alerts(
             Patient.name,
             Patient.external_id,
             Patient.date_of_birth,
+            Patient.phone,
             SafetyAlert.kind,
             SafetyAlert.created_at,
             Assessment.instrument,
@@ -178,6 +180,7 @@ def open_alerts(
             "name",
             "external_id",
             "date_of_birth",
+            "phone",
             "kind",
             "created_at",
             "instrument",

@@ -1,4 +1,5 @@
-"""The clinic's patients as lists: the worklist's roster and the patient view's search.
+"""The clinic's patients as lists: the worklist's roster and the patient view's search, and
+the contact phone the patient view's header shows.
 
 For the care team (clinicians and the operator) of the actor's own clinic; each read is
 recorded in the audit trail.
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from data import audit
-from data.access import Actor, ensure_role
+from data.access import Actor, ensure_can_write_patient, ensure_role
 from data.models import Patient, User
 from data.records.frames import frame_of
 
@@ -22,6 +23,7 @@ def clinic_patients(session: Session, *, actor: Actor) -> pd.DataFrame:
 
     Each row carries what tells patients of the same name apart (``external_id``, the MRN,
     and ``date_of_birth``): a page names a patient by all of them, never by name alone.
+    ``phone`` is their contact phone where one is recorded (None otherwise), for the huddle.
     """
     ensure_role(session, actor, "clinician", "system")
     clinician = aliased(User)
@@ -31,6 +33,7 @@ def clinic_patients(session: Session, *, actor: Actor) -> pd.DataFrame:
             Patient.external_id,
             Patient.name,
             Patient.date_of_birth,
+            Patient.phone,
             clinician.display_name,
             Patient.assigned_clinician_id,
             Patient.created_at,
@@ -47,6 +50,7 @@ def clinic_patients(session: Session, *, actor: Actor) -> pd.DataFrame:
             "external_id",
             "name",
             "date_of_birth",
+            "phone",
             "assigned_clinician",
             "assigned_clinician_id",
             "created_at",
@@ -76,3 +80,14 @@ def find_patients(
     frame = frame_of(session, statement, ("patient_id", "external_id", "name", "date_of_birth"))
     audit.record(session, actor=actor, action=audit.Action.SEARCH_PATIENTS)
     return frame
+
+
+def patient_phone(session: Session, *, actor: Actor, patient_id: int) -> str | None:
+    """The patient's contact phone as recorded, or None (their clinic's clinicians).
+
+    Staff only, like the lists above: a patient's own page does not show it. Not audited
+    apart: the page that shows it has just read the patient's record, which is audited.
+    """
+    return ensure_can_write_patient(
+        session, actor=actor, patient_id=patient_id, clinician_only=True
+    ).phone

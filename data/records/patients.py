@@ -4,7 +4,7 @@ A patient is registered by a clinician in the app (:func:`create_patient`, below
 import that meets an id it does not know (``--create-patients``), or by the demo clinic's
 seeder (:mod:`data.demo`); all write through :func:`register_patients`, which stores the
 rows, finds their ids and records one ``create_patient`` audit event each, in the caller's
-transaction. Every id and name follows the one rule of :mod:`data.patients`, checked here
+transaction. Every id, name and phone follows the one rule of :mod:`data.patients`, checked here
 again as a last guard: callers check first so that they can name the row or field that is
 wrong.
 
@@ -26,7 +26,13 @@ from data import audit
 from data.access import Actor, ensure_role
 from data.errors import InvalidInput
 from data.models import Patient, User, utcnow
-from data.patients import patient_id_problem, patient_name_problem, patient_problems
+from data.patients import (
+    normalize_phone,
+    patient_id_problem,
+    patient_name_problem,
+    patient_problems,
+    phone_problem,
+)
 
 __all__ = ["NewPatient", "register_patients"]
 
@@ -39,7 +45,8 @@ class NewPatient:
 
     ``user_id`` links the patient's own sign-in (an account of role ``patient``), made first.
     ``created_at`` is when the clinic first knew the patient, the time of writing by default;
-    the demo clinic dates its synthetic patients back into its synthetic history.
+    the demo clinic dates its synthetic patients back into its synthetic history. ``phone``
+    is a contact number where one is known (imports know none), as :mod:`data.patients` allows.
     """
 
     external_id: str
@@ -48,6 +55,7 @@ class NewPatient:
     assigned_clinician_id: int | None = None
     user_id: int | None = None
     created_at: dt.datetime | None = None
+    phone: str | None = None
 
 
 def register_patients(
@@ -62,7 +70,7 @@ def register_patients(
     Raises
     ------
     InvalidInput
-        An id or name outside :mod:`data.patients`' rule (nothing is written).
+        An id, name or phone outside :mod:`data.patients`' rule (nothing is written).
     """
     if not patients:
         return {}
@@ -70,7 +78,9 @@ def register_patients(
         {
             p
             for patient in patients
-            for p in patient_problems(external_id=patient.external_id, name=patient.name)
+            for p in patient_problems(
+                external_id=patient.external_id, name=patient.name, phone=patient.phone
+            )
         }
     )
     if problems:
@@ -84,6 +94,7 @@ def register_patients(
                 "external_id": patient.external_id,
                 "name": patient.name,
                 "date_of_birth": patient.date_of_birth,
+                "phone": patient.phone,
                 "assigned_clinician_id": patient.assigned_clinician_id,
                 "user_id": patient.user_id,
                 "created_at": patient.created_at or now,
@@ -118,11 +129,13 @@ def create_patient(
     name: str,
     date_of_birth: dt.date | None = None,
     assigned_clinician_id: int | None = None,
+    phone: str | None = None,
 ) -> int:
     """Register a patient in the actor's clinic (clinicians and the system).
 
-    The id and the name follow :mod:`data.patients` (a narrow set of characters for the id,
-    one line of text for the name); problems name the field, never the value.
+    The id, the name and the phone follow :mod:`data.patients` (a narrow set of characters
+    for the id, one line of text for the name, digits and ``+ - ( ) .`` for the phone, which
+    is optional: empty means none); problems name the field, never the value.
     """
     ensure_role(session, actor, "clinician", "system")
     problems = []
@@ -142,6 +155,10 @@ def create_patient(
     name_problem = patient_name_problem(name, field="the patient's name")
     if name_problem is not None:
         problems.append(name_problem)
+    phone = normalize_phone(phone)
+    phone_check = phone_problem(phone, field="the contact phone")
+    if phone_check is not None:
+        problems.append(phone_check)
     if date_of_birth is not None and date_of_birth > dt.date.today():
         problems.append("the date of birth is in the future")
     if assigned_clinician_id is not None:
@@ -154,5 +171,5 @@ def create_patient(
             problems.append("the assigned clinician is not a clinician of this clinic")
     if problems:
         raise InvalidInput(problems)
-    new = NewPatient(external_id, name, date_of_birth, assigned_clinician_id)
+    new = NewPatient(external_id, name, date_of_birth, assigned_clinician_id, phone=phone)
     return register_patients(session, actor=actor, patients=[new])[external_id]

@@ -3,7 +3,8 @@
 An administration travels as a ``QuestionnaireResponse`` (the item answers, which are the
 source of truth) and, when the instrument has a sum score, a total-score ``Observation``
 ``derivedFrom`` it. Several of one patient's administrations travel as a ``collection``
-``Bundle`` (:func:`patient_bundle`).
+``Bundle`` (:func:`patient_bundle`), led by a ``Patient`` entry with their contact phone
+(``telecom``) where one is recorded (:func:`patient_contact`).
 
 PHQ-9 and GAD-7 are written the LOINC way: ``questionnaire`` ``http://loinc.org/q/<panel>``,
 the item code as ``linkId``, answers as ``valueCoding`` (``http://loinc.org``, the ``LA``
@@ -20,6 +21,8 @@ References
    https://hl7.org/fhir/R4/questionnaireresponse.html
 .. [2] HL7 FHIR R4 (4.0.1), Observation and Bundle. https://hl7.org/fhir/R4/observation.html,
    https://hl7.org/fhir/R4/bundle.html
+.. [3] HL7 FHIR R4 (4.0.1), Patient.telecom and ContactPoint.
+   https://hl7.org/fhir/R4/patient.html, https://hl7.org/fhir/R4/datatypes.html#ContactPoint
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any, NamedTuple
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from outcomes.errors import FhirError
@@ -50,7 +54,13 @@ from outcomes.instruments import Instrument, get_instrument
 from outcomes.rules import Rules
 from outcomes.scoring import PRORATED, Score, score
 
-__all__ = ["Administration", "patient_bundle", "questionnaire_response", "total_observation"]
+__all__ = [
+    "Administration",
+    "patient_bundle",
+    "patient_contact",
+    "questionnaire_response",
+    "total_observation",
+]
 
 
 class Administration(NamedTuple):
@@ -272,12 +282,40 @@ def total_observation(
     return validate(Observation, resource)
 
 
+def patient_contact(subject: str, *, phone: str) -> Patient:
+    """The patient ``subject`` names, as a ``Patient`` resource holding their contact phone.
+
+    Parameters
+    ----------
+    subject : str
+        Reference to the patient, ``"Patient/<id>"``; the id becomes the resource's
+        ``identifier`` (not its ``id``: a clinic's patient id may hold characters a FHIR
+        ``id`` may not).
+    phone : str
+        The contact phone as recorded, written as ``telecom`` of ``system`` ``phone`` [3]_.
+
+    Returns
+    -------
+    Patient
+        Validated by ``fhir.resources``; nothing else about the patient (no name, no date
+        of birth): the export carries what the clinic's questionnaires need, and the phone.
+    """
+    resource: dict[str, Any] = {
+        "resourceType": "Patient",
+        "telecom": [{"system": "phone", "value": phone}],
+    }
+    if subject.startswith("Patient/") and len(subject) > len("Patient/"):
+        resource["identifier"] = [{"value": subject.removeprefix("Patient/")}]
+    return validate(Patient, resource)
+
+
 def patient_bundle(
     administrations: Iterable[Administration | tuple[str, Mapping[str, int | None], datetime]],
     *,
     subject: str,
     timestamp: datetime | None = None,
     rules: Rules | None = None,
+    phone: str | None = None,
 ) -> Bundle:
     """Write one patient's administrations as a FHIR ``collection`` Bundle.
 
@@ -292,12 +330,16 @@ def patient_bundle(
         default so that the same input always gives the same Bundle.
     rules : Rules, optional
         Rule settings used to compute the totals.
+    phone : str, optional
+        The patient's contact phone, where one is recorded.
 
     Returns
     -------
     Bundle
-        For each administration a ``QuestionnaireResponse`` entry and, when the instrument has
-        a total and the record is valid, a total ``Observation`` entry whose ``derivedFrom``
+        With a phone, first a ``Patient`` entry (:func:`patient_contact`, fullUrl a UUID5
+        of the subject). For each administration a ``QuestionnaireResponse`` entry and,
+        when the instrument has a total and the record is valid, a total ``Observation``
+        entry whose ``derivedFrom``
         is the response's fullUrl. fullUrls are ``urn:uuid:`` UUIDs derived (UUID5) from
         subject, instrument and authored time, so a re-export gives the same ids. Invalid
         records are exported with their answers only: the answers are the source of truth.
@@ -315,6 +357,15 @@ def patient_bundle(
        references inside a Bundle), https://hl7.org/fhir/R4/bundle.html
     """
     entries: list[dict[str, Any]] = []
+    if phone is not None:
+        entries.append(
+            {
+                "fullUrl": uuid.uuid5(UUID_NAMESPACE, subject).urn,
+                "resource": patient_contact(subject, phone=phone).model_dump(
+                    mode="json", exclude_none=True
+                ),
+            }
+        )
     seen: set[uuid.UUID] = set()
     for instrument, items, authored in administrations:
         spec = get_instrument(instrument)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from typing import Any
 
 import pandas as pd
@@ -33,6 +34,7 @@ from data.models import (
     TreatmentCourse,
     User,
 )
+from data.patients import phone_problem
 from data.records.patient_record import INFUSION_COLUMNS
 from outcomes import get_instrument, score
 from outcomes.course import course_outcomes
@@ -319,6 +321,19 @@ def test_safety_alerts_match_the_answers_and_a_few_recent_ones_are_open(
                 < alert.acknowledged_at
                 < dt.datetime.combine(TODAY, dt.time(), tzinfo=dt.UTC)
             )
+
+
+def test_most_demo_patients_have_a_fictional_phone_and_some_none(session: Session) -> None:
+    """Issue 11: the huddle's worklist shows phones. Every demo number is in the 555-0100 to
+    555-0199 range reserved for fiction, and follows the clinic's phone rule."""
+    summary = seed_demo(session, patients=SMALL, today=TODAY)
+    phones = session.scalars(
+        select(Patient.phone).where(Patient.clinic_id == summary.clinic_id)
+    ).all()
+    recorded = [phone for phone in phones if phone is not None]
+    assert SMALL // 2 < len(recorded) < SMALL
+    assert all(re.fullmatch(r"\(\d{3}\) 555-01\d{2}", phone) for phone in recorded)
+    assert all(phone_problem(phone) is None for phone in recorded)
 
 
 def test_a_second_call_returns_the_demo_clinic_and_adds_nothing(session: Session) -> None:

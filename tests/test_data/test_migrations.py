@@ -193,3 +193,43 @@ def test_0006_keeps_infusions_and_gives_existing_clinics_utc(
         assert is_current(database)
     finally:
         database.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0007_gives_existing_patients_no_phone_and_keeps_them(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Issue 11: a contact phone where recorded. Existing patients keep every value and have
+    none until a clinician records one; a downgrade drops the column and keeps the patient."""
+    database = make_engine(fresh_database_url(backend, request, tmp_path))
+    try:
+        upgrade(database, "0006")
+        at = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+        with database.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO clinic (id, name, is_demo, created_at) VALUES (1, 'c', false, :at)"
+                ),
+                {"at": at},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO patient (id, clinic_id, external_id, name, created_at)"
+                    " VALUES (1, 1, 'MRN-1', 'P', :at)"
+                ),
+                {"at": at},
+            )
+        upgrade(database)
+        assert is_current(database)
+        with database.begin() as connection:
+            assert tuple(
+                connection.execute(text("SELECT external_id, name, phone FROM patient")).one()
+            ) == ("MRN-1", "P", None)
+            connection.execute(text("UPDATE patient SET phone = '(212) 555-0105'"))
+        downgrade(database, "0006")
+        with database.connect() as connection:
+            assert connection.scalar(text("SELECT external_id FROM patient")) == "MRN-1"
+        upgrade(database)
+        assert is_current(database)
+    finally:
+        database.dispose()

@@ -39,6 +39,7 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -430,6 +431,26 @@ def test_patient_bundle_timestamp_and_empty() -> None:
         "timestamp": "2024-08-01T12:00:00Z",
     }
     assert parse_bundle(data) == []
+
+
+def test_patient_bundle_leads_with_a_patient_holding_the_phone_as_telecom() -> None:
+    """Issue 11: the patient's contact phone travels as ``Patient.telecom`` (system phone),
+    valid for fhir.resources; the questionnaires read back as before, the Patient skipped."""
+    administrations = [("phq9", all_answered(get_instrument("phq9"), 1), AUTHORED)]
+    data = as_json(patient_bundle(administrations, subject=SUBJECT, phone="+1 (212) 555-0106"))
+    Bundle.model_validate(data)
+    kinds = [entry["resource"]["resourceType"] for entry in data["entry"]]
+    assert kinds == ["Patient", "QuestionnaireResponse", "Observation"]
+    patient = Patient.model_validate(data["entry"][0]["resource"])
+    assert patient.telecom is not None and patient.identifier is not None
+    assert [(t.system, t.value) for t in patient.telecom] == [("phone", "+1 (212) 555-0106")]
+    assert [i.value for i in patient.identifier] == [SUBJECT.removeprefix("Patient/")]
+    assert data["entry"][0]["fullUrl"].startswith("urn:uuid:")
+    assert len({entry["fullUrl"] for entry in data["entry"]}) == 3
+    assert [p.subject for p in parse_bundle(data)] == [SUBJECT]
+    # Without a phone, no Patient entry: the Bundle is what it was.
+    without = as_json(patient_bundle(administrations, subject=SUBJECT))
+    assert without["entry"] == data["entry"][1:]
 
 
 def test_patient_bundle_refuses_a_duplicate_administration() -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import resources, state
 from dashboard.alert_cards import show_alert_cards
-from dashboard.patient_view.identity import patient_labels
+from dashboard.patient_view.identity import patient_labels, patient_phones
 from data.clinic import clinic_config, clinic_now
 from data.records.alert_review import open_alerts
 from data.records.cohort import cohort_assessments, cohort_infusions
@@ -66,6 +66,7 @@ others = items[(items["reason"] != "safety_alert") & items["patient_id"].isin(li
 labels = patient_labels(
     patients[patients["patient_id"].isin(others["patient_id"])], today=today, markdown=True
 )
+phones = patient_phones(patients[patients["patient_id"].isin(others["patient_id"])])
 st.subheader(f"Needs attention ({len(others)})")
 if others.empty:
     st.info("Nothing else needs attention today.")
@@ -73,6 +74,10 @@ for reason, group in others.groupby("reason", sort=False):
     st.markdown(f"**{REASON_LABELS[str(reason)]}** ({len(group)})")
     for row in group.itertuples(index=False):
         left, right = st.columns([4, 1])
-        left.markdown(f"{labels.get(int(row.patient_id), 'Unknown patient')} — {row.detail}")
+        phone = phones.get(int(row.patient_id))  # the huddle calls from the list
+        left.markdown(
+            f"{labels.get(int(row.patient_id), 'Unknown patient')} — {row.detail}"
+            + (f" · phone {phone}" if phone else "")
+        )
         if right.button("Open", key=f"open_{reason}_{row.patient_id}"):
             open_patient(row.patient_id)
