@@ -92,7 +92,6 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     # data.records: the clinic's lists and aggregates (patient_lists, patients, cohort)
     "data.records.patient_lists.clinic_patients": {EVERY_CALL: CLINIC_STAFF},
     "data.records.patient_lists.find_patients": {EVERY_CALL: CLINIC_STAFF},
-    "data.records.patient_lists.patient_phone": {EVERY_CALL: CARE_TEAM},
     "data.records.alert_review.open_alerts": {EVERY_CALL: CLINIC_STAFF},
     "data.records.patients.create_patient": {EVERY_CALL: CLINIC_STAFF},
     "data.records.cohort.weekly_aggregates": {EVERY_CALL: AGGREGATE_READERS},

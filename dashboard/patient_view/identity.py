@@ -18,7 +18,7 @@ from dashboard import resources, state
 from dashboard.patient_label import patient_label, patient_label_text
 from dashboard.plain import literal
 from data.access import Actor
-from data.records.patient_lists import find_patients, patient_phone
+from data.records.patient_lists import find_patients
 from data.records.patient_record import PatientRecord
 
 CHOOSE_PROMPT = (
@@ -122,11 +122,8 @@ def show_header(record: PatientRecord) -> None:
     st.subheader(
         patient_label(record.name, record.external_id, record.date_of_birth, today=dt.date.today())
     )
-    # Read here rather than carried by the record: the header is the one place that needs it.
-    with resources.session_scope() as session:
-        phone = patient_phone(session, actor=state.require_actor(), patient_id=record.patient_id)
     st.caption(
-        f"Phone: {phone_link(phone) or 'not recorded'} · "
+        f"Phone: {phone_link(record.phone) or 'not recorded'} · "
         f"Care team: {literal(record.assigned_clinician or '—')} · protocol: "
         f"{literal(record.protocol or '—')}"
     )

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from data import audit
-from data.access import Actor, ensure_can_write_patient, ensure_role
+from data.access import Actor, ensure_role
 from data.models import Patient, User
 from data.records.frames import frame_of
 
@@ -80,14 +80,3 @@ def find_patients(
     frame = frame_of(session, statement, ("patient_id", "external_id", "name", "date_of_birth"))
     audit.record(session, actor=actor, action=audit.Action.SEARCH_PATIENTS)
     return frame
-
-
-def patient_phone(session: Session, *, actor: Actor, patient_id: int) -> str | None:
-    """The patient's contact phone as recorded, or None (their clinic's clinicians).
-
-    Staff only, like the lists above: a patient's own page does not show it. Not audited
-    apart: the page that shows it has just read the patient's record, which is audited.
-    """
-    return ensure_can_write_patient(
-        session, actor=actor, patient_id=patient_id, clinician_only=True
-    ).phone

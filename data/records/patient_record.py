@@ -80,10 +80,12 @@ class PatientRecord:
     date_of_birth: dt.date | None
     assigned_clinician: str | None
     protocol: str | None
+    phone: str | None = None
 
 
 def patient_record(session: Session, *, actor: Actor, patient_id: int) -> PatientRecord:
-    """The patient's identity and care team (the patient themself or their clinic's staff)."""
+    """The patient's identity, contact phone and care team (the patient themself or their
+    clinic's staff); audited as a view of the patient."""
     patient = ensure_can_view_patient(session, actor=actor, patient_id=patient_id)
     clinician = (
         session.get(User, patient.assigned_clinician_id) if patient.assigned_clinician_id else None
@@ -102,6 +104,7 @@ def patient_record(session: Session, *, actor: Actor, patient_id: int) -> Patien
         date_of_birth=patient.date_of_birth,
         assigned_clinician=clinician.display_name if clinician else None,
         protocol=protocol,
+        phone=patient.phone,
     )
 
 

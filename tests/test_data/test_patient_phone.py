@@ -16,7 +16,8 @@ from data.interchange.fhir_read import import_fhir_bundle
 from data.models import Patient
 from data.patients import PHONE_RULE, phone_problem
 from data.records.alert_review import open_alerts
-from data.records.patient_lists import clinic_patients, patient_phone
+from data.records.patient_lists import clinic_patients
+from data.records.patient_record import patient_record
 from data.records.patients import NewPatient, create_patient, register_patients
 from tests.conftest import World
 from tests.test_data.builders import _count, _problems
@@ -49,7 +50,7 @@ def test_a_clinician_records_a_phone_and_the_staff_reads_return_it(
     assert stored is not None and stored.phone == phone  # surrounding spaces dropped
     roster = clinic_patients(session, actor=world.clinician_a).set_index("patient_id")
     assert roster.loc[patient_id, "phone"] == phone
-    assert patient_phone(session, actor=world.clinician_a, patient_id=patient_id) == phone
+    assert patient_record(session, actor=world.clinician_a, patient_id=patient_id).phone == phone
 
 
 def test_no_phone_is_stored_as_none(session: Session, world: World) -> None:
@@ -60,7 +61,7 @@ def test_no_phone_is_stored_as_none(session: Session, world: World) -> None:
     assert stored is not None and stored.phone is None
     roster = clinic_patients(session, actor=world.clinician_a).set_index("patient_id")
     assert roster.loc[patient_id, "phone"] is None
-    assert patient_phone(session, actor=world.clinician_a, patient_id=patient_id) is None
+    assert patient_record(session, actor=world.clinician_a, patient_id=patient_id).phone is None
 
 
 @pytest.mark.parametrize("hostile", HOSTILE_PHONES)
@@ -108,19 +109,25 @@ def test_an_open_alert_carries_the_patients_phone(session: Session, world: World
 
 
 @pytest.mark.parametrize("who", ["patient_a1", "patient_a2", "clinician_b", "admin_a"])
-def test_no_patient_and_no_other_clinic_reads_a_phone(
+def test_no_other_patient_and_no_other_clinic_reads_a_phone(
     session: Session, world: World, who: str
 ) -> None:
-    """A patient's phone is for their care team: not another patient (nor the patient's own
-    page), not another clinic, not the administrator."""
+    """A patient's phone is for their care team and themselves (their own record): not
+    another patient, not another clinic, not the administrator."""
     actor: Actor = getattr(world, who)
     patient_id = world.patient_a1.patient_id or 0
     patient = session.get(Patient, patient_id)
     assert patient is not None
     patient.phone = "(212) 555-0104"
     session.flush()
+    if who == "patient_a1":
+        own = patient_record(session, actor=actor, patient_id=patient_id)
+        assert own.phone == "(212) 555-0104"
+        with pytest.raises(AccessDenied):
+            clinic_patients(session, actor=actor)
+        return
     with pytest.raises(AccessDenied):
-        patient_phone(session, actor=actor, patient_id=patient_id)
+        patient_record(session, actor=actor, patient_id=patient_id)
     if actor.role == "clinician":  # another clinic's clinician: their own clinic's lists
         assert "(212) 555-0104" not in clinic_patients(session, actor=actor)["phone"].tolist()
         assert "(212) 555-0104" not in open_alerts(session, actor=actor)["phone"].tolist()
