@@ -38,9 +38,9 @@ def timestamp(at: object) -> pd.Timestamp:
     return pd.Timestamp(at)  # type: ignore[arg-type]
 
 
-def when_text(at: object) -> str:
-    """A stored time as the clinic reads it: ``28 Nov 2026 14:02 UTC``."""
-    return timestamp(at).tz_convert("UTC").strftime("%d %b %Y %H:%M UTC")
+def when_text(at: object, time_zone: str = "UTC") -> str:
+    """A stored time as the clinic reads it, on its own clock: ``28 Nov 2026 09:02 EST``."""
+    return timestamp(at).tz_convert(time_zone).strftime("%d %b %Y %H:%M %Z")
 
 
 def duration_text(seconds: float) -> str:
@@ -89,7 +89,7 @@ def show_confirmation() -> None:
         st.success(done)
 
 
-def acknowledge_form(actor: Actor, alert: Any, *, key: str) -> None:
+def acknowledge_form(actor: Actor, alert: Any, *, key: str, time_zone: str = "UTC") -> None:
     """The note and the Acknowledge button of one open alert; reruns the page once stored."""
     # A form: typing the note does not rerun the page, and Enter does not acknowledge.
     with st.form(f"{key}_{alert.alert_id}", border=False, enter_to_submit=False):
@@ -107,8 +107,9 @@ def acknowledge_form(actor: Actor, alert: Any, *, key: str) -> None:
     except (InvalidInput, AccessDenied) as refused:
         st.error(f"Not acknowledged: {literal(refused)}.")
         return
+    raised = when_text(alert.created_at, time_zone)
     st.session_state[_ACKNOWLEDGED] = (
-        f"Alert acknowledged ({answer_level(alert)}, raised {when_text(alert.created_at)}). "
+        f"Alert acknowledged ({answer_level(alert)}, raised {raised}). "
         "Your note is in the patient's alert history."
     )
     st.rerun()
@@ -121,9 +122,10 @@ def show_alert_card(
     open_patient: Callable[[int], None],
     today: dt.date | None = None,
     now: dt.datetime | None = None,
+    time_zone: str = "UTC",
 ) -> None:
     """One open alert (a row of :func:`data.records.alert_review.open_alerts`), the patient
-    named by the row's name, MRN and date of birth."""
+    named by the row's name, MRN and date of birth, its times on the clinic's clock."""
     now = now or dt.datetime.now(dt.UTC)
     who = patient_label(
         str(alert.name),
@@ -134,17 +136,22 @@ def show_alert_card(
     with st.container(border=True):
         # The contact phone where recorded (open_alerts' "phone"): the card is where a call starts.
         phone = phone_link(alert.phone)
+        raised = when_text(alert.created_at, time_zone)
         st.markdown(
-            f":red[**{who}**] — {answer_level(alert)} · raised {when_text(alert.created_at)} · "
+            f":red[**{who}**] — {answer_level(alert)} · raised {raised} · "
             f"**{open_for(alert.created_at, now)}**" + (f" · phone {phone}" if phone else "")
         )
-        acknowledge_form(actor, alert, key="ack")
+        acknowledge_form(actor, alert, key="ack", time_zone=time_zone)
         if st.button("Open patient", key=f"open_alert_{alert.alert_id}"):
             open_patient(int(alert.patient_id))
 
 
 def show_alert_cards(
-    actor: Actor, *, open_patient: Callable[[int], None], today: dt.date | None = None
+    actor: Actor,
+    *,
+    open_patient: Callable[[int], None],
+    today: dt.date | None = None,
+    time_zone: str = "UTC",
 ) -> None:
     """The clinic's open alerts, most urgent first, :data:`PAGE_SIZE` to a page.
 
@@ -171,7 +178,9 @@ def show_alert_cards(
     )
     now = dt.datetime.now(dt.UTC)
     for alert in alerts.itertuples(index=False):
-        show_alert_card(actor, alert, open_patient=open_patient, today=today, now=now)
+        show_alert_card(
+            actor, alert, open_patient=open_patient, today=today, now=now, time_zone=time_zone
+        )
     if total > PAGE_SIZE:
         back, _, forward = st.columns([1, 3, 1])
         if back.button("Previous alerts", disabled=page == 0, key="alert_page_back"):

@@ -21,8 +21,11 @@ from dashboard.plain import literal
 from data.access import Actor
 
 
-def show_patient_alerts(actor: Actor, alerts: pd.DataFrame, *, now: dt.datetime) -> None:
-    """The section for ``alerts`` (:func:`data.records.alert_review.patient_alerts`).
+def show_patient_alerts(
+    actor: Actor, alerts: pd.DataFrame, *, now: dt.datetime, time_zone: str = "UTC"
+) -> None:
+    """The section for ``alerts`` (:func:`data.records.alert_review.patient_alerts`), times on
+    the clinic's clock (``time_zone``).
 
     Nothing is shown for a patient who never had an alert, except the confirmation of one
     just acknowledged.
@@ -35,11 +38,12 @@ def show_patient_alerts(actor: Actor, alerts: pd.DataFrame, *, now: dt.datetime)
     st.subheader(f"Safety alerts ({len(still_open)} open)")
     for alert in still_open.itertuples(index=False):
         with st.container(border=True):
+            raised = when_text(alert.created_at, time_zone)
             st.markdown(
-                f":red[**{answer_level(alert)}**] · raised {when_text(alert.created_at)} · "
+                f":red[**{answer_level(alert)}**] · raised {raised} · "
                 f"**{open_for(alert.created_at, now)}**"
             )
-            acknowledge_form(actor, alert, key="patient_ack")
+            acknowledge_form(actor, alert, key="patient_ack", time_zone=time_zone)
     if closed.empty:
         return
     with st.expander(f"Alert history ({len(closed)} acknowledged)", expanded=still_open.empty):
@@ -51,8 +55,8 @@ def show_patient_alerts(actor: Actor, alerts: pd.DataFrame, *, now: dt.datetime)
                 else alert.acknowledged_by
             )
             st.markdown(
-                f"**{answer_level(alert)}** · raised {when_text(alert.created_at)} · "
-                f"acknowledged {when_text(alert.acknowledged_at)} by {literal(who)} "
+                f"**{answer_level(alert)}** · raised {when_text(alert.created_at, time_zone)} · "
+                f"acknowledged {when_text(alert.acknowledged_at, time_zone)} by {literal(who)} "
                 f"(open {duration_text(took)})  \n"
                 f"What was done: {literal(alert.note or '')}"
             )

@@ -10,6 +10,7 @@ database holds. One test, because each browser start and sign-in costs seconds.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import func, select
 
 from data.access import Actor
 from data.checkin import submit_checkin
+from data.demo.seed import DEMO_TIME_ZONE
 from data.engine import make_engine, transaction
 from data.models import Assessment, Infusion, Patient, User
 from data.records.alert_review import open_alerts, patient_alerts
@@ -177,8 +179,8 @@ def test_a_clinicians_morning(morning: Morning, browser) -> None:  # type: ignor
         history.locator("summary").click()
     acknowledged_at = (
         dt.datetime.fromisoformat(str(acknowledged.acknowledged_at))
-        .astimezone(dt.UTC)
-        .strftime("%d %b %Y %H:%M UTC")
+        .astimezone(zoneinfo.ZoneInfo(DEMO_TIME_ZONE))
+        .strftime("%d %b %Y %H:%M %Z")
     )
     entry = page.locator("[data-testid='stMarkdown']").filter(has_text=f"What was done: {note}")
     entry.wait_for()
@@ -235,16 +237,21 @@ def test_a_clinicians_morning(morning: Morning, browser) -> None:  # type: ignor
     assert items.count() == 10
     for index in range(10):
         items.nth(index).get_by_text("2", exact=True).click()
-    # A time that has passed (UTC, to the form's 5-minute step), on the form's day: today.
-    now = dt.datetime.now(dt.UTC)
+    # A time that has passed (on the clinic's clock, to the form's 5-minute step), on the
+    # form's day: the clinic's today.
+    zone = zoneinfo.ZoneInfo(DEMO_TIME_ZONE)
+    now = dt.datetime.now(zone)
     rated_at = (now - dt.timedelta(minutes=15)).replace(second=0, microsecond=0)
     rated_at = rated_at.replace(minute=rated_at.minute - rated_at.minute % 5)
-    if rated_at.date() != now.date():  # just after midnight UTC: the earliest time today
+    if rated_at.date() != now.date():  # just after the clinic's midnight: the earliest time
         rated_at = rated_at.replace(year=now.year, month=now.month, day=now.day, hour=0, minute=0)
     # The time field is an hour and a minute segment; typing the hour moves on to the minute.
-    form.get_by_role("spinbutton", name="hour, Time of the rating (UTC)").click()
+    form.get_by_role("spinbutton", name=f"hour, Time of the rating ({DEMO_TIME_ZONE})").click()
     page.keyboard.type(rated_at.strftime("%H%M"))
     save.click()
-    _seen(page, f"MADRS saved for {rated_at:%d %b %Y %H:%M} UTC: total 20")
-    assert sorted(set(_madrs_at(morning.url, patient_id)) - set(ratings_before)) == [(rated_at, 20)]
+    _seen(page, f"MADRS saved for {rated_at:%d %b %Y %H:%M} ({DEMO_TIME_ZONE}): total 20")
+    stored_at = rated_at.astimezone(dt.UTC)
+    assert sorted(set(_madrs_at(morning.url, patient_id)) - set(ratings_before)) == [
+        (stored_at, 20)
+    ]
     _shot(page, "clinician-morning-madrs")

@@ -192,3 +192,12 @@ def test_the_worklist_page_shows_one_page_of_alert_cards(
     assert total >= len(many_alerts) > 20
     assert any(f"Showing 1–20 of {total}, most urgent first" in c.value for c in app.caption)
     assert len([t for t in app.text_input if str(t.key).startswith("ack_note_")]) == 20
+
+
+def test_alert_times_read_on_the_clinics_clock() -> None:
+    """A New York clinic reads an alert raised at 14:02 UTC in January as 09:02 EST."""
+    from dashboard.alert_cards import when_text
+
+    raised = dt.datetime(2026, 1, 15, 14, 2, tzinfo=dt.UTC)
+    assert when_text(raised, "America/New_York") == "15 Jan 2026 09:02 EST"
+    assert when_text(raised) == "15 Jan 2026 14:02 UTC"

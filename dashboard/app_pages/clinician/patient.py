@@ -60,7 +60,7 @@ episodes = patient_episodes(instrument_id, scores, infusions, rules=config.rules
 show_header(record)
 show_course_summary(course, config)
 
-show_patient_alerts(actor, alerts, now=state.now())
+show_patient_alerts(actor, alerts, now=state.now(), time_zone=config.time_zone)
 
 st.plotly_chart(
     charts.trajectory_figure(

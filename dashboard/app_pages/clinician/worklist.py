@@ -58,7 +58,7 @@ def open_patient(patient_id: int) -> None:
 
 
 # Safety alerts are the whole care team's: shown for the whole clinic whichever list is chosen.
-show_alert_cards(actor, open_patient=open_patient, today=today)
+show_alert_cards(actor, open_patient=open_patient, today=today, time_zone=config.time_zone)
 
 others = items[(items["reason"] != "safety_alert") & items["patient_id"].isin(listed["patient_id"])]
 # Rows name a patient by name, MRN, date of birth and age: a clinic may have several patients
