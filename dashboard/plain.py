@@ -66,7 +66,9 @@ def alert_label(kind: str) -> str:
         for level in instrument.risk_levels:
             if level.flag == kind:
                 return f"{instrument.name}: {level.level} risk"
-    return kind.replace("_", " ")
+    # A kind the registry does not know is stored data: keep letters and digits only, so it
+    # cannot read as markup where the label is shown.
+    return " ".join(re.sub(r"[^0-9A-Za-z]+", " ", kind).split())
 
 
 _MARKDOWN_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")

@@ -279,3 +279,10 @@ def test_literal_leaves_no_markup_and_no_line_breaks(value: str) -> None:
     assert shown.replace("\\", "").replace("\u2060", "") == " ".join(
         "".join(" " if not c.isprintable() else c for c in value).split()
     )
+
+
+def test_an_alert_kind_the_registry_does_not_know_cannot_read_as_markup() -> None:
+    from dashboard.plain import alert_label
+
+    assert alert_label("phq9_item9_positive").startswith("PHQ-9 item 9")
+    assert alert_label("**all_clear**](http://x)") == "all clear http x"

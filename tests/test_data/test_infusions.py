@@ -365,3 +365,17 @@ def test_an_implausible_weight_is_refused_at_the_weight_not_as_a_dose_per_kg() -
     typo = dataclasses.replace(GOOD, dose_mg=35.0, dose_mg_per_kg=None, weight_kg=7.0)
     assert with_dose_per_kg(typo) == typo
     assert list(recording_problems(with_dose_per_kg(typo))) == ["weight_kg"]
+
+
+def test_a_clinic_time_zone_is_a_name_from_the_iana_database_never_free_text() -> None:
+    """Pages print the clinic's zone in labels and messages that render Markdown: only names
+    from the server's IANA database are accepted, and those are letters, digits, / _ + -."""
+    import re
+    import zoneinfo
+
+    from data.clinic import time_zone_problem
+
+    assert time_zone_problem("America/New_York") is None
+    for hostile in ("**All clear**", "[x](http://a)", "../../etc/passwd", "Europe/<b>"):
+        assert time_zone_problem(hostile) is not None
+    assert all(re.fullmatch(r"[A-Za-z0-9/_+-]+", name) for name in zoneinfo.available_timezones())
