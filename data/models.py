@@ -114,6 +114,12 @@ class ClinicSettings(Base):
     # The IANA name of the clinic's own time zone: the infusion form's times are entered in it
     # (migration 0006; clinics from before it are "UTC" until an administrator sets theirs).
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # The crisis panel's numbers and the hours the care team reads alerts (migration 0008;
+    # None means data.clinic's defaults: 988 to call or text, 911 in an emergency).
+    crisis_call_number: Mapped[str | None] = mapped_column(String(20))
+    crisis_text_number: Mapped[str | None] = mapped_column(String(20))
+    emergency_number: Mapped[str | None] = mapped_column(String(20))
+    clinic_hours: Mapped[str | None] = mapped_column(Text)
 
 
 class User(Base):
@@ -148,6 +154,9 @@ class Patient(Base):
     date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
     # A contact phone as typed (data.patients' rule: digits, spaces and + - ( ) . only).
     phone: Mapped[str | None] = mapped_column(String(40))
+    # For reminders (migration 0008): an email address and a BCP 47 language tag ("en", "es").
+    email: Mapped[str | None] = mapped_column(String(254))
+    preferred_language: Mapped[str | None] = mapped_column(String(35))
     assigned_clinician_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -254,6 +263,10 @@ class Assessment(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A patient's correction of their own answers (spec section 3): the new row names the one
+    # it corrects, and that one is marked superseded; both are kept, outcomes use the latest.
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("assessment.id"))
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class SafetyAlert(Base):
@@ -286,3 +299,29 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(80))
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # What the action was done to, in words that hold no patient data ("account demo-admin",
+    # "alert 12"): the patient, where there is one, is patient_id (migration 0008).
+    subject: Mapped[str | None] = mapped_column(String(200))
+
+
+class UserSession(Base):
+    """A browser's signed-in session, kept so a reload (or another replica) finds it again.
+
+    The browser holds a token in an HttpOnly cookie; only its SHA-256 is stored here, so a
+    copy of the database signs nobody in. A session ends when it idles past its clinic's
+    limit, reaches ``expires_at``, is revoked (sign out, "sign out everywhere"), or its user
+    is disabled.
+    """
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # A one-time ticket the signed-in page exchanges for the cookie (None once used).
+    ticket_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    ticket_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
