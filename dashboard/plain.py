@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
-from fractions import Fraction
 
 from outcomes import Score
 from outcomes.instruments import Instrument
-from outcomes.rules import DEFAULT_RULES, Rules
 
 # Severity band labels in everyday words. Bands whose label already reads plainly
 # ("mild", "moderately_severe") need no entry: underscores become spaces.
@@ -35,21 +33,6 @@ def describe_score(instrument: Instrument, score: Score) -> str:
     level = plain_severity(score.severity)
     words = f" — {level} symptoms." if level else "."
     return f"{topic} ({instrument.name}): {score.total} out of {instrument.max_total}{words}"
-
-
-def describe_change(baseline: int, latest: int, *, rules: Rules = DEFAULT_RULES) -> str:
-    """How the latest score compares with the first one, in words; a fall of at least the
-    clinic's response threshold (``rules.response_min_drop``) is called a big improvement."""
-    if baseline <= 0:
-        return "Your scores started low; keep checking in so your care team can follow along."
-    drop = Fraction(baseline - latest, baseline)
-    if drop >= rules.response_min_drop:
-        return f"Your score is {float(drop):.0%} lower than when you started: a big improvement."
-    if drop > 0:
-        return f"Your score is {float(drop):.0%} lower than when you started."
-    if drop == 0:
-        return "Your score is the same as when you started."
-    return "Your score is higher than when you started. Your care team can see this."
 
 
 def alert_label(kind: str) -> str:
