@@ -96,13 +96,11 @@ def band_word(instrument: Instrument, total: int) -> str:
 
 
 def score_meaning(instrument: Instrument, total: int) -> str:
-    """What a score means, for the table beside the chart: ``"12 out of 27: moderate"``.
+    """What a score means, for the table beside the chart: its band's word (``"moderate"``).
 
-    Without bands, only where the score lies on the scale (``"12 out of 80"``).
+    Without bands (PCL-5), where the score lies on the scale (``"12 out of 80"``).
     """
-    word = band_word(instrument, total)
-    out_of = f"{total} out of {instrument.max_total}"
-    return f"{out_of}: {word}" if word else out_of
+    return band_word(instrument, total) or f"{total} out of {instrument.max_total}"
 
 
 def _in_band(instrument: Instrument, total: int) -> str:
@@ -209,7 +207,7 @@ def score_table(
     instrument: Instrument, days: Sequence[dt.date], totals: Sequence[int]
 ) -> pd.DataFrame:
     """The chart's scores as a table (columns :data:`TABLE_COLUMNS`), oldest first:
-    ``"3 March 2026" | 12 | "12 out of 27: moderate"``."""
+    ``"3 March 2026" | 12 | "moderate"``."""
     return pd.DataFrame(
         {
             "Date": [long_date(day) for day in days],

@@ -25,6 +25,15 @@ SCORE_LABEL = "Your score"
 BAND_TEXT_COLOUR = "#424242"
 
 
+def band_colours(count: int) -> tuple[str, ...]:
+    """``count`` band colours from calm to alarming, the top band always the most alarming
+    (GAD-7's four bands end in red, as PHQ-9's five do)."""
+    if count <= 1:
+        return BAND_COLOURS[:count]
+    calm = BAND_COLOURS[:-1]
+    return (*(calm[i % len(calm)] for i in range(count - 1)), BAND_COLOURS[-1])
+
+
 def progress_figure(
     instrument: str | Instrument,
     scores: pd.DataFrame,
@@ -63,7 +72,7 @@ def progress_figure(
 
     shapes: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
-    for colour, band in zip(BAND_COLOURS * 2, definition.bands, strict=False):
+    for colour, band in zip(band_colours(len(definition.bands)), definition.bands, strict=True):
         shapes.append(
             {
                 "type": "rect",

@@ -11,6 +11,7 @@ import pytest
 
 from dashboard import charts
 from dashboard import progress_words as words
+from dashboard.charts import style
 from outcomes.instruments import get_instrument
 
 PHQ9 = get_instrument("phq9")
@@ -117,7 +118,7 @@ def test_questionnaires_are_named_by_what_they_ask_about(instrument: str, title:
 )
 def test_band_words_come_from_the_instruments_bands(total: int, word: str) -> None:
     assert words.band_word(PHQ9, total) == word
-    assert words.score_meaning(PHQ9, total) == f"{total} out of 27: {word}"
+    assert words.score_meaning(PHQ9, total) == word
 
 
 def test_the_instruments_shown_are_the_checkin_ones_then_others_the_patient_answered() -> None:
@@ -152,8 +153,8 @@ def test_the_table_carries_the_charts_scores_with_what_each_means() -> None:
     table = words.score_table(PHQ9, [dt.date(2026, 3, 3), dt.date(2026, 3, 10)], [12, 4])
     assert list(table.columns) == ["Date", "Score", "What it means"]
     assert table.to_dict("records") == [
-        {"Date": "3 March 2026", "Score": 12, "What it means": "12 out of 27: moderate"},
-        {"Date": "10 March 2026", "Score": 4, "What it means": "4 out of 27: minimal"},
+        {"Date": "3 March 2026", "Score": 12, "What it means": "moderate"},
+        {"Date": "10 March 2026", "Score": 4, "What it means": "minimal"},
     ]
     assert words.infusion_days_sentence([dt.date(2026, 3, 3)]) == "Infusion days: 3 March 2026."
     assert words.infusion_days_sentence([]) == "No infusions are on record yet."
@@ -213,6 +214,15 @@ def test_the_chart_marks_each_infusion_with_a_line_and_a_labelled_marker() -> No
     score = next(t for t in figure.data if t.name == "Your score")
     assert list(score.y) == [20.0, 6.0]  # the unscorable form is left out
     assert list(score.customdata) == ["severe", "mild"]  # GAD-7's own bands
+
+
+@pytest.mark.parametrize("instrument", ["phq9", "gad7", "qids_sr16"])
+def test_the_top_band_is_drawn_in_the_most_alarming_colour(instrument: str) -> None:
+    scores, infusions = _frames()
+    figure = charts.progress_figure(instrument, scores, infusions)
+    fills = [s.fillcolor for s in figure.layout.shapes if s.name.startswith("band:")]
+    assert fills[0] == style.BAND_COLOURS[0] and fills[-1] == style.BAND_COLOURS[-1]
+    assert len(set(fills)) == len(fills)
 
 
 def test_an_instrument_without_bands_draws_none() -> None:
