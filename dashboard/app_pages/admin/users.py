@@ -56,7 +56,8 @@ with st.form("create_user", clear_on_submit=True):
     password = st.text_input(
         f"Temporary password ({STAFF_MIN_PASSWORD_LENGTH}+ characters)", type="password"
     )
-    st.caption(
+    # Rules a person must read: body text, not a grey caption (issue 12, contrast).
+    st.markdown(
         "A few unrelated words make a good password. Not accepted: the username, one "
         "character or a short run repeated, a sequence such as 123456, or a commonly used "
         "password."
