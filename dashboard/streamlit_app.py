@@ -82,7 +82,13 @@ if actor is None:
         position="hidden",
     )
 else:
-    page = st.navigation(navigation.pages_for(actor.role))
+    pages = navigation.pages_for(actor.role)
+    if actor.role in ("clinician", "administrator"):  # issue 12; lead: move to ROLE_PAGES
+        register = navigation.PAGES / "clinician" / "register.py"
+        pages.append(
+            st.Page(str(register), title="Register a patient", icon=":material/person_add:")
+        )
+    page = st.navigation(pages)
     with st.sidebar:
         end_when_idle()
         # A username is whatever was typed when the account was made: plain text, never Markdown.

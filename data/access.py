@@ -93,7 +93,11 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     "data.records.patient_lists.clinic_patients": {EVERY_CALL: CLINIC_STAFF},
     "data.records.patient_lists.find_patients": {EVERY_CALL: CLINIC_STAFF},
     "data.records.alert_review.open_alerts": {EVERY_CALL: CLINIC_STAFF},
-    "data.records.patients.create_patient": {EVERY_CALL: CLINIC_STAFF},
+    # Registering a patient (the "Register a patient" page): the care team and the clinic's
+    # administrators (front desk work); the record is then the care team's to read.
+    "data.records.patients.create_patient": {
+        EVERY_CALL: frozenset({"clinician:none", "administrator:none", "system:none"})
+    },
     "data.records.cohort.weekly_aggregates": {EVERY_CALL: AGGREGATE_READERS},
     "data.records.cohort.cohort_assessments": {EVERY_CALL: AGGREGATE_READERS},
     "data.records.cohort.cohort_infusions": {EVERY_CALL: AGGREGATE_READERS},
@@ -112,6 +116,16 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     "data.audit_trail.audit_log": {EVERY_CALL: ADMINISTRATION},
     "data.account_admin.set_user_active": {EVERY_CALL: ACCOUNT_MANAGERS},
     "data.account_admin.reset_password": {EVERY_CALL: ACCOUNT_MANAGERS},
+    "data.records.patients.patient_id_for_mrn": {
+        EVERY_CALL: frozenset({"clinician:none", "administrator:none", "system:none"})
+    },
+    "data.account_admin.clinic_clinicians": {
+        EVERY_CALL: frozenset({"clinician:none", "administrator:none", "system:none"})
+    },
+    # A patient's sign-in, made from their record: whoever registers patients
+    "data.account_admin.issue_patient_sign_in": {
+        EVERY_CALL: frozenset({"clinician:clinic", "administrator:clinic", "system:clinic"})
+    },
     "data.accounts.sign_out_everywhere": {EVERY_CALL: EVERY_SIGNED_IN_USER},
     # data.interchange: a patient's export as their record; the clinic's as the clinic's records
     "data.interchange.csv_export.ensure_can_export": {

@@ -1,12 +1,22 @@
-"""Administering the clinic's accounts: create, disable or re-enable, reset, list.
+"""Administering the clinic's accounts: create, disable or re-enable, reset, list; and a
+patient's sign-in, made from their record.
 
 Administrators (and the operator at the command line) manage the accounts of their own clinic
 only. Passwords follow :mod:`data.password_policy` and are stored as argon2 hashes
 (:func:`data.accounts.hash_password`); usernames are unique whatever their case, and one used
 in another clinic reads "not available" without saying where.
+
+A patient's account is never made on its own (it could sign in to nothing): it is made from
+the patient's record by :func:`issue_patient_sign_in`, by the care team or an administrator,
+with a generated username and a temporary password that are shown once and stored only as a
+hash. Every change is audited with its subject, ``"account <username>"`` (and, for a patient's
+account, the patient's id).
 """
 
 from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import select
@@ -17,7 +27,7 @@ from data import audit
 from data.access import Actor, Role, ensure_role
 from data.accounts import hash_password, same_username
 from data.errors import AccessDenied, InvalidInput
-from data.models import ROLES, User, utcnow
+from data.models import ROLES, Patient, User, utcnow
 from data.password_policy import (
     is_reserved,
     password_problems,
@@ -94,7 +104,12 @@ def create_user(
             session.add(user)
     except IntegrityError:
         raise InvalidInput([USERNAME_NOT_AVAILABLE]) from None
-    audit.record(session, actor=actor, action=audit.Action.CREATE_USER)
+    audit.record(
+        session,
+        actor=actor,
+        action=audit.Action.CREATE_USER,
+        subject=audit.subject_of_account(username),
+    )
     return user.id
 
 
@@ -118,6 +133,8 @@ def set_user_active(session: Session, *, actor: Actor, user_id: int, active: boo
         session,
         actor=actor,
         action=audit.Action.ENABLE_USER if active else audit.Action.DISABLE_USER,
+        patient_id=_patient_of(session, user),
+        subject=audit.subject_of_account(user.username),
     )
 
 
@@ -131,7 +148,36 @@ def reset_password(session: Session, *, actor: Actor, user_id: int, new_password
     user.failed_logins = 0
     user.locked_until = None
     user.sessions_valid_after = utcnow()
-    audit.record(session, actor=actor, action=audit.Action.RESET_PASSWORD)
+    audit.record(
+        session,
+        actor=actor,
+        action=audit.Action.RESET_PASSWORD,
+        patient_id=_patient_of(session, user),
+        subject=audit.subject_of_account(user.username),
+    )
+
+
+def clinic_clinicians(session: Session, *, actor: Actor) -> dict[int, str]:
+    """The clinic's active clinicians, full name by account id (sorted by name), for the
+    assigned-clinician choice when registering a patient.
+
+    Staff names only, nothing of a patient: not audited (the list of accounts, with more in
+    it, is :func:`list_users`).
+    """
+    ensure_role(session, actor, "clinician", "administrator", "system")
+    rows = session.execute(
+        select(User.id, User.display_name)
+        .where(User.clinic_id == actor.clinic_id, User.role == "clinician", User.active)
+        .order_by(User.display_name, User.id)
+    ).all()
+    return {int(user_id): str(name) for user_id, name in rows}
+
+
+def _patient_of(session: Session, user: User) -> int | None:
+    """The id of the patient whose sign-in ``user`` is (None for staff)."""
+    if user.role != "patient":
+        return None
+    return session.scalar(select(Patient.id).where(Patient.user_id == user.id))
 
 
 def list_users(session: Session, *, actor: Actor) -> pd.DataFrame:
@@ -150,7 +196,8 @@ def list_users(session: Session, *, actor: Actor) -> pd.DataFrame:
         .where(User.clinic_id == actor.clinic_id)
         .order_by(User.username)
     ).all()
-    audit.record(session, actor=actor, action=audit.Action.VIEW_USERS)
+    # Once per visit: the page reruns on every click (data.audit, VISIT).
+    audit.record(session, actor=actor, action=audit.Action.VIEW_USERS, once_within=audit.VISIT)
     return pd.DataFrame(
         rows,
         columns=[
@@ -163,3 +210,145 @@ def list_users(session: Session, *, actor: Actor) -> pd.DataFrame:
             "created_at",
         ],
     )
+
+
+# --- a patient's sign-in, from their record ------------------------------------------------------
+
+# Letters and digits that cannot be misread for one another when read out or copied by hand
+# (no 0/o, 1/l/i): a patient types these from a slip of paper or a phone call.
+_UNAMBIGUOUS = "23456789abcdefghjkmnpqrstuvwxyz"
+PATIENT_USERNAME_PREFIX = "pt-"
+_USERNAME_CHARACTERS = 6
+_PASSWORD_GROUPS = 3
+_PASSWORD_GROUP_LENGTH = 4
+
+
+@dataclass(frozen=True)
+class PatientSignIn:
+    """A patient's sign-in as handed to them once: never stored in clear, never shown again.
+
+    ``created`` is False when the patient had a sign-in already and was given a new temporary
+    password for it (the old one no longer works, and its sessions are ended).
+    """
+
+    user_id: int
+    username: str
+    temporary_password: str
+    created: bool
+
+
+def _generated_username(session: Session, actor: Actor) -> str:
+    """``pt-`` and 6 unambiguous characters (31**6, about 887 million), unused in any clinic.
+
+    Generated, not typed, so that a patient's username never holds their name or record
+    number: it appears in the audit trail as the account's name.
+    """
+    while True:
+        username = PATIENT_USERNAME_PREFIX + "".join(
+            secrets.choice(_UNAMBIGUOUS) for _ in range(_USERNAME_CHARACTERS)
+        )
+        if not _username_problems(session, actor=actor, username=username):
+            return username
+
+
+def _temporary_password(username: str) -> str:
+    """Three groups of four unambiguous characters, ``k7mq-x2rt-9cvp`` (about 59 bits),
+    drawn again in the rare case the password policy refuses one."""
+    while True:
+        password = "-".join(
+            "".join(secrets.choice(_UNAMBIGUOUS) for _ in range(_PASSWORD_GROUP_LENGTH))
+            for _ in range(_PASSWORD_GROUPS)
+        )
+        if not password_problems(password, role="patient", username=username):
+            return password
+
+
+def issue_patient_sign_in(session: Session, *, actor: Actor, patient_id: int) -> PatientSignIn:
+    """Make the sign-in of a patient of the clinic from their record, or give it a new
+    temporary password (the care team, administrators and the operator).
+
+    The account gets a generated username (:data:`PATIENT_USERNAME_PREFIX` and six
+    characters), the patient's name as its full name and a generated temporary password,
+    and is linked to the record through ``patient.user_id``: signed in, the patient sees their
+    own record only (:func:`data.access.verify_actor`). A patient who has a sign-in already
+    keeps its username and gets a new temporary password, which ends its sessions, as
+    :func:`reset_password` does.
+
+    Returns
+    -------
+    PatientSignIn
+        The username and the temporary password, to hand to the patient now: only the
+        password's argon2 hash is kept.
+
+    Raises
+    ------
+    AccessDenied
+        Not a clinician, administrator or the operator, or no such patient in the clinic.
+    InvalidInput
+        The patient's sign-in is disabled: an administrator re-enables it first.
+
+    Notes
+    -----
+    The temporary password is not forced to change at first sign-in: the schema has no flag
+    for it yet. An invitation link sent by email replaces it once reminders exist (issue 14).
+    """
+    ensure_role(session, actor, "clinician", "administrator", "system")
+    # Locked for the rest of the transaction on PostgreSQL (SQLite's write transactions are
+    # serial already): two people issuing the same patient's sign-in at once make one account.
+    patient = (
+        session.get(Patient, patient_id, with_for_update=True)
+        if isinstance(patient_id, int)
+        else None
+    )
+    if patient is None or patient.clinic_id != actor.clinic_id:
+        raise AccessDenied("no such patient in your clinic")
+    user = session.get(User, patient.user_id) if patient.user_id is not None else None
+    if user is not None:
+        if not user.active:
+            raise InvalidInput(
+                [
+                    "this patient's sign-in is disabled; an administrator can enable it on "
+                    "the Users page first"
+                ]
+            )
+        password = _temporary_password(user.username)
+        user.password_hash = hash_password(password)
+        user.failed_logins = 0
+        user.locked_until = None
+        user.sessions_valid_after = utcnow()
+        audit.record(
+            session,
+            actor=actor,
+            action=audit.Action.RESET_PASSWORD,
+            patient_id=patient.id,
+            subject=audit.subject_of_account(user.username),
+        )
+        return PatientSignIn(user.id, user.username, password, created=False)
+    username = _generated_username(session, actor)
+    password = _temporary_password(username)
+    user = User(
+        clinic_id=actor.clinic_id,
+        username=username,
+        display_name=patient.name,
+        role="patient",
+        password_hash=hash_password(password),
+        failed_logins=0,
+        active=True,
+    )
+    try:
+        # A savepoint: the same username drawn at the same moment elsewhere (unique index)
+        # leaves the caller's transaction usable.
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+            patient.user_id = user.id
+    except IntegrityError:
+        raise InvalidInput(["the sign-in could not be made just now; please try again"]) from None
+    audit.record(
+        session,
+        actor=actor,
+        action=audit.Action.CREATE_PATIENT_SIGN_IN,
+        patient_id=patient.id,
+        subject=audit.subject_of_account(username),
+    )
+    return PatientSignIn(user.id, username, password, created=True)

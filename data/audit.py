@@ -6,8 +6,17 @@ This module is the one writer of ``audit_event`` rows: :func:`record` (one event
 :class:`~data.models.AuditEvent` (``tests/test_data/test_audit.py`` checks the source).
 
 An event is written through the caller's session, so it commits or rolls back with the read
-or write it records. Events carry the actor, the action and the patient's id, never patient
-data; nothing here is logged.
+or write it records. Events carry the actor, the action, the patient's id and a ``subject``
+saying what the action was done to in words that hold no patient data (``"account
+demo-admin"``, ``"alert 12"``; see :func:`subject_of_account`), never patient data; nothing
+here is logged.
+
+A page reruns its whole script on every click, and a list read on each run would be
+recorded on each run ("view_users" four times in four seconds). A read of the clinic's
+administration (:data:`ONCE_PER_VISIT`) is therefore recorded once per visit: :func:`record`
+with ``once_within`` skips an event identical to one the same actor recorded within that
+time (:data:`VISIT`). This is decided here, below the pages, so that no page can forget it
+and every replica of the app agrees (a page's session state lives in one process only).
 
 Actions are a closed set, :class:`Action`: a member's ``stored`` text is what the
 ``audit_event.action`` column holds and its ``description`` says what happened. A new action
@@ -24,7 +33,7 @@ import datetime as dt
 from collections.abc import Iterable
 from enum import Enum
 
-from sqlalchemy import insert, literal
+from sqlalchemy import exists, insert, literal, select
 from sqlalchemy.orm import Session
 
 from data.access import Actor
@@ -32,6 +41,15 @@ from data.models import AuditEvent, User, utcnow
 from outcomes import get_instrument, instrument_ids
 
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how UTCDateTime's DateTime stores a moment on SQLite
+
+VISIT = dt.timedelta(minutes=10)
+"""How long one visit to a page of lists lasts for the audit trail: a read recorded with
+``once_within=VISIT`` is not recorded again by the same actor within it. Ten minutes covers
+the reruns of one look at a page (each click reruns it within seconds) and is a third of the
+default idle sign-out (``OUTCOMES_SESSION_IDLE_MINUTES``, 30), so a later return is a new
+event."""
+SUBJECT_MAX_LENGTH = 200
+"""Longest subject, in characters (the column's length)."""
 
 
 class Action(Enum):
@@ -59,11 +77,24 @@ class Action(Enum):
     )
     SIGN_OUT_EVERYWHERE = "sign_out_everywhere", "ended all of their own sign-ins"
     CREATE_USER = "create_user", "created a user account"
+    CREATE_PATIENT_SIGN_IN = (
+        "create_patient_sign_in",
+        "created a patient's sign-in from their record (a username and a temporary password "
+        "shown once)",
+    )
     ENABLE_USER = "enable_user", "re-enabled a user account"
     DISABLE_USER = "disable_user", "disabled a user account"
     RESET_PASSWORD = "reset_password", "set a new password for a user account"
-    VIEW_USERS = "view_users", "listed the clinic's user accounts"
-    VIEW_AUDIT_LOG = "view_audit_log", "read the clinic's audit trail"
+    VIEW_USERS = (
+        "view_users",
+        "listed the clinic's user accounts (once per visit: a page's reruns within 10 minutes "
+        "are one view)",
+    )
+    VIEW_AUDIT_LOG = (
+        "view_audit_log",
+        "read the clinic's audit trail (once per visit: a page's reruns within 10 minutes are "
+        "one read)",
+    )
     # The clinic (command line and demo).
     CREATE_CLINIC = "create_clinic", "created the clinic (outcomes create-clinic)"
     SEED_DEMO = "seed_demo", "wrote the synthetic demo clinic"
@@ -171,6 +202,28 @@ def registered_actions() -> dict[str, str]:
     return texts
 
 
+def subject_of_account(username: str) -> str:
+    """The subject of an event about an account: ``"account demo-admin"``.
+
+    A username is the account's name in the audit trail already (``actor_name``); a patient's
+    sign-in made from their record has a generated one that holds nothing of the patient
+    (:func:`data.account_admin.issue_patient_sign_in`).
+    """
+    return f"account {username}"
+
+
+def _checked_subject(subject: str | None) -> str | None:
+    """Refuse a subject that is not one short line (it is shown in tables and CSV files)."""
+    if subject is None:
+        return None
+    if not subject.strip() or len(subject) > SUBJECT_MAX_LENGTH or not subject.isprintable():
+        raise ValueError(
+            f"an audit subject is one line of 1 to {SUBJECT_MAX_LENGTH} printable characters, "
+            "such as 'account demo-admin' or 'alert 12', never patient data"
+        )
+    return subject
+
+
 def record(
     session: Session,
     *,
@@ -178,22 +231,74 @@ def record(
     action: Action,
     patient_id: int | None = None,
     instrument: str | None = None,
+    subject: str | None = None,
+    once_within: dt.timedelta | None = None,
 ) -> None:
     """Add an audit event: ``actor`` did ``action`` (to ``patient_id``'s records, if any).
 
-    ``instrument`` is the instrument's id for an action of one instrument
-    (:attr:`Action.per_instrument`), and None otherwise.
+    Parameters
+    ----------
+    instrument : str, optional
+        The instrument's id for an action of one instrument (:attr:`Action.per_instrument`),
+        and None otherwise.
+    subject : str, optional
+        What the action was done to, in words without patient data: ``"account demo-admin"``
+        (:func:`subject_of_account`), ``"alert 12"``. The patient, where there is one, is
+        ``patient_id``.
+    once_within : timedelta, optional
+        Skip the event if the same actor recorded the same action on the same patient and
+        subject within this time (a page's reruns are one visit, :data:`VISIT`); None (the
+        default) records every call.
     """
+    text = stored_action(action, instrument=instrument)
+    subject = _checked_subject(subject)
+    now = utcnow()
+    if once_within is not None and _recorded_since(
+        session, actor, text, patient_id, subject, since=now - once_within
+    ):
+        return
     session.add(
         AuditEvent(
             clinic_id=actor.clinic_id,
             actor_id=actor.user_id,
             actor_name=actor.username,
-            action=stored_action(action, instrument=instrument),
+            action=text,
             patient_id=patient_id,
-            at=utcnow(),
+            subject=subject,
+            at=now,
         )
     )
+
+
+def _recorded_since(
+    session: Session,
+    actor: Actor,
+    text: str,
+    patient_id: int | None,
+    subject: str | None,
+    *,
+    since: dt.datetime,
+) -> bool:
+    """Whether ``actor`` recorded this event (action, patient, subject) at ``since`` or later.
+
+    ``column == None`` is SQL's ``IS NULL``: the system actor has no account, most events no
+    patient or subject. The clinic's events by time are indexed (``ix_audit_event_clinic_at``),
+    so this reads the last few minutes of one clinic only.
+    """
+    found = session.scalar(
+        select(
+            exists().where(
+                AuditEvent.clinic_id == actor.clinic_id,
+                AuditEvent.at >= since,
+                AuditEvent.actor_id == actor.user_id,
+                AuditEvent.actor_name == actor.username,
+                AuditEvent.action == text,
+                AuditEvent.patient_id == patient_id,
+                AuditEvent.subject == subject,
+            )
+        )
+    )
+    return bool(found)
 
 
 def record_many(

@@ -18,6 +18,17 @@ read as markup, break a line or a table, or pass for another patient:
   ``(`` ``)`` ``.`` (:data:`PHONE_CHARACTERS`), a ``+`` only first; no letters (so no
   extension words, no ``javascript:``, no markup). The page shows it as literal text and
   calls it through a ``tel:`` link made of its digits alone.
+* **Email** (optional, for reminders): one address of at most :data:`EMAIL_MAX_LENGTH`
+  characters in the plain ASCII form ``name@example.org`` (:data:`EMAIL_RULE`): a local part
+  of letters, digits and ``. _ % + -`` (no dot first, last or twice in a row), an ``@``, and a
+  domain of dot-separated labels of letters, digits and inner hyphens ending in a letters-only
+  top-level label. Quoted local parts, comments and IP-address domains (which RFC 5322 allows)
+  are refused: no reminder service needs them and each is a way to smuggle text. Addresses in
+  other scripts are written in their ASCII (punycode ``xn--``) form.
+* **Preferred language** (optional, for reminders): a short BCP 47 tag (RFC 5646) from the
+  closed list :data:`LANGUAGES` (``"en"``, ``"es"``, ...), shown to people as words
+  (:func:`language_name`). A closed list, not any well-formed tag: a reminder is only ever
+  written in a language the clinic has words for.
 
 Problems name the field and the rule, never the value: they may end up in logs.
 
@@ -32,6 +43,10 @@ import re
 import unicodedata
 
 __all__ = [
+    "EMAIL_MAX_LENGTH",
+    "EMAIL_RULE",
+    "LANGUAGES",
+    "LANGUAGE_RULE",
     "PATIENT_ID_CHARACTERS",
     "PATIENT_ID_MAX_LENGTH",
     "PATIENT_ID_RULE",
@@ -42,6 +57,11 @@ __all__ = [
     "PHONE_MAX_LENGTH",
     "PHONE_MIN_DIGITS",
     "PHONE_RULE",
+    "email_problem",
+    "language_name",
+    "language_problem",
+    "normalize_email",
+    "normalize_language",
     "normalize_phone",
     "patient_id_problem",
     "patient_name_problem",
@@ -79,6 +99,38 @@ PHONE_RULE = (
     "(555) 010-0123 or +1 555 010 0123"
 )
 
+EMAIL_MAX_LENGTH = 254
+"""Longest email address, in characters (RFC 5321's limit on a path; the column's length)."""
+EMAIL_RULE = (
+    f"an email address is one address of at most {EMAIL_MAX_LENGTH} characters such as "
+    "name@example.org: letters, digits and . _ % + - before the @, a domain with a dot after it"
+)
+
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "es": "Spanish (español)",
+    "zh": "Chinese (中文)",
+    "vi": "Vietnamese (Tiếng Việt)",
+    "tl": "Tagalog",
+    "ko": "Korean (한국어)",
+    "ar": "Arabic (العربية)",
+    "ru": "Russian (русский)",
+    "fr": "French (français)",
+    "ht": "Haitian Creole (Kreyòl ayisyen)",
+    "pt": "Portuguese (português)",
+    "de": "German (Deutsch)",
+}
+"""The preferred languages a patient may have: BCP 47 tag -> the language in words (English
+name, then the language's own name). Tags are the two-letter ISO 639-1 codes BCP 47 uses for
+these languages. The list is English and languages among those most often spoken at home in
+the United States (U.S. Census Bureau, American Community Survey, "Language spoken at home"),
+where the clinics that use this project are; one that needs another adds a row here."""
+LANGUAGE_RULE = "the preferred language is one of the languages in the list"
+
+_EMAIL = re.compile(
+    r"(?!\.)(?!.*\.\.)[A-Za-z0-9._%+-]{1,64}(?<!\.)"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
 _ID = re.compile(
     rf"[A-Za-z0-9](?:[A-Za-z0-9 ._/-]{{0,{PATIENT_ID_MAX_LENGTH - 2}}}[A-Za-z0-9._/-])?"
 )
@@ -129,10 +181,84 @@ def patient_name_problem(name: str, *, field: str = "name") -> str | None:
     return None
 
 
-def patient_problems(*, external_id: str, name: str, phone: str | None = None) -> list[str]:
-    """Every problem of a patient's id, name and phone (empty when all may be stored)."""
-    problems = [patient_id_problem(external_id), patient_name_problem(name), phone_problem(phone)]
+def patient_problems(
+    *,
+    external_id: str,
+    name: str,
+    phone: str | None = None,
+    email: str | None = None,
+    preferred_language: str | None = None,
+) -> list[str]:
+    """Every problem of a patient's id, name, phone, email and language (empty when all may
+    be stored)."""
+    problems = [
+        patient_id_problem(external_id),
+        patient_name_problem(name),
+        phone_problem(phone),
+        email_problem(email),
+        language_problem(preferred_language),
+    ]
     return [problem for problem in problems if problem is not None]
+
+
+def normalize_email(email: str | None) -> str | None:
+    """An email address as it will be stored: stripped of surrounding spaces, None when empty.
+
+    The case is kept: the part before the ``@`` may be case-sensitive (RFC 5321, 2.4).
+    """
+    email = (email or "").strip()
+    return email or None
+
+
+def email_problem(email: str | None, *, field: str = "email") -> str | None:
+    """Why ``email`` cannot be a patient's email address, or None if it can (or is empty).
+
+    Parameters
+    ----------
+    email : str or None
+        The address as it will be stored (see :func:`normalize_email`); None for none.
+    field : str, default "email"
+        How to name the field in the message.
+
+    Returns
+    -------
+    str or None
+        A message that names the field and the rule, never the value.
+
+    References
+    ----------
+    .. [1] J. Klensin, "Simple Mail Transfer Protocol", RFC 5321 (2008), section 4.5.3.1
+       (lengths of a local part, 64, and of a path, 254 usable).
+    """
+    if email is None:
+        return None
+    if len(email) > EMAIL_MAX_LENGTH:
+        return f"{field} is longer than {EMAIL_MAX_LENGTH} characters; {EMAIL_RULE}"
+    if _EMAIL.fullmatch(email) is None or not email.isascii():
+        return f"{field} is not an email address of the form name@example.org; {EMAIL_RULE}"
+    return None
+
+
+def normalize_language(tag: str | None) -> str | None:
+    """A language tag as it will be stored: stripped, lower case (BCP 47 tags are compared
+    without regard to case, RFC 5646 2.1.1), None when empty."""
+    tag = (tag or "").strip().lower()
+    return tag or None
+
+
+def language_problem(tag: str | None, *, field: str = "preferred language") -> str | None:
+    """Why ``tag`` cannot be a patient's preferred language, or None if it can (or is empty)."""
+    if tag is None or tag in LANGUAGES:
+        return None
+    return f"{field} is not one of the languages offered; {LANGUAGE_RULE}"
+
+
+def language_name(tag: str | None) -> str:
+    """A language tag in words (``"es"`` -> ``"Spanish (español)"``); blank for none, and
+    the tag itself for one no longer offered."""
+    if tag is None:
+        return ""
+    return LANGUAGES.get(tag, tag)
 
 
 def normalize_phone(phone: str | None) -> str | None:

@@ -211,5 +211,9 @@ def acknowledge_alert(session: Session, *, actor: Actor, alert_id: int, note: st
     alert.acknowledged_at = utcnow()
     alert.note = note
     audit.record(
-        session, actor=actor, action=audit.Action.ACKNOWLEDGE_ALERT, patient_id=alert.patient_id
+        session,
+        actor=actor,
+        action=audit.Action.ACKNOWLEDGE_ALERT,
+        patient_id=alert.patient_id,
+        subject=f"alert {alert.id}",
     )

@@ -54,7 +54,8 @@ def test_audit_log_filters_by_patient(app: AppTest, app_world: AppWorld) -> None
     signed_in(app, app_world.admin).run()
     app.switch_page("app_pages/admin/audit.py").run()
     assert not app.exception
-    app.number_input[0].set_value(app_world.patient.patient_id).run()
+    # By the clinic's own patient id (MRN), not the internal one (issue 12).
+    app.text_input(key="audit_mrn").input("MRN-patient").run()
     assert not app.exception
     log = app.dataframe[0].value
     assert len(log) > 0

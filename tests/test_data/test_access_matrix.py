@@ -388,6 +388,8 @@ CALLS: dict[str, tuple[Call, ...]] = {
                 "external_id": "MRN-matrix",
                 "name": "Matrix Patient",
                 "date_of_birth": dt.date(1990, 1, 2),
+                "email": "matrix@example.org",
+                "preferred_language": "es",
             },
         ),
     ),
@@ -431,6 +433,11 @@ CALLS: dict[str, tuple[Call, ...]] = {
         ),
     ),
     "data.account_admin.list_users": (Call(NO_TARGET, _nothing),),
+    "data.account_admin.issue_patient_sign_in": (Call(PATIENT_TARGETS, _patient),),
+    "data.account_admin.clinic_clinicians": (Call(NO_TARGET, _nothing),),
+    "data.records.patients.patient_id_for_mrn": (
+        Call(NO_TARGET, lambda _, __: {"external_id": "MRN-patient-a1"}),
+    ),
     "data.audit_trail.audit_log": (Call(NO_TARGET, _nothing),),
     "data.account_admin.set_user_active": (
         Call(PATIENT_TARGETS, lambda _, target: {"user_id": target.user_id, "active": False}),

@@ -1,6 +1,14 @@
-"""Users: create accounts, disable them, reset passwords."""
+"""Users: create, disable and reset staff accounts; patients' sign-ins come from their record.
+
+After a change the page reruns at once, so the table and the account picker show the change
+(they are read at the top of the page, before the form that changes them); the message of
+the change is carried over the rerun in the session state.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -10,28 +18,37 @@ from data.account_admin import create_user, list_users, reset_password, set_user
 from data.errors import AccessDenied, InvalidInput
 from data.password_policy import STAFF_MIN_PASSWORD_LENGTH
 
+# The message of the change just made, shown once after the rerun that refreshes the table.
+DONE = "users_page_done"
+
 actor = state.require_actor()
-st.title("Users")
+st.title("Users", anchor=False)
 
 with resources.session_scope() as session:
     users = list_users(session, actor=actor)
+done = st.session_state.pop(DONE, None)
+if isinstance(done, str):
+    st.success(done)
 # Usernames and names are shown as plain text only (a data frame's cells, a select box's
 # options, st.text), never inside Markdown such as st.success or st.error.
 st.dataframe(users, hide_index=True, width="stretch")
 
 
-def attempt(action: str, run) -> None:  # type: ignore[no-untyped-def]
+def attempt(action: str, run: Callable[[Any], object]) -> None:
+    """Run one change in its own transaction; on success rerun so every list shows it."""
     try:
         with resources.session_scope(write=True) as session:
             run(session)
     except (InvalidInput, AccessDenied) as refused:
         st.error(literal(refused))
     else:
-        st.success(action)
+        st.session_state[DONE] = action
+        st.rerun()
 
 
 with st.form("create_user", clear_on_submit=True):
-    st.subheader("Create an account")
+    st.header("Create a staff account", anchor=False)
+    st.markdown("Patients get their sign-in from their record, on the **Register a patient** page.")
     username = st.text_input("Username")
     display_name = st.text_input("Full name")
     # Patients get their sign-in from their own record, never a free-standing account here.
@@ -39,7 +56,8 @@ with st.form("create_user", clear_on_submit=True):
     password = st.text_input(
         f"Temporary password ({STAFF_MIN_PASSWORD_LENGTH}+ characters)", type="password"
     )
-    st.caption(
+    # Rules a person must read: body text, not a grey caption (issue 12, contrast).
+    st.markdown(
         "A few unrelated words make a good password. Not accepted: the username, one "
         "character or a short run repeated, a sequence such as 123456, or a commonly used "
         "password."
@@ -57,7 +75,7 @@ with st.form("create_user", clear_on_submit=True):
             ),
         )
 
-st.subheader("Manage an account")
+st.header("Manage an account", anchor=False)
 if not users.empty:
     labels = dict(zip(users["user_id"], users["username"], strict=True))
     chosen = st.selectbox("Account", list(labels), format_func=lambda u: labels[u])
