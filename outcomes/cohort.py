@@ -78,6 +78,26 @@ def within_weeks_timepoint(weeks: int) -> str:
     return f"within_{int(weeks)}_weeks"
 
 
+def timepoint_label(timepoint: str) -> str:
+    """A time point of :func:`response_rates` in words, as a page or chart shows it.
+
+    >>> [timepoint_label(t) for t in ("end_of_induction", "week_4", "orka1_window")]
+    ['End of induction', 'Week 4', 'ORKA-1 window (14–31 days after induction)']
+    >>> timepoint_label("within_6_weeks")
+    'Within 6 weeks'
+    """
+    if timepoint == "end_of_induction":
+        return "End of induction"
+    if timepoint == ORKA1_WINDOW:
+        return "ORKA-1 window (14–31 days after induction)"
+    parts = timepoint.split("_")
+    if len(parts) == 2 and parts[0] == "week" and parts[1].isdigit():
+        return f"Week {int(parts[1])}"
+    if len(parts) == 3 and parts[0] == "within" and parts[1].isdigit():
+        return f"Within {int(parts[1])} weeks"
+    return timepoint.replace("_", " ").capitalize()
+
+
 def _valid_assessments(
     instrument: Instrument, assessments: pd.DataFrame, infusions: pd.DataFrame, rules: Rules
 ) -> pd.DataFrame:
