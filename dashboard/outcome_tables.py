@@ -15,9 +15,9 @@ from typing import Literal
 
 import pandas as pd
 
-from outcomes.cohort import timepoint_label
 from outcomes.privacy import shown_count
 from outcomes.reporting import ReferenceRates
+from outcomes.timepoints import timepoint_label
 
 Measure = Literal["response", "remission"]
 

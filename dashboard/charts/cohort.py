@@ -9,9 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts.style import RESPONSE_COLOUR, SCORE_COLOUR
-from outcomes.cohort import timepoint_label
 from outcomes.instruments import Instrument, get_instrument
 from outcomes.reporting import ReferenceRates
+from outcomes.timepoints import timepoint_label
 
 
 def survival_figure(

@@ -19,7 +19,6 @@ from data.account_admin import list_users
 from data.clinic import clinic_config
 from data.records.cohort import cohort_assessments, cohort_infusions, weekly_aggregates
 from data.spreadsheet import frame_to_csv
-from outcomes.cohort import response_rates
 from outcomes.completeness import missing_this_week, weekly_completeness
 from outcomes.course import course_outcomes
 from outcomes.instruments import course_instruments, get_instrument
@@ -35,6 +34,7 @@ from outcomes.reporting import (
     suppress_rate_table,
 )
 from outcomes.survival import durability_curve, median_days, time_to_response_curve
+from outcomes.timepoints import response_rates
 
 # The toolbar's eight buttons are eight Tab stops per chart and serve nobody here: every
 # chart's numbers are in the table beside it, and the CSV buttons download them.
@@ -240,8 +240,7 @@ st.subheader("By clinician", anchor=False)
 if unassigned:
     st.markdown(
         f"{shown_count(int(unassigned))} of {shown_count(n_treated)} patients treated have no "
-        "assigned clinician: they are in the Unassigned row. A clinician can assign one on "
-        "the patient's page."
+        "assigned clinician: they are counted in the Unassigned row."
     )
 shown_clinicians = suppress_comparison(by_clinician)
 st.dataframe(
