@@ -85,14 +85,14 @@ def timepoint_label(timepoint: str) -> str:
     """A time point of :func:`response_rates` in words, as a page or chart shows it.
 
     >>> [timepoint_label(t) for t in ("end_of_induction", "week_4", "orka1_window")]
-    ['End of induction', 'Week 4', 'ORKA-1 window (14–31 days after induction)']
+    ['End of induction', 'Week 4', 'ORKA-1 window']
     >>> timepoint_label("within_6_weeks")
     'Within 6 weeks'
     """
     if timepoint == "end_of_induction":
         return "End of induction"
     if timepoint == ORKA1_WINDOW:
-        return "ORKA-1 window (14–31 days after induction)"
+        return "ORKA-1 window"
     parts = timepoint.split("_")
     if len(parts) == 2 and parts[0] == "week" and parts[1].isdigit():
         return f"Week {int(parts[1])}"

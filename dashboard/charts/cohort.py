@@ -98,6 +98,10 @@ _RATE_SERIES = (
 )
 
 
+# Visible over both bar colours, and told apart from each other.
+_REFERENCE_COLOURS = ("#e65100", "#ad1457", "#f9a825")
+
+
 def _denominators(rates: pd.DataFrame, measure: Measure, prefix: str) -> tuple[str, str]:
     if measure == "response":
         return f"{prefix}responders", "started" if prefix else "assessed"
@@ -141,7 +145,11 @@ def rates_figure(
                     "color": "#333",
                 },
                 text=counts,
-                textposition="outside",
+                # inside, at the foot of the bar: outside, the interval's whisker crosses it
+                textposition="inside",
+                insidetextanchor="start",
+                textangle=0,
+                textfont={"color": "white"},
                 customdata=list(zip(low, high, strict=True)),
                 hovertemplate=(
                     f"{name}: %{{y:.1%}} (%{{text}})<br>95% interval "
@@ -150,7 +158,7 @@ def rates_figure(
             )
         )
     shown = dict(zip(rates["timepoint"], labels, strict=True))
-    for reference in references:
+    for reference, mark_colour in zip(references, _REFERENCE_COLOURS, strict=False):
         if reference.timepoint not in shown:
             continue
         value = reference.response if measure == "response" else reference.remission
@@ -162,7 +170,8 @@ def rates_figure(
                 marker={
                     "symbol": "line-ew-open",
                     "size": 70,
-                    "line": {"width": 3, "color": "#111"},
+                    "color": mark_colour,
+                    "line": {"width": 4, "color": mark_colour},
                 },
                 name=f"{reference.name} {measure} {value:.1%} (published)",
                 hovertemplate=f"{reference.name}: {value:.1%}<extra></extra>",

@@ -124,7 +124,14 @@ st.markdown(
     "score at that time point. **Everyone who started** counts every patient whose first "
     "infusion was long enough ago for the time point to have passed; a patient with no "
     "score then counts as not responding. The truth usually lies between the two. Bars "
-    "show 95% intervals (Wilson)."
+    "show 95% intervals (Wilson).\n\n"
+    "Time points: **end of induction** is the first score within "
+    f"{config.rules.end_of_induction_window_days} days after infusion "
+    f"{config.rules.induction_infusions}; **week 4, 8, 12** the score nearest that week, "
+    f"within {config.rules.timepoint_window_days} days; the **ORKA-1 window** the first "
+    "score 14 to 31 days after the last of an induction of 4 to 8 infusions (as ORKA-1 "
+    "measured it); **within 6 weeks** a response at any score in the first 6 weeks (as "
+    "Oliver 2022 measured it)."
 )
 rates = suppress_rate_table(
     response_rates(instrument_id, scores, infusions, rules=config.rules, courses=courses)
