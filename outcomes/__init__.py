@@ -7,7 +7,7 @@ is specified in ``shared/clinical/scoring-spec.md`` §7::
 
 and in ``shared/clinical/course-and-reporting.md`` §8::
 
-    from outcomes import episodes, current_status
+    from outcomes import episodes, current_status, rate_with_interval
 
 This is clinical decision support, not a diagnosis.
 """
@@ -15,6 +15,7 @@ This is clinical decision support, not a diagnosis.
 from outcomes.episodes import Episode, episodes
 from outcomes.errors import OutcomesError, OutcomeWarning, ScoringError, UnknownInstrumentError
 from outcomes.instruments import INSTRUMENTS, Instrument, get_instrument, instrument_ids
+from outcomes.rates import Rate, rate_with_interval
 from outcomes.rules import DEFAULT_RULES, InstrumentRules, Rules
 from outcomes.scoring import PRORATED, Score, score, score_frame
 from outcomes.status import STATUS_LABELS, current_status, status_label
@@ -33,6 +34,7 @@ __all__ = [
     "InstrumentRules",
     "OutcomeWarning",
     "OutcomesError",
+    "Rate",
     "Rules",
     "Score",
     "ScoringError",
@@ -43,6 +45,7 @@ __all__ = [
     "episodes",
     "get_instrument",
     "instrument_ids",
+    "rate_with_interval",
     "reliable_change",
     "score",
     "score_frame",

@@ -1,207 +1,39 @@
-"""Outcomes across many patients: rates with their denominators, mean trajectories.
+"""Outcomes across many patients: mean trajectories, completeness, outcomes by group.
 
-Every rate comes with its numerator and denominator, so a page can show the *n* behind it and
-hide groups too small to be anonymous. Frames are those of :mod:`outcomes.course`.
-
-Rules (each a setting of :class:`outcomes.rules.Rules`)
-------------------------------------------------------
-* Response at a time point is a *point* status: the assessment at that time point is at
-  least 50% below baseline (spec §3 criterion). Remission likewise uses the instrument's
-  remission criterion, and patients whose baseline already met it are not eligible.
-* **End of induction** [D]: the first valid assessment dated after the
-  ``induction_infusions``-th infusion and within ``end_of_induction_window_days`` of it,
-  for patients who received that many infusions.
-* **Week w** [D]: the valid post-baseline assessment nearest to day ``7*w`` after the first
-  infusion, within ``timepoint_window_days`` either side (ties: the earlier one).
-* Rates are over patients *assessed* at the time point (observed cases); patients with a
-  baseline but no assessment in the window are counted in ``missing``.
-
-References
-----------
-.. [1] Trivedi MH et al. Am J Psychiatry. 2006;163(1):28-40 (response and remission).
-.. [2] Rush AJ et al. Acute and longer-term outcomes in depressed outpatients requiring one or
-   several treatment steps: a STAR*D report. Am J Psychiatry. 2006;163(11):1905-1917.
+Rates at each time point live in :mod:`outcomes.timepoints` (assessed only and everyone who
+started, with Wilson intervals); their names are imported here too, where callers have
+always found them. Frames are those of :mod:`outcomes.course`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from outcomes.alignment import align
-from outcomes.course import course_outcomes
-from outcomes.course_days import calendar_days
-from outcomes.errors import ScoringError
 from outcomes.instruments import Instrument, get_instrument
 from outcomes.rules import DEFAULT_RULES, Rules
-
-RATE_COLUMNS = (
-    "timepoint",
-    "target_day",
-    "eligible",
-    "assessed",
-    "missing",
-    "responders",
-    "response_rate",
-    "remission_eligible",
-    "remitters",
-    "remission_rate",
+from outcomes.timepoints import (
+    ORKA1_WINDOW,
+    RATE_COLUMNS,
+    response_rates,
+    timepoint_label,
+    valid_assessments,
+    within_weeks_timepoint,
 )
 
-
-def _valid_assessments(
-    instrument: Instrument, assessments: pd.DataFrame, infusions: pd.DataFrame, rules: Rules
-) -> pd.DataFrame:
-    if "instrument" in assessments.columns:
-        assessments = assessments[assessments["instrument"] == instrument.id]
-    aligned = align(assessments, infusions, rules=rules)
-    aligned = aligned[aligned["total"].notna() & aligned["days_since_first_infusion"].notna()]
-    return pd.DataFrame(
-        {
-            "patient_id": aligned["patient_id"].to_numpy(),
-            "day": aligned["days_since_first_infusion"].to_numpy(dtype=np.int64),
-            "total": aligned["total"].to_numpy(dtype=np.int64),
-        }
-    )
-
-
-def _rate_row(
-    name: str,
-    target_day: int | None,
-    eligible: pd.Series,
-    chosen: pd.DataFrame,
-    instrument: Instrument,
-    rules: Rules,
-) -> dict[str, object]:
-    """Rates from one chosen assessment per patient; ``eligible`` maps patient to baseline."""
-    baseline = eligible.reindex(chosen["patient_id"]).to_numpy(dtype=np.int64)
-    totals = chosen["total"].to_numpy(dtype=np.int64)
-    keep = 1 - rules.response_min_drop
-    responded = (baseline > 0) & (totals * keep.denominator <= baseline * keep.numerator)
-    remission_max = rules.for_instrument(instrument).remission_max_total
-    if remission_max is None:
-        remission_eligible = np.zeros(len(totals), dtype=bool)
-        remitted = remission_eligible
-    else:
-        remission_eligible = baseline > remission_max
-        remitted = remission_eligible & (totals <= remission_max)
-    assessed = len(chosen)
-    n_remission = int(remission_eligible.sum())
-    return {
-        "timepoint": name,
-        "target_day": target_day,
-        "eligible": len(eligible),
-        "assessed": assessed,
-        "missing": len(eligible) - assessed,
-        "responders": int(responded.sum()),
-        "response_rate": responded.sum() / assessed if assessed else np.nan,
-        "remission_eligible": n_remission,
-        "remitters": int(remitted.sum()),
-        "remission_rate": remitted.sum() / n_remission if n_remission else np.nan,
-    }
-
-
-def response_rates(
-    instrument: str | Instrument,
-    assessments: pd.DataFrame,
-    infusions: pd.DataFrame,
-    *,
-    weeks: Iterable[int] = (4, 8, 12),
-    rules: Rules | None = None,
-    courses: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Response and remission rates at the end of induction and at given weeks.
-
-    Parameters
-    ----------
-    instrument : str or Instrument
-        Instrument the ``total`` column belongs to.
-    assessments, infusions : DataFrame
-        See :mod:`outcomes.course`.
-    weeks : iterable of int, default (4, 8, 12)
-        Weeks after the first infusion.
-    rules : Rules, optional
-        Rule settings (time-point windows, induction length, thresholds).
-    courses : DataFrame, optional
-        ``course_outcomes(instrument, assessments, infusions, rules=rules)``, when the caller
-        already has it (the outcomes page shows it too), so that it is not computed twice.
-        Only ``baseline_total`` and ``completed_induction`` are read. It must come from the
-        same frames and rules; that is not checked, and other courses give wrong rates.
-
-    Returns
-    -------
-    DataFrame
-        One row per time point (``end_of_induction``, ``week_4`` ...) with columns
-        ``timepoint``, ``target_day`` (days after the first infusion; NA for the end of
-        induction), ``eligible`` (patients with a baseline; for the end of induction, who
-        also completed induction), ``assessed`` (the denominator), ``missing``,
-        ``responders``, ``response_rate``, ``remission_eligible`` (assessed patients whose
-        baseline was not already in remission), ``remitters``, ``remission_rate``. Rates are
-        NaN when their denominator is 0.
-
-    Notes
-    -----
-    .. versionchanged:: 0.1.0
-       ``courses`` added: a page that shows the courses as well computes them once.
-    """
-    definition = get_instrument(instrument)
-    rules = rules or DEFAULT_RULES
-    if courses is None:
-        courses = course_outcomes(definition, assessments, infusions, rules=rules)
-    elif not isinstance(courses, pd.DataFrame) or not {
-        "baseline_total",
-        "completed_induction",
-    } <= set(courses.columns):
-        raise ScoringError(
-            "courses must be the DataFrame returned by course_outcomes() for the same "
-            "assessments, infusions and rules; pass courses=None to compute it here"
-        )
-    with_baseline = courses[courses["baseline_total"].notna()]
-    baselines = with_baseline["baseline_total"].astype(np.int64)
-    valid = _valid_assessments(definition, assessments, infusions, rules)
-    valid = valid[valid["patient_id"].isin(baselines.index) & (valid["day"] > 0)]
-    rows = []
-
-    completed = baselines[with_baseline["completed_induction"]]
-    last_induction_day = _induction_end_days(infusions, rules.induction_infusions)
-    candidates = valid[valid["patient_id"].isin(completed.index)].copy()
-    candidates["since"] = candidates["day"] - last_induction_day.reindex(
-        candidates["patient_id"]
-    ).to_numpy(dtype=np.int64)
-    candidates = candidates[
-        (candidates["since"] > 0) & (candidates["since"] <= rules.end_of_induction_window_days)
-    ]
-    first = candidates.sort_values(["patient_id", "since"]).drop_duplicates("patient_id")
-    rows.append(_rate_row("end_of_induction", None, completed, first, definition, rules))
-
-    for week in weeks:
-        target = 7 * int(week)
-        near = valid.assign(distance=(valid["day"] - target).abs())
-        near = near[near["distance"] <= rules.timepoint_window_days]
-        nearest = near.sort_values(["patient_id", "distance", "day"]).drop_duplicates("patient_id")
-        rows.append(_rate_row(f"week_{week}", target, baselines, nearest, definition, rules))
-    result = pd.DataFrame(rows, columns=list(RATE_COLUMNS))
-    result["target_day"] = result["target_day"].astype("Int64")
-    return result
-
-
-def _induction_end_days(infusions: pd.DataFrame, induction_infusions: int) -> pd.Series:
-    """Day number of each patient's last induction infusion (for patients who had it)."""
-    days = pd.DataFrame(
-        {
-            "patient_id": infusions["patient_id"].to_numpy(),
-            "day": calendar_days(infusions["administered_at"]) if len(infusions) else [],
-        }
-    ).sort_values(["patient_id", "day"])
-    days["number"] = days.groupby("patient_id").cumcount() + 1
-    first = days.groupby("patient_id")["day"].min()
-    at_end = days[days["number"] == induction_infusions].set_index("patient_id")["day"]
-    # relative to the first infusion, like the assessments' "day"
-    return (at_end - first.reindex(at_end.index)).astype(np.int64)
+__all__ = [
+    "ORKA1_WINDOW",
+    "RATE_COLUMNS",
+    "checkin_completeness",
+    "mean_score_by_week",
+    "outcomes_by_group",
+    "response_rates",
+    "timepoint_label",
+    "within_weeks_timepoint",
+]
 
 
 def mean_score_by_week(
@@ -226,7 +58,7 @@ def mean_score_by_week(
     """
     definition = get_instrument(instrument)
     rules = rules or DEFAULT_RULES
-    valid = _valid_assessments(definition, assessments, infusions, rules)
+    valid = valid_assessments(definition, assessments, infusions, rules)
     baseline = valid[valid["day"] <= 0].sort_values(["patient_id", "day"])
     baseline = baseline.drop_duplicates("patient_id", keep="last").assign(week=0)
     post = valid[valid["day"] > 0].assign(week=lambda f: (f["day"] + 6) // 7)

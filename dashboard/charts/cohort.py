@@ -1,14 +1,17 @@
-"""The clinic's figures: survival curves, mean trajectory, rates and the induction funnel."""
+"""The clinic's figures: survival curves, mean trajectory, rates, completeness and the funnel."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts.style import RESPONSE_COLOUR, SCORE_COLOUR
 from outcomes.instruments import Instrument, get_instrument
+from outcomes.reporting import ReferenceRates
+from outcomes.timepoints import timepoint_label
 
 
 def survival_figure(
@@ -86,47 +89,128 @@ def mean_trajectory_figure(weekly: pd.DataFrame, *, instrument: str | Instrument
     return figure
 
 
-def rates_figure(
-    rates: pd.DataFrame, *, references: Mapping[str, float] | None = None
-) -> go.Figure:
-    """Response and remission rates per time point, each bar labelled with its n.
+Measure = Literal["response", "remission"]
 
-    ``rates`` is :func:`outcomes.cohort.response_rates` output with small groups already
-    suppressed (``response_rate`` NaN where n < 5); ``references`` draws published rates as
-    horizontal lines (e.g. ``{"community response 53.6%": 0.536}``).
+# (column prefix, legend name, colour): the two denominators side by side (spec §5).
+_RATE_SERIES = (
+    ("", "assessed only", RESPONSE_COLOUR),
+    ("started_", "everyone who started", SCORE_COLOUR),
+)
+
+
+# Visible over both bar colours, and told apart from each other.
+_REFERENCE_COLOURS = ("#e65100", "#ad1457", "#f9a825")
+
+
+def _denominators(rates: pd.DataFrame, measure: Measure, prefix: str) -> tuple[str, str]:
+    if measure == "response":
+        return f"{prefix}responders", "started" if prefix else "assessed"
+    return f"{prefix}remitters", "started" if prefix else "remission_eligible"
+
+
+def rates_figure(
+    rates: pd.DataFrame,
+    *,
+    measure: Measure = "response",
+    references: Sequence[ReferenceRates] = (),
+) -> go.Figure:
+    """Response (or remission) per time point: assessed only beside everyone who started.
+
+    ``rates`` is :func:`outcomes.cohort.response_rates` output, suppressed or not
+    (:func:`outcomes.reporting.suppress_rate_table`: a rate is NaN where its denominator is
+    under 5, counts may read ``"< 5"``). Each bar carries its Wilson 95% interval and is
+    labelled "x of n". A published reference (:data:`outcomes.reporting.REFERENCES`) is
+    drawn as a short mark *only* over the time point its source defined, never across the
+    chart; a reference whose time point is not in ``rates`` is not drawn.
     """
-    labels = [str(t).replace("_", " ") for t in rates["timepoint"]]
+    labels = [timepoint_label(str(t)) for t in rates["timepoint"]]
     figure = go.Figure()
-    for column, n_column, name, colour in (
-        ("response_rate", "assessed", "response", RESPONSE_COLOUR),
-        ("remission_rate", "remission_eligible", "remission", "#00838f"),
-    ):
+    for prefix, name, colour in _RATE_SERIES:
+        rate = rates[f"{prefix}{measure}_rate"].astype(float)
+        low = rates[f"{prefix}{measure}_low"].astype(float)
+        high = rates[f"{prefix}{measure}_high"].astype(float)
+        successes, total = _denominators(rates, measure, prefix)
+        counts = [f"{x} of {n}" for x, n in zip(rates[successes], rates[total], strict=True)]
         figure.add_trace(
             go.Bar(
                 x=labels,
-                y=rates[column],
+                y=rate,
                 name=name,
                 marker_color=colour,
-                text=[f"n={n}" for n in rates[n_column]],
-                textposition="outside",
-                hovertemplate=f"{name} %{{y:.0%}} (%{{text}})<extra></extra>",
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (high - rate).tolist(),
+                    "arrayminus": (rate - low).tolist(),
+                    "color": "#333",
+                },
+                text=counts,
+                # inside, at the foot of the bar: outside, the interval's whisker crosses it
+                textposition="inside",
+                insidetextanchor="start",
+                textangle=0,
+                textfont={"color": "white"},
+                customdata=list(zip(low, high, strict=True)),
+                hovertemplate=(
+                    f"{name}: %{{y:.1%}} (%{{text}})<br>95% interval "
+                    "%{customdata[0]:.1%} to %{customdata[1]:.1%}<extra></extra>"
+                ),
             )
         )
-    for label, value in (references or {}).items():
-        figure.add_hline(
-            y=value,
-            line_dash="dash",
-            line_color="#555",
-            name=f"reference:{label}",
-            annotation_text=label,
-            annotation_position="top left",
+    shown = dict(zip(rates["timepoint"], labels, strict=True))
+    for reference, mark_colour in zip(references, _REFERENCE_COLOURS, strict=False):
+        if reference.timepoint not in shown:
+            continue
+        value = reference.response if measure == "response" else reference.remission
+        figure.add_trace(
+            go.Scatter(
+                x=[shown[reference.timepoint]],
+                y=[value],
+                mode="markers",
+                marker={
+                    "symbol": "line-ew-open",
+                    "size": 70,
+                    "color": mark_colour,
+                    "line": {"width": 4, "color": mark_colour},
+                },
+                name=f"{reference.name} {measure} {value:.1%} (published)",
+                hovertemplate=f"{reference.name}: {value:.1%}<extra></extra>",
+            )
         )
     figure.update_layout(
-        title="Response and remission",
+        title=f"{measure.capitalize()} at each time point",
         barmode="group",
         yaxis_tickformat=".0%",
-        yaxis_range=[0, 1.05],
-        legend={"orientation": "h", "y": -0.2},
+        yaxis_range=[0, 1.1],
+        yaxis_title=f"share with a {measure}",
+        legend={"orientation": "h", "y": -0.3},
+    )
+    return figure
+
+
+def completeness_figure(weekly: pd.DataFrame) -> go.Figure:
+    """Share of expected weekly check-ins received, week by week
+    (:func:`outcomes.completeness.weekly_completeness`), each bar labelled "x of n"."""
+    labels = [f"{end:%d %b}" for end in weekly["week_end"]]
+    figure = go.Figure(
+        go.Bar(
+            x=labels,
+            y=weekly["share"],
+            marker_color=SCORE_COLOUR,
+            text=[
+                f"{r} of {e}" for r, e in zip(weekly["received"], weekly["expected"], strict=True)
+            ],
+            textposition="outside",
+            name="check-ins received",
+            hovertemplate="week to %{x}: %{y:.0%} (%{text})<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title="Weekly check-ins received",
+        xaxis_title="week ending",
+        yaxis_title="share received",
+        yaxis_tickformat=".0%",
+        yaxis_range=[0, 1.1],
     )
     return figure
 

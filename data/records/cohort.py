@@ -83,6 +83,8 @@ def _times_from_epoch(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 def cohort_assessments(session: Session, *, actor: Actor, instrument: str) -> pd.DataFrame:
     """Valid totals of every patient of the clinic for one instrument, for aggregates.
 
+    A corrected administration is left out: only the latest of a correction chain counts.
+
     No names, no answers: ``patient_id``, ``administered_at``, ``total``. Clinicians
     (worklist) get patient ids; administrators (outcomes) get pseudonyms in their place,
     the same in :func:`cohort_infusions`, so an aggregate never leads back to a patient.
@@ -98,6 +100,8 @@ def cohort_assessments(session: Session, *, actor: Actor, instrument: str) -> pd
             Assessment.clinic_id == actor.clinic_id,
             Assessment.instrument == instrument,
             Assessment.valid.is_(True),
+            # Only the latest of a correction chain counts (course-and-reporting §3).
+            Assessment.superseded_at.is_(None),
         )
         .order_by(Assessment.patient_id, Assessment.administered_at)
     )
@@ -237,6 +241,8 @@ def weekly_aggregates(
             Assessment.clinic_id == actor.clinic_id,
             Assessment.instrument == instrument,
             Assessment.valid.is_(True),
+            # Only the latest of a correction chain counts (course-and-reporting §3).
+            Assessment.superseded_at.is_(None),
         )
         .subquery()
     )

@@ -149,12 +149,11 @@ def test_survival_figure_draws_the_curve_and_its_band(builder) -> None:
     assert figure.data[1].line.shape == "hv"
 
 
-def test_rates_figure_labels_every_bar_with_its_n_and_draws_references() -> None:
+def test_rates_figure_labels_every_bar_with_its_numbers() -> None:
     rates = response_rates("phq9", SCORES, INFUSIONS)
-    figure = charts.rates_figure(rates, references={"community response 53.6%": 0.536})
-    assert [t.name for t in figure.data] == ["response", "remission"]
-    assert all(text.startswith("n=") for text in figure.data[0].text)
-    assert "reference:community response 53.6%" in _shape_names(figure)
+    figure = charts.rates_figure(rates)
+    assert [t.name for t in figure.data] == ["assessed only", "everyone who started"]
+    assert all(" of " in text for text in figure.data[0].text)
 
 
 def test_mean_trajectory_and_funnel() -> None:

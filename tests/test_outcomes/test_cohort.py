@@ -42,7 +42,14 @@ ASSESSMENTS = pd.DataFrame(
 def test_rates_have_numerators_and_denominators_at_each_timepoint() -> None:
     rates = response_rates("phq9", ASSESSMENTS, INFUSIONS).set_index("timepoint")
     assert list(rates.reset_index().columns) == list(RATE_COLUMNS)
-    assert list(rates.index) == ["end_of_induction", "week_4", "week_8", "week_12"]
+    assert list(rates.index) == [
+        "end_of_induction",
+        "week_4",
+        "orka1_window",
+        "within_6_weeks",
+        "week_8",
+        "week_12",
+    ]
 
     # End of induction: first assessment within 14 days after the 6th infusion (day 11);
     # a (day 14: 8 <= 10), b (day 14: 11 > 10), d (day 14: 2 <= 2). c never completed it.

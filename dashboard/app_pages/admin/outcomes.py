@@ -1,4 +1,10 @@
-"""Outcomes: the clinic's response, remission, time to response and durability."""
+"""Outcomes: the clinic's response, remission, time to response and durability.
+
+Rates are shown two ways side by side (course-and-reporting §5): over the patients assessed
+at a time point, and over everyone who started long enough ago (a missing check-in counts as
+no response), each with its Wilson 95% interval. A published rate is shown only beside the
+time point its source defined. Every chart has its table in words beside it.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +13,32 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, resources, state
+from dashboard import charts, outcome_tables, resources, state
+from dashboard.charts.cohort import completeness_figure
 from data.account_admin import list_users
 from data.clinic import clinic_config
 from data.records.cohort import cohort_assessments, cohort_infusions, weekly_aggregates
 from data.spreadsheet import frame_to_csv
-from outcomes.cohort import checkin_completeness, outcomes_by_group, response_rates
+from outcomes.completeness import missing_this_week, weekly_completeness
 from outcomes.course import course_outcomes
 from outcomes.instruments import course_instruments, get_instrument
-from outcomes.privacy import MIN_GROUP, shown_count, suppress_group_table, suppress_rates
-from outcomes.reporting import COMMUNITY_KETAMINE, induction_funnel, per_patient, select_cohort
+from outcomes.privacy import MIN_GROUP, shown_count
+from outcomes.reporting import (
+    REFERENCES,
+    UNASSIGNED,
+    compare_groups,
+    induction_funnel,
+    per_patient,
+    select_cohort,
+    suppress_comparison,
+    suppress_rate_table,
+)
 from outcomes.survival import durability_curve, median_days, time_to_response_curve
+from outcomes.timepoints import response_rates
+
+# The toolbar's eight buttons are eight Tab stops per chart and serve nobody here: every
+# chart's numbers are in the table beside it, and the CSV buttons download them.
+CHART = {"displayModeBar": False}
 
 actor = state.require_actor()
 with resources.session_scope() as session:
@@ -25,8 +46,11 @@ with resources.session_scope() as session:
     infusions_all = cohort_infusions(session, actor=actor)
     users = list_users(session, actor=actor)
 
-st.title("Outcomes")
-st.caption("Aggregates only. Any group under 5 patients is shown as “< 5”.")
+st.title("Outcomes", anchor=False)
+st.markdown(
+    "Aggregates only: no names. Any group under 5 patients is shown as “< 5”, and a rate "
+    "over fewer than 5 patients is left blank."
+)
 
 filters = st.columns(4)
 instrument_id = filters[0].selectbox(
@@ -34,6 +58,10 @@ instrument_id = filters[0].selectbox(
     [i.id for i in course_instruments()],
     format_func=lambda i: get_instrument(i).name,
 )
+instrument_name = get_instrument(instrument_id).name
+# Every account's name, so that a patient assigned to a clinician whose account was since
+# disabled or changed still shows under that person's name, not as unassigned.
+names = users.set_index("user_id")["display_name"]
 clinicians = users[users["role"] == "clinician"].set_index("user_id")["display_name"]
 clinician = filters[1].selectbox(
     "Clinician",
@@ -75,75 +103,169 @@ if n_treated < MIN_GROUP:
     st.info("Fewer than 5 patients match these filters: widen them to see outcomes.")
     st.stop()
 
-left, right = st.columns(2)
-with left:
-    funnel = induction_funnel(infusions, rules=config.rules)
-    st.plotly_chart(charts.funnel_figure(funnel), width="stretch")
-with right:
-    rates = suppress_rates(
-        response_rates(instrument_id, scores, infusions, rules=config.rules, courses=courses)
+st.header("Induction completion", anchor=False)
+funnel = induction_funnel(infusions, rules=config.rules)
+st.plotly_chart(charts.funnel_figure(funnel), width="stretch", config=CHART)
+st.dataframe(outcome_tables.funnel_table(funnel), hide_index=True, width="stretch")
+
+if scores.empty:
+    # An instrument nobody has answered (MADRS before any rating) has no rates, curves or
+    # means: empty axes with "n=0" and "Median not reached" would suggest otherwise.
+    st.info(
+        f"There is no data for the {instrument_name} yet: none of the patients these filters "
+        f"select has a {instrument_name} score, so there are no rates, curves or completeness "
+        "to show. Choose another instrument or widen the filters."
     )
-    show_refs = st.toggle("Show published reference rates", value=True)
+    st.stop()
+
+st.header("Response and remission", anchor=False)
+st.markdown(
+    "Each time point is shown two ways. **Assessed only** counts the patients who had a "
+    "score at that time point. **Everyone who started** counts every patient whose first "
+    "infusion was long enough ago for the time point to have passed; a patient with no "
+    "score then counts as not responding. The truth usually lies between the two. Bars "
+    "show 95% intervals (Wilson).\n\n"
+    "Time points: **end of induction** is the first score within "
+    f"{config.rules.end_of_induction_window_days} days after infusion "
+    f"{config.rules.induction_infusions}; **week 4, 8, 12** the score nearest that week, "
+    f"within {config.rules.timepoint_window_days} days; the **ORKA-1 window** the first "
+    "score 14 to 31 days after the last of an induction of 4 to 8 infusions (as ORKA-1 "
+    "measured it); **within 6 weeks** a response at any score in the first 6 weeks (as "
+    "Oliver 2022 measured it)."
+)
+rates = suppress_rate_table(
+    response_rates(instrument_id, scores, infusions, rules=config.rules, courses=courses)
+)
+show_refs = st.toggle("Show published rates beside the time point they were measured at", True)
+references = REFERENCES if show_refs else ()
+for measure in ("response", "remission"):
+    st.subheader(measure.capitalize(), anchor=False)
     st.plotly_chart(
-        charts.rates_figure(rates, references=COMMUNITY_KETAMINE.rates if show_refs else None),
+        charts.rates_figure(rates, measure=measure, references=references),
+        width="stretch",
+        config=CHART,
+    )
+    st.dataframe(
+        outcome_tables.rates_table(rates, measure=measure, references=references),
+        hide_index=True,
         width="stretch",
     )
-    if show_refs:
-        st.caption(COMMUNITY_KETAMINE.source)
-st.dataframe(rates, hide_index=True, width="stretch")
+if show_refs:
+    for reference in REFERENCES:
+        st.markdown(f"**{reference.name}**, beside its own time point only: {reference.source}")
 st.download_button("Rates (CSV)", frame_to_csv(rates), file_name="rates.csv")
 
-left, right = st.columns(2)
+st.header("Time to response and durability", anchor=False)
 to_response = time_to_response_curve(courses)
 durability = durability_curve(courses)
-with left:
-    st.plotly_chart(
-        charts.survival_figure(to_response, title="Time to response", y_title="share responded"),
-        width="stretch",
-    )
-    median = median_days(to_response, cumulative=True)
-    st.caption(f"Median time to response: {median:g} days." if median else "Median not reached.")
-    st.download_button(
-        "Time to response (CSV)", frame_to_csv(to_response), file_name="time_to_response.csv"
-    )
-with right:
-    st.plotly_chart(
-        charts.survival_figure(
-            durability, title="Durability of response", y_title="still responding"
-        ),
-        width="stretch",
-    )
-    median = median_days(durability)
-    st.caption(f"Median durability: {median:g} days." if median else "Median not reached.")
-    st.download_button("Durability (CSV)", frame_to_csv(durability), file_name="durability.csv")
-
-st.plotly_chart(charts.mean_trajectory_figure(weekly, instrument=instrument_id), width="stretch")
-st.download_button("Mean by week (CSV)", frame_to_csv(weekly), file_name="weekly.csv")
-
-st.subheader("Check-in completeness")
-completeness = checkin_completeness(courses, scores, today=today)
-st.metric(
-    "Weekly check-ins received (first 12 weeks)",
-    f"{completeness['received'].sum() / max(1, completeness['expected'].sum()):.0%}",
-    help=(
-        "Weeks with at least one score, out of each patient's first 12 weeks since their "
-        "first infusion (fewer if they started recently). Patients who stopped treatment "
-        "early still count, so low completeness can mean drop-out as well as missed forms."
+for curve, title, y_title, share, median, file_name in (
+    (
+        to_response,
+        "Time to response",
+        "share responded",
+        "Share responded",
+        median_days(to_response, cumulative=True),
+        "time_to_response.csv",
     ),
-)
+    (
+        durability,
+        "Durability of response",
+        "still responding",
+        "Share still responding",
+        median_days(durability),
+        "durability.csv",
+    ),
+):
+    st.subheader(title, anchor=False)
+    if curve.empty:
+        st.info(
+            f"No patient has a {instrument_name} baseline and a later score yet"
+            + (" with a response" if title.startswith("Durability") else "")
+            + f": there is no {title.lower()} to show."
+        )
+        continue
+    st.plotly_chart(
+        charts.survival_figure(curve, title=title, y_title=y_title), width="stretch", config=CHART
+    )
+    st.markdown(
+        f"Median: {median:g} days." if median else "Fewer than half have reached it so far."
+    )
+    with st.expander(f"{title} as a table"):
+        st.dataframe(
+            outcome_tables.survival_table(curve, share=share), hide_index=True, width="stretch"
+        )
+    st.download_button(f"{title} (CSV)", frame_to_csv(curve), file_name=file_name)
 
-st.subheader("By clinician and protocol")
-patients = per_patient(infusions_all)
+st.header(f"Mean {instrument_name} by week", anchor=False)
+if weekly.empty:
+    st.info(f"No week has {MIN_GROUP} or more patients with a {instrument_name} score yet.")
+else:
+    st.plotly_chart(
+        charts.mean_trajectory_figure(weekly, instrument=instrument_id),
+        width="stretch",
+        config=CHART,
+    )
+    st.dataframe(
+        outcome_tables.weekly_means_table(weekly, instrument_name=instrument_name),
+        hide_index=True,
+        width="stretch",
+    )
+    st.download_button("Mean by week (CSV)", frame_to_csv(weekly), file_name="weekly.csv")
+
+st.header("Check-in completeness", anchor=False)
+st.markdown(
+    "Patients are expected to check in every week of their first 12 weeks of treatment. "
+    "Those who stopped treatment early are still expected, so a low share can mean drop-out "
+    "as well as missed forms."
+)
+by_week = weekly_completeness(courses, scores, today=today)
+st.plotly_chart(completeness_figure(by_week), width="stretch", config=CHART)
+st.dataframe(outcome_tables.completeness_table(by_week), hide_index=True, width="stretch")
+st.subheader("Not checked in this week", anchor=False)
+missing = missing_this_week(courses, scores, today=today)
+if missing.empty:
+    st.markdown("Everyone expected has checked in during the last 7 days.")
+else:
+    # Administrators see pseudonyms (the aggregate reads never give them patient ids); the
+    # care team finds the patients by name on their worklist.
+    st.markdown(
+        f"{len(missing)} patients expected have not checked in during the last 7 days. "
+        "They are listed by pseudonym: their care team sees them by name on the worklist."
+    )
+    st.dataframe(outcome_tables.missing_table(missing), hide_index=True, width="stretch")
+
+st.header("By clinician and protocol", anchor=False)
+st.markdown(
+    "Every patient treated is counted once in each table, so the rows add up to all patients "
+    "treated. Response of followed up is over patients with a baseline and a later score; "
+    "response of everyone treated counts those never followed up as not responding."
+)
+patients = per_patient(infusions)
+by_clinician = compare_groups(courses, patients["clinician_id"].map(names))
+unassigned = by_clinician[by_clinician["group"] == UNASSIGNED]["treated"].sum()
+st.subheader("By clinician", anchor=False)
+if unassigned:
+    st.markdown(
+        f"{shown_count(int(unassigned))} of {shown_count(n_treated)} patients treated have no "
+        "assigned clinician: they are counted in the Unassigned row."
+    )
+shown_clinicians = suppress_comparison(by_clinician)
+st.dataframe(
+    outcome_tables.comparison_table(shown_clinicians, group="Clinician"),
+    hide_index=True,
+    width="stretch",
+)
+st.subheader("By protocol", anchor=False)
+shown_protocols = suppress_comparison(
+    compare_groups(courses, patients["protocol"], unassigned="No protocol recorded")
+)
+st.dataframe(
+    outcome_tables.comparison_table(shown_protocols, group="Protocol"),
+    hide_index=True,
+    width="stretch",
+)
 comparison = pd.concat(
-    [
-        suppress_group_table(
-            outcomes_by_group(courses, patients["clinician_id"].map(clinicians))
-        ).assign(by="clinician"),
-        suppress_group_table(outcomes_by_group(courses, patients["protocol"])).assign(
-            by="protocol"
-        ),
-    ],
+    [shown_clinicians.assign(by="clinician"), shown_protocols.assign(by="protocol")],
     ignore_index=True,
 )
-st.dataframe(comparison, hide_index=True, width="stretch")
 st.download_button("Comparison (CSV)", frame_to_csv(comparison), file_name="comparison.csv")
