@@ -94,6 +94,25 @@ def unanswered_keys(instrument: Instrument, answers: Mapping[str, int | None]) -
     return [item.key for item in instrument.items if item.scored and answers.get(item.key) is None]
 
 
+def still_unanswered(
+    missing: Mapping[str, Collection[str]], *, form_key: str
+) -> dict[str, list[str]]:
+    """The unanswered items of the last submit that are still on screen.
+
+    ``missing`` maps an instrument id to item keys; ``form_key`` is the prefix the form's
+    widgets were drawn with (``f"{form_key}:{instrument_id}"`` passed to :func:`render`).
+    After a visit to another page Streamlit has forgotten the form's answers: a fresh form
+    has nothing to point at, so nothing is kept.
+    """
+    kept = {
+        instrument_id: [
+            key for key in keys if f"{form_key}:{instrument_id}:{key}" in st.session_state
+        ]
+        for instrument_id, keys in missing.items()
+    }
+    return {instrument_id: keys for instrument_id, keys in kept.items() if keys}
+
+
 def first_with_unanswered(
     instruments: Sequence[Instrument], missing: Mapping[str, Collection[str]]
 ) -> str | None:

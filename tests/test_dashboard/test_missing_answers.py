@@ -89,3 +89,15 @@ def test_each_unanswered_question_is_marked_above_itself_and_the_first_brought_i
     assert not app.warning
     assert "Thank you" in app.success[0].value
     assert _assessments(app_world.url, patient_id) == before + 2
+
+
+def test_marks_are_gone_after_a_visit_to_another_page(app: AppTest, app_world: AppWorld) -> None:
+    """Streamlit forgets a form's answers on another page: back on the check-in, a fresh form
+    has no "Please answer" marks left over from the last submit."""
+    signed_in(app, app_world.patient).run()
+    next(b for b in app.button if b.label == "Submit check-in").click().run()
+    assert any(w.value.startswith("Please answer") for w in app.warning)
+    app.switch_page("app_pages/patient/progress.py").run()
+    app.switch_page("app_pages/patient/checkin.py").run()
+    assert not app.exception, app.exception
+    assert not app.warning

@@ -87,7 +87,7 @@ show_due()
 
 form_id = st.session_state.setdefault(FORM_ID, uuid.uuid4().hex)
 instruments = [get_instrument(i) for i in config.checkin_instruments]
-missing = st.session_state.get("checkin_missing", {})  # item keys, by instrument
+missing = forms.still_unanswered(st.session_state.get("checkin_missing", {}), form_key=form_id)
 first_missing = forms.first_with_unanswered(instruments, missing)
 with st.form("checkin"):
     st.caption("Answer about the last two weeks. Every question needs an answer.")
