@@ -56,7 +56,7 @@ def render(
     first = scroll_here
     for number, item in enumerate(instrument.items, start=1):
         if item.key in missing:
-            _mark_unanswered(instrument, item.key, number, first=first)
+            _mark_unanswered(instrument, item.key, first=first)
             first = False
         labels = item.answer_labels or answer_labels(instrument)
         choice = st.radio(
@@ -70,7 +70,7 @@ def render(
     return answers
 
 
-def _mark_unanswered(instrument: Instrument, key: str, number: int, *, first: bool) -> None:
+def _mark_unanswered(instrument: Instrument, key: str, *, first: bool) -> None:
     message = f"Please answer: {literal(question_text(instrument, key))}"
     if not first:
         st.warning(message, icon=":material/arrow_downward:")

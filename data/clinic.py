@@ -70,6 +70,15 @@ def default_crisis_text(
 DEFAULT_CRISIS_TEXT = default_crisis_text()
 """The default text with the default numbers and no clinic hours stated."""
 
+FORMER_DEFAULT_CRISIS_TEXTS = (
+    "If you are thinking about harming yourself, you are not alone and help is available now. "
+    "Call or text 988 (Suicide & Crisis Lifeline) at any time, or call 911 in an emergency. "
+    "Your care team has been told about your answer and will contact you.",
+)
+"""Defaults of earlier versions, stored by the demo clinic and older databases: read as "no
+text of the clinic's own", so the promise that "your care team has been told and will contact
+you" is not shown again."""
+
 
 @dataclass(frozen=True)
 class ClinicConfig:
@@ -120,18 +129,24 @@ def clinic_config(session: Session, clinic_id: int) -> ClinicConfig:
         "emergency_number": _stored_number(settings.emergency_number, DEFAULT_EMERGENCY_NUMBER),
     }
     hours = (settings.clinic_hours or "").strip() or None
+    stored_text = (settings.crisis_text or "").strip()
+    own_text = (
+        stored_text
+        if stored_text and stored_text not in (DEFAULT_CRISIS_TEXT, *FORMER_DEFAULT_CRISIS_TEXTS)
+        else None
+    )
     return ClinicConfig(
         clinic_id=clinic_id,
         checkin_instruments=tuple(settings.checkin_instruments or ("phq9", "gad7")),
         checkin_cadence_days=settings.checkin_cadence_days or 7,
-        crisis_text=settings.crisis_text or default_crisis_text(clinic_hours=hours, **numbers),
+        crisis_text=own_text or default_crisis_text(clinic_hours=hours, **numbers),
         rules=rules_from_overrides(settings.rule_overrides),
         time_zone=settings.time_zone or "UTC",
         crisis_call_number=numbers["call_number"],
         crisis_text_number=numbers["text_number"],
         emergency_number=numbers["emergency_number"],
         clinic_hours=hours,
-        custom_crisis_text=bool(settings.crisis_text),
+        custom_crisis_text=own_text is not None,
     )
 
 

@@ -17,6 +17,7 @@ from data.access import Actor
 from data.cli import app
 from data.clinic import (
     DEFAULT_CRISIS_TEXT,
+    FORMER_DEFAULT_CRISIS_TEXTS,
     MAX_CLINIC_HOURS,
     MAX_CRISIS_TEXT,
     clinic_config,
@@ -167,3 +168,21 @@ def test_the_operator_sets_them_from_the_command_line(
             assert config.crisis_call_number == "988"
     finally:
         engine.dispose()
+
+
+def test_a_stored_former_default_is_replaced_by_the_honest_one(
+    session: Session, world: World
+) -> None:
+    """The demo clinic and older databases stored the default text itself, promising "your
+    care team has been told about your answer and will contact you"."""
+    session.add(
+        ClinicSettings(
+            clinic_id=world.clinic_a,
+            crisis_text=FORMER_DEFAULT_CRISIS_TEXTS[0],
+            clinic_hours="9 to 5",
+        )
+    )
+    session.flush()
+    config = clinic_config(session, world.clinic_a)
+    assert "will contact you" not in config.crisis_text and not config.custom_crisis_text
+    assert "during clinic hours (9 to 5)" in config.crisis_text
