@@ -106,6 +106,7 @@ else:
                 state.sign_out("You are signed out on every device.")
                 st.rerun()
         st.caption(DISCLAIMER)
+        navigation.phone_menu()
 # After st.navigation, so that it wins over the page's Material icon: Streamlit fetches a
 # Material favicon from a third-party server, an emoji one it draws itself.
 st.set_page_config(page_icon="📊")

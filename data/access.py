@@ -158,6 +158,7 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     },
     # data.clinic: the clinic's own settings are its administration
     "data.clinic.set_clinic_time_zone": {EVERY_CALL: ADMINISTRATION},
+    "data.clinic.set_crisis_contacts": {EVERY_CALL: ADMINISTRATION},
     # data.rescore: recomputing every stored score is the clinic's administration
     "data.rescore.rescore": {EVERY_CALL: ADMINISTRATION},
     # data.access: the checks themselves, callable by any data module

@@ -102,6 +102,10 @@ class Action(Enum):
         "set_clinic_time_zone",
         "set the clinic's time zone, in which staff enter infusion times",
     )
+    SET_CRISIS_CONTACTS = (
+        "set_crisis_contacts",
+        "changed the crisis panel's numbers, text or the clinic's hours",
+    )
     # One patient's records.
     CREATE_PATIENT = "create_patient", "registered a patient (by hand or by an import)"
     VIEW_PATIENT = "view_patient", "opened a patient's record (name, date of birth, ids)"

@@ -1,5 +1,5 @@
-"""`outcomes init`, `seed-demo`, `create-user` and `set-time-zone`: a database, its clinic,
-its staff and its time zone."""
+"""`outcomes init`, `seed-demo`, `create-user`, `set-time-zone` and `set-crisis-contacts`: a
+database, its clinic, its staff, its time zone and its crisis panel."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from data.cli.common import (
     read_password,
     refusals,
 )
-from data.clinic import set_clinic_time_zone
+from data.clinic import clinic_config, set_clinic_time_zone, set_crisis_contacts
 from data.engine import (
     transaction,
 )
@@ -207,3 +207,71 @@ def set_time_zone(
             session, actor=Actor.system(clinic_id_of(session, clinic)), time_zone=time_zone
         )
     typer.echo(f"the clinic's time zone is now {time_zone.strip()}")
+
+
+@app.command("set-crisis-contacts")
+def set_crisis_contacts_command(
+    call: Annotated[
+        str | None,
+        typer.Option(
+            "--call", help='The crisis line to call, digits only (default 988; "" resets).'
+        ),
+    ] = None,
+    text: Annotated[
+        str | None,
+        typer.Option(
+            "--text", help='The crisis line to text, digits only (default 988; "" resets).'
+        ),
+    ] = None,
+    emergency: Annotated[
+        str | None,
+        typer.Option(
+            "--emergency", help='The emergency number, digits only (default 911; "" resets).'
+        ),
+    ] = None,
+    hours: Annotated[
+        str | None,
+        typer.Option(
+            "--hours",
+            help='When the care team reads alerts, e.g. "Mon-Fri 8 am to 6 pm" ("" resets).',
+        ),
+    ] = None,
+    crisis_text: Annotated[
+        str | None,
+        typer.Option(
+            "--crisis-text",
+            help='The crisis panel\'s own text, plain ("" goes back to the default text).',
+        ),
+    ] = None,
+    clinic: ClinicChoice = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set what a patient's crisis panel says and dials: numbers, the clinic's hours, its text.
+
+    Only what is given changes; an empty value goes back to the default (988 to call and text,
+    911, "during clinic hours", the default text). The administrator can change the same on
+    the "Clinic settings" page. Example:
+    outcomes set-crisis-contacts --hours "Monday to Friday, 8 am to 6 pm" --emergency 112
+    """
+    with (
+        open_engine(database_url) as engine,
+        refusals(),
+        transaction(engine, write=True) as session,
+    ):
+        clinic_id = clinic_id_of(session, clinic)
+        set_crisis_contacts(
+            session,
+            actor=Actor.system(clinic_id),
+            crisis_call_number=call,
+            crisis_text_number=text,
+            emergency_number=emergency,
+            clinic_hours=hours,
+            crisis_text=crisis_text,
+        )
+        config = clinic_config(session, clinic_id)
+    typer.echo(
+        f"the crisis panel dials {config.crisis_call_number} (call), "
+        f"{config.crisis_text_number} (text) and {config.emergency_number} (emergency); "
+        f"clinic hours: {config.clinic_hours or 'not stated'}; "
+        + ("text: the clinic's own" if config.custom_crisis_text else "text: the default")
+    )

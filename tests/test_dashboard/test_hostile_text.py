@@ -58,7 +58,7 @@ MARKUP = (
 )
 
 # Elements whose text Streamlit never parses as Markdown: the value may stand there as is.
-PLAIN = {"text", "arrow_data_frame", "dataframe", "text_input", "plotly_chart"}
+PLAIN = {"text", "arrow_data_frame", "dataframe", "text_input", "text_area", "plotly_chart"}
 
 
 @dataclass(frozen=True)

@@ -489,6 +489,9 @@ CALLS: dict[str, tuple[Call, ...]] = {
     "data.clinic.set_clinic_time_zone": (
         Call(NO_TARGET, lambda _, __: {"time_zone": "America/New_York"}),
     ),
+    "data.clinic.set_crisis_contacts": (
+        Call(NO_TARGET, lambda _, __: {"crisis_call_number": "988", "clinic_hours": "9 to 5"}),
+    ),
     # data.rescore
     "data.rescore.rescore": (Call(NO_TARGET, _nothing),),
     # data.access

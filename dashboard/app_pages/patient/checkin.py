@@ -7,7 +7,8 @@ import uuid
 
 import streamlit as st
 
-from dashboard import forms, resources, state
+from dashboard import forms, resources, scroll, state
+from dashboard.crisis import show_crisis_panel
 from dashboard.plain import describe_score, literal
 from data.checkin import submit_checkin
 from data.clinic import clinic_config
@@ -40,8 +41,7 @@ st.title("Weekly check-in")
 
 
 def crisis_panel() -> None:
-    # The clinic's own words, as its administrator typed them: literal text.
-    st.error(f"**You are not alone.** {literal(config.crisis_text)}", icon=":material/emergency:")
+    show_crisis_panel(config)
 
 
 def due_date() -> dt.date:
@@ -71,6 +71,7 @@ result = st.session_state.get("checkin_result")
 if result is not None:
     # Only the outcome, on a short page: crisis help must be the first thing in view, not
     # above a fresh form the browser has scrolled past.
+    scroll.open_at_top()
     if result["safety"]:
         crisis_panel()
     st.success("Thank you. Your answers are saved and your care team can see them.")
@@ -86,22 +87,27 @@ show_due()
 
 form_id = st.session_state.setdefault(FORM_ID, uuid.uuid4().hex)
 instruments = [get_instrument(i) for i in config.checkin_instruments]
+missing = forms.still_unanswered(st.session_state.get("checkin_missing", {}), form_key=form_id)
+first_missing = forms.first_with_unanswered(instruments, missing)
 with st.form("checkin"):
     st.caption("Answer about the last two weeks. Every question needs an answer.")
     all_answers = {}
     for instrument in instruments:
         st.subheader(instrument.name)
         all_answers[instrument.id] = forms.render(
-            instrument, key_prefix=f"{form_id}:{instrument.id}"
+            instrument,
+            key_prefix=f"{form_id}:{instrument.id}",
+            missing=missing.get(instrument.id, ()),
+            scroll_here=instrument.id == first_missing,
         )
+    forms.show_unanswered_summary(instruments, missing)
     submitted = st.form_submit_button("Submit check-in", type="primary")
 
 if submitted:
-    missing = {i.name: forms.unanswered(i, all_answers[i.id]) for i in instruments}
-    missing = {name: numbers for name, numbers in missing.items() if numbers}
-    if missing:
-        for name, numbers in missing.items():
-            st.warning(f"{name}: please answer question(s) {', '.join(map(str, numbers))}.")
+    missing = {i.id: forms.unanswered_keys(i, all_answers[i.id]) for i in instruments}
+    st.session_state["checkin_missing"] = {k: keys for k, keys in missing.items() if keys}
+    if any(missing.values()):
+        st.rerun()  # draw the form again with each unanswered question marked
     else:
         try:
             with resources.session_scope(write=True) as session:
