@@ -113,6 +113,12 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     "data.account_admin.set_user_active": {EVERY_CALL: ACCOUNT_MANAGERS},
     "data.account_admin.reset_password": {EVERY_CALL: ACCOUNT_MANAGERS},
     "data.accounts.sign_out_everywhere": {EVERY_CALL: EVERY_SIGNED_IN_USER},
+    # data.sessions: a person's own browser sessions (the operator has no browser)
+    "data.sessions.start_session": {
+        EVERY_CALL: frozenset({"patient:none", "clinician:none", "administrator:none"})
+    },
+    "data.sessions.touch": {EVERY_CALL: EVERY_SIGNED_IN_USER},
+    "data.sessions.end_session": {EVERY_CALL: EVERY_SIGNED_IN_USER},
     # data.interchange: a patient's export as their record; the clinic's as the clinic's records
     "data.interchange.csv_export.ensure_can_export": {
         "one patient": OWN_OR_CARE_TEAM,
