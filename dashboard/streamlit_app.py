@@ -55,7 +55,8 @@ def end_when_idle() -> None:
         st.rerun(scope="app")
 
 
-actor = state.current_actor()
+# A reload starts with an empty session state: the browser's session cookie may resume it.
+actor = state.current_actor() or state.resume(IDLE_MINUTES)
 if actor is not None:
     expired = state.idle_expired(IDLE_MINUTES)
     try:
@@ -85,6 +86,7 @@ else:
     page = st.navigation(navigation.pages_for(actor.role))
     with st.sidebar:
         end_when_idle()
+        state.hand_over_session_cookie()
         # A username is whatever was typed when the account was made: plain text, never Markdown.
         st.text(f"{actor.username} · {actor.role}")
         if st.button("Sign out", key="sign_out"):
