@@ -219,6 +219,12 @@ def sign_out(message: str | None = None) -> None:
         st.session_state[FLASH] = message
 
 
+def session_id() -> int | None:
+    """The ``user_session`` row of this sign-in (None when the browser keeps no session)."""
+    value = st.session_state.get(SESSION_ID)
+    return value if isinstance(value, int) else None
+
+
 def signed_in_at() -> dt.datetime:
     value = st.session_state.get(SIGNED_IN_AT)
     return value if isinstance(value, dt.datetime) else now()

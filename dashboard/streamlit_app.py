@@ -61,7 +61,12 @@ if actor is not None:
     expired = state.idle_expired(IDLE_MINUTES)
     try:
         with resources.session_scope() as session:
-            valid = session_still_valid(session, actor=actor, signed_in_at=state.signed_in_at())
+            valid = session_still_valid(
+                session,
+                actor=actor,
+                signed_in_at=state.signed_in_at(),
+                session_id=state.session_id(),
+            )
     except AccessDenied:
         valid = False
     except Exception as error:

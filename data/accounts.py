@@ -272,9 +272,20 @@ def authenticate_single_sign_on(
     return actor
 
 
-def session_still_valid(session: Session, *, actor: Actor, signed_in_at: dt.datetime) -> bool:
+def session_still_valid(
+    session: Session,
+    *,
+    actor: Actor,
+    signed_in_at: dt.datetime,
+    session_id: int | None = None,
+) -> bool:
     """False once the account is disabled, changed or signed out everywhere after
-    ``signed_in_at``, and for any actor that does not match its user row (forged)."""
+    ``signed_in_at``, and for any actor that does not match its user row (forged).
+
+    With ``session_id`` (the sign-in's ``user_session`` row, :mod:`data.sessions`), also
+    False once that row is revoked or past its lifetime: signing out in one tab ends the
+    other tabs that resumed the same browser session.
+    """
     if actor.user_id is None:
         return False
     try:
@@ -283,6 +294,10 @@ def session_still_valid(session: Session, *, actor: Actor, signed_in_at: dt.date
         return False
     user = session.get(User, actor.user_id)
     if user is None or not user.active:
+        return False
+    if session_id is not None and not sessions.is_open(
+        session, session_id=session_id, user_id=user.id
+    ):
         return False
     return user.sessions_valid_after is None or signed_in_at >= user.sessions_valid_after
 

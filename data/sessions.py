@@ -331,6 +331,28 @@ def resume(
     return Resumed(actor=actor, session_id=row.id, signed_in_at=row.created_at)
 
 
+def is_open(
+    session: Session, *, session_id: int, user_id: int, now: dt.datetime | None = None
+) -> bool:
+    """Whether session ``session_id`` of ``user_id`` is neither revoked nor past its lifetime.
+
+    The idle limit is not checked here: the app keeps its own, and ``last_seen_at`` is only
+    written once a minute (:data:`TOUCH_EVERY`).
+    """
+    now = now or utcnow()
+    row = session.execute(
+        select(UserSession.user_id, UserSession.revoked_at, UserSession.expires_at).where(
+            UserSession.id == session_id
+        )
+    ).first()
+    return (
+        row is not None
+        and row.user_id == user_id
+        and row.revoked_at is None
+        and row.expires_at > now
+    )
+
+
 def touch(
     session: Session,
     *,

@@ -278,3 +278,34 @@ def test_the_configured_key_wins_and_a_short_one_is_refused(
     monkeypatch.setenv("OUTCOMES_SECRET_KEY", "short")
     with pytest.raises(ValueError, match="at least 32"):
         sessions.secret_key(database_url=url)
+
+
+def test_signing_out_in_one_tab_ends_the_others(session: Session, world: World) -> None:
+    """Tabs that resumed one browser session share its row: when it is revoked, the check
+    each page makes before drawing (``session_still_valid``) fails in every tab."""
+    from data.accounts import session_still_valid
+
+    signed_in = utcnow()
+    session_id, cookie = _signed_in(session, world.clinician_a, at=signed_in)
+    other_tab = _resume(session, cookie)
+    assert other_tab is not None
+
+    def valid() -> bool:
+        return session_still_valid(
+            session, actor=world.clinician_a, signed_in_at=signed_in, session_id=session_id
+        )
+
+    assert valid()
+    sessions.end_session(session, actor=world.clinician_a, session_id=session_id)
+    assert not valid()
+    # Another user's session id is not this user's session.
+    patient_session, _ = _signed_in(session, world.patient_a1)
+    assert not session_still_valid(
+        session, actor=world.clinician_a, signed_in_at=signed_in, session_id=patient_session
+    )
+
+
+def test_a_session_past_its_lifetime_fails_the_page_check(session: Session, world: World) -> None:
+    start = utcnow() - sessions.SESSION_LIFETIME - dt.timedelta(seconds=1)
+    session_id, _ = _signed_in(session, world.clinician_a, at=start)
+    assert not sessions.is_open(session, session_id=session_id, user_id=_user_id(world.clinician_a))
