@@ -81,7 +81,7 @@ def test_only_hashes_are_stored(session: Session, world: World) -> None:
     "tamper",
     [
         lambda value: value[:-1] + ("0" if value[-1] != "0" else "1"),  # signature changed
-        lambda value: "x" + value[1:],  # token changed, signature kept
+        lambda value: ("y" if value[0] == "x" else "x") + value[1:],  # token changed
         lambda value: value.rpartition(".")[0],  # no signature
         lambda value: value + "." + "0" * 64,  # another dot and signature
         lambda value: "",
