@@ -89,9 +89,9 @@ if actor is None:
     )
 else:
     page = st.navigation(navigation.pages_for(actor.role))
+    state.hand_over_session_cookie()  # in the main area: a phone's closed sidebar draws nothing
     with st.sidebar:
         end_when_idle()
-        state.hand_over_session_cookie()
         # A username is whatever was typed when the account was made: plain text, never Markdown.
         st.text(f"{actor.username} · {actor.role}")
         if st.button("Sign out", key="sign_out"):
