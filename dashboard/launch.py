@@ -9,6 +9,7 @@ from pathlib import Path
 from data.bootstrap import prepare
 from data.demo import DEMO_SIGN_INS
 from data.engine import DatabaseDamaged, make_engine, printable_url
+from data.sessions import secret_key
 from data.settings import Settings
 
 HOST, PORT = "127.0.0.1", 8501
@@ -16,6 +17,13 @@ HOST, PORT = "127.0.0.1", 8501
 
 def main() -> None:
     settings = Settings()
+    try:
+        # Made (or checked) now, so that a bad OUTCOMES_SECRET_KEY stops the start, before
+        # the database is touched, rather than a page.
+        secret_key(database_url=settings.database_url)
+    except ValueError as problem:
+        sys.stderr.write(f"Infusion Outcomes cannot start: {problem}\n")
+        sys.exit(1)
     engine = make_engine(settings.database_url)
     try:
         readiness = prepare(engine)

@@ -18,12 +18,14 @@ ROLE_PAGES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "clinician": (
         ("clinician/worklist.py", "Worklist", ":material/checklist:"),
         ("clinician/patient.py", "Patient", ":material/person:"),
+        ("clinician/register.py", "Register a patient", ":material/person_add:"),
     ),
     "administrator": (
         ("admin/outcomes.py", "Outcomes", ":material/monitoring:"),
         ("admin/users.py", "Users", ":material/group:"),
         ("admin/audit.py", "Audit log", ":material/policy:"),
         ("admin/clinic.py", "Clinic settings", ":material/settings:"),
+        ("clinician/register.py", "Register a patient", ":material/person_add:"),
     ),
 }
 

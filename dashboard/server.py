@@ -11,6 +11,10 @@
   the browser that prepared it (:mod:`dashboard.downloads`);
 * **the download route** ``/download/<token>``: a prepared file, once, to that browser
   while it is signed in;
+* **the session routes** ``/session/claim`` and ``/session/end``: the signed-in page trades
+  its one-time ticket for the ``HttpOnly``, ``SameSite=Strict`` session cookie that lets a
+  reload find the user again (:mod:`data.sessions`), and a signed-out page drops it; both
+  only for a same-origin request of the browser that signed in;
 * **Streamlit's media files** (``/media/...``) only to a browser with a signed-in session.
 
 TLS is the reverse proxy's job: see ``docs/deployment.md``.
@@ -21,8 +25,10 @@ from __future__ import annotations
 import logging
 import traceback
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import streamlit as st
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -30,8 +36,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dashboard import downloads
-from data.engine import DAMAGED_MESSAGE, database_damaged
+from dashboard import downloads, resources, state
+from data import sessions
+from data.engine import DAMAGED_MESSAGE, database_damaged, transaction
+from data.settings import Settings
 
 logger = logging.getLogger("dashboard.server")
 PAGE_FAILED = (
@@ -141,6 +149,99 @@ async def download(request: Request) -> Response:
     )
 
 
+SESSION_ROUTE = "/session/"
+SESSION_REFUSED = (
+    "This browser could not be kept signed in: reload the page and sign in again, from the "
+    "address of Infusion Outcomes itself."
+)
+
+
+def _same_origin(request: Request) -> bool:
+    """A request the app's own page made: never a form or script of another site.
+
+    The browser says so in ``Sec-Fetch-Site`` (sent by every current browser), and its
+    ``Origin`` names this server's host (the port is not compared: behind the proxy of
+    docs/deployment.md the ``Host`` header carries none).
+    """
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site != "same-origin":
+        return False
+    origin = urlsplit(request.headers.get("origin") or "").hostname
+    host = urlsplit("//" + (request.headers.get("host") or "")).hostname
+    return origin is not None and origin == host
+
+
+def _session_cookie(value: str, *, max_age: int, https: bool) -> str:
+    return (
+        f"{sessions.SESSION_COOKIE}={value}; Max-Age={max_age}; Path=/; HttpOnly; "
+        "SameSite=Strict" + ("; Secure" if https else "")
+    )
+
+
+def _refused(status: int = 403) -> Response:
+    return PlainTextResponse(
+        SESSION_REFUSED, status_code=status, headers={"Cache-Control": "no-store"}
+    )
+
+
+def _claim(ticket: str, browser: str | None) -> str | None:
+    """The signed cookie value for a ticket of this browser, or None (in a worker thread)."""
+    idle_minutes = Settings().session_idle_minutes
+    with transaction(resources.engine(), write=True) as session:
+        token = sessions.claim_ticket(
+            session, ticket=ticket, browser=browser, idle_minutes=idle_minutes
+        )
+    return None if token is None else sessions.cookie_value(token, secret=state.cookie_secret())
+
+
+async def claim_session(request: Request) -> Response:
+    """``POST /session/claim`` with ``{"ticket": ...}``: the session cookie, once.
+
+    JSON only: a cross-site form cannot send it without the browser asking first.
+    """
+    if not _same_origin(request):
+        return _refused()
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return _refused(415)
+    try:
+        body = await request.json()
+    except ValueError:
+        return _refused(400)
+    ticket = body.get("ticket") if isinstance(body, dict) else None
+    if not isinstance(ticket, str):
+        return _refused(400)
+    browser = request.cookies.get(downloads.BROWSER_COOKIE)
+    value = await run_in_threadpool(_claim, ticket, browser)
+    if value is None:
+        return _refused()
+    response = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    max_age = int(sessions.SESSION_LIFETIME.total_seconds())
+    response.headers.append(
+        "Set-Cookie", _session_cookie(value, max_age=max_age, https=_is_https(request.scope))
+    )
+    return response
+
+
+def _end(value: str | None) -> None:
+    token = sessions.token_from_cookie(value, secret=state.cookie_secret())
+    if token is None:
+        return  # a forged or damaged cookie reads nothing
+    with transaction(resources.engine(), write=True) as session:
+        sessions.end_session_with_token(session, token=token)
+
+
+async def end_session(request: Request) -> Response:
+    """``POST /session/end``: revoke this browser's session and drop its cookie."""
+    if not _same_origin(request):
+        return _refused()
+    await run_in_threadpool(_end, request.cookies.get(sessions.SESSION_COOKIE))
+    response = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    response.headers.append(
+        "Set-Cookie", _session_cookie("", max_age=0, https=_is_https(request.scope))
+    )
+    return response
+
+
 def show_plain_error(error: Exception) -> bool:
     """Any error a page did not handle: a plain message on screen, never a traceback.
 
@@ -156,7 +257,11 @@ def show_plain_error(error: Exception) -> bool:
 
 app = st.App(
     Path(__file__).resolve().parent / "streamlit_app.py",
-    routes=[Route(downloads.ROUTE + "{token}", download, methods=["GET"])],
+    routes=[
+        Route(downloads.ROUTE + "{token}", download, methods=["GET"]),
+        Route(SESSION_ROUTE + "claim", claim_session, methods=["POST"]),
+        Route(SESSION_ROUTE + "end", end_session, methods=["POST"]),
+    ],
     middleware=[Middleware(ClinicProtections)],
     on_script_error=show_plain_error,
 )

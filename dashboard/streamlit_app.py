@@ -55,12 +55,18 @@ def end_when_idle() -> None:
         st.rerun(scope="app")
 
 
-actor = state.current_actor()
+# A reload starts with an empty session state: the browser's session cookie may resume it.
+actor = state.current_actor() or state.resume(IDLE_MINUTES)
 if actor is not None:
     expired = state.idle_expired(IDLE_MINUTES)
     try:
         with resources.session_scope() as session:
-            valid = session_still_valid(session, actor=actor, signed_in_at=state.signed_in_at())
+            valid = session_still_valid(
+                session,
+                actor=actor,
+                signed_in_at=state.signed_in_at(),
+                session_id=state.session_id(),
+            )
     except AccessDenied:
         valid = False
     except Exception as error:
@@ -82,13 +88,8 @@ if actor is None:
         position="hidden",
     )
 else:
-    pages = navigation.pages_for(actor.role)
-    if actor.role in ("clinician", "administrator"):  # issue 12; lead: move to ROLE_PAGES
-        register = navigation.PAGES / "clinician" / "register.py"
-        pages.append(
-            st.Page(str(register), title="Register a patient", icon=":material/person_add:")
-        )
-    page = st.navigation(pages)
+    page = st.navigation(navigation.pages_for(actor.role))
+    state.hand_over_session_cookie()  # in the main area: a phone's closed sidebar draws nothing
     with st.sidebar:
         end_when_idle()
         # A username is whatever was typed when the account was made: plain text, never Markdown.

@@ -127,6 +127,12 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
         EVERY_CALL: frozenset({"clinician:clinic", "administrator:clinic", "system:clinic"})
     },
     "data.accounts.sign_out_everywhere": {EVERY_CALL: EVERY_SIGNED_IN_USER},
+    # data.sessions: a person's own browser sessions (the operator has no browser)
+    "data.sessions.start_session": {
+        EVERY_CALL: frozenset({"patient:none", "clinician:none", "administrator:none"})
+    },
+    "data.sessions.touch": {EVERY_CALL: EVERY_SIGNED_IN_USER},
+    "data.sessions.end_session": {EVERY_CALL: EVERY_SIGNED_IN_USER},
     # data.interchange: a patient's export as their record; the clinic's as the clinic's records
     "data.interchange.csv_export.ensure_can_export": {
         "one patient": OWN_OR_CARE_TEAM,

@@ -29,11 +29,11 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import ColumnElement, Engine, func, literal, select
 from sqlalchemy.orm import Session
 
-from data import audit, signin_throttle
+from data import audit, sessions, signin_throttle
 from data.access import Actor, verify_actor
 from data.engine import transaction
 from data.errors import AccessDenied, SignInFailed
-from data.models import Patient, User, utcnow
+from data.models import User, utcnow
 from data.password_policy import STAFF_MIN_PASSWORD_LENGTH
 
 MAX_FAILED_SIGN_INS = 5
@@ -64,20 +64,6 @@ def same_username(username: str) -> ColumnElement[bool]:
     """``User.username`` equal to ``username`` whatever the case, through the database's own
     lower() on both sides, as the unique index of migration 0005 compares them."""
     return func.lower(User.username) == func.lower(literal(username))
-
-
-def _actor_for(session: Session, user: User) -> Actor:
-    """The actor a signed-in user acts as (a patient also carries their own record's id)."""
-    patient_id = None
-    if user.role == "patient":
-        patient_id = session.scalar(select(Patient.id).where(Patient.user_id == user.id))
-    return Actor(
-        user_id=user.id,
-        clinic_id=user.clinic_id,
-        role=user.role,  # type: ignore[arg-type]  # checked against ROLES on creation
-        username=user.username,
-        patient_id=patient_id,
-    )
 
 
 @dataclass(frozen=True)
@@ -163,7 +149,7 @@ def _settle(
     user.locked_until = None
     if verdict.new_hash is not None:
         user.password_hash = verdict.new_hash
-    actor = _actor_for(session, user)
+    actor = sessions.actor_for(session, user)
     audit.record(session, actor=actor, action=audit.Action.SIGN_IN)
     return actor
 
@@ -281,14 +267,25 @@ def authenticate_single_sign_on(
             "your organisation's account is not linked to an active account at this clinic; "
             "ask the clinic's administrator"
         )
-    actor = _actor_for(session, user)
+    actor = sessions.actor_for(session, user)
     audit.record(session, actor=actor, action=audit.Action.SIGN_IN_SINGLE_SIGN_ON)
     return actor
 
 
-def session_still_valid(session: Session, *, actor: Actor, signed_in_at: dt.datetime) -> bool:
+def session_still_valid(
+    session: Session,
+    *,
+    actor: Actor,
+    signed_in_at: dt.datetime,
+    session_id: int | None = None,
+) -> bool:
     """False once the account is disabled, changed or signed out everywhere after
-    ``signed_in_at``, and for any actor that does not match its user row (forged)."""
+    ``signed_in_at``, and for any actor that does not match its user row (forged).
+
+    With ``session_id`` (the sign-in's ``user_session`` row, :mod:`data.sessions`), also
+    False once that row is revoked or past its lifetime: signing out in one tab ends the
+    other tabs that resumed the same browser session.
+    """
     if actor.user_id is None:
         return False
     try:
@@ -298,15 +295,23 @@ def session_still_valid(session: Session, *, actor: Actor, signed_in_at: dt.date
     user = session.get(User, actor.user_id)
     if user is None or not user.active:
         return False
+    if session_id is not None and not sessions.is_open(
+        session, session_id=session_id, user_id=user.id
+    ):
+        return False
     return user.sessions_valid_after is None or signed_in_at >= user.sessions_valid_after
 
 
 def sign_out_everywhere(session: Session, *, actor: Actor) -> None:
-    """End every session of the actor's own account."""
+    """End every session of the actor's own account: the ones open in this process's memory
+    (``sessions_valid_after``) and the ones a browser could resume after a reload (their
+    ``user_session`` rows are revoked, :mod:`data.sessions`)."""
     verify_actor(session, actor)
     if actor.user_id is None:
         return
     user = session.get(User, actor.user_id)
     if user is not None:
-        user.sessions_valid_after = utcnow()
+        now = utcnow()
+        user.sessions_valid_after = now
+        sessions.revoke_all(session, user_id=user.id, now=now)
         audit.record(session, actor=actor, action=audit.Action.SIGN_OUT_EVERYWHERE)

@@ -76,6 +76,11 @@ class Action(Enum):
         "account's name, or '(unknown username)'",
     )
     SIGN_OUT_EVERYWHERE = "sign_out_everywhere", "ended all of their own sign-ins"
+    RESUME_SESSION = (
+        "resume_session",
+        "came back to a signed-in session in the same browser (a reload or a new tab)",
+    )
+    SIGN_OUT = "sign_out", "signed out of this browser"
     CREATE_USER = "create_user", "created a user account"
     CREATE_PATIENT_SIGN_IN = (
         "create_patient_sign_in",

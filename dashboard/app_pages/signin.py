@@ -25,6 +25,8 @@ st.caption(
 flash = state.pop_flash()
 if flash:
     st.info(flash)
+# After a sign-out or an ended session: the browser's session cookie is dropped too.
+state.drop_session_cookie()
 
 with resources.session_scope() as session:
     demo = demo_signins(session)

@@ -449,6 +449,12 @@ CALLS: dict[str, tuple[Call, ...]] = {
         ),
     ),
     "data.accounts.sign_out_everywhere": (Call(NO_TARGET, _nothing),),
+    # data.sessions (a session id of nobody's: one's own is the data tests' subject)
+    "data.sessions.start_session": (Call(NO_TARGET, lambda _, __: {"browser": "matrix"}),),
+    "data.sessions.touch": (
+        Call(NO_TARGET, lambda _, __: {"session_id": ABSENT_ID, "idle_minutes": 30}),
+    ),
+    "data.sessions.end_session": (Call(NO_TARGET, lambda _, __: {"session_id": ABSENT_ID}),),
     # data.interchange
     "data.interchange.csv_export.ensure_can_export": (
         Call(PATIENT_TARGETS, _patient, "one patient"),
