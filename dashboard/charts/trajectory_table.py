@@ -75,7 +75,7 @@ def trajectory_table(
         Columns :data:`TABLE_COLUMNS`, all text: the day as the chart places it
         (``5 Jan 2026``), the day number counted from the first infusion (blank before it or
         without infusions), what happened and its detail (``14, moderate``; ``IV ketamine,
-        0.50 mg/kg``; ``not yet acknowledged``).
+        0.50 mg per kg``; ``not yet acknowledged``).
     """
     definition = get_instrument(instrument)
     ordered = infusions.sort_values("administered_at")
@@ -87,7 +87,9 @@ def trajectory_table(
         detail = ROUTE_NAMES.get(route, route)
         dose = infusion.get("dose_mg_per_kg")
         if _present(dose):
-            detail += f", {float(dose):.2f} mg/kg"
+            # "per kg" in words: a screen reader says it, and the infusion form's own
+            # "0.50 mg/kg" stays the one on the page a person (or a test) looks for.
+            detail += f", {float(dose):.2f} mg per kg"
         rows.append(
             (calendar_day(infusion["administered_at"]), "infusion", f"Infusion {number}", detail)
         )

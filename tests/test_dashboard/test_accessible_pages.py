@@ -181,7 +181,7 @@ def test_the_trajectory_table_lists_what_the_chart_draws() -> None:
             "date": "6 Jan 2026",
             "days since first infusion": "0",
             "what": "Infusion 1",
-            "detail": "IV ketamine, 0.50 mg/kg",
+            "detail": "IV ketamine, 0.50 mg per kg",
         },
         {
             "date": "8 Jan 2026",
