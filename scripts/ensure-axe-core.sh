@@ -7,7 +7,7 @@ set -euo pipefail
 AXE_VERSION="4.14.1"
 # sha512 of axe-core-4.14.1.tgz: the registry's "integrity" for this version, as hex.
 AXE_SHA512="1477dafa598d8d065f273d6af302aa203c02e83131707b7fa648cd41bd3d6b734f8c22a0dab86ee6a6f64b8afbe804b214d36db85a2826965edfb3a0b9d546b5"
-CACHE="${OUTCOMES_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/infusion-outcomes}"
+CACHE="${OUTCOMES_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/infusion-outcomes}"
 TARGET="$CACHE/axe-core-$AXE_VERSION/axe.min.js"
 if [ -s "$TARGET" ]; then
   echo "$TARGET"
