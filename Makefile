@@ -26,6 +26,7 @@ lint: $(STAMP)
 test: lint
 	scripts/ensure-chromium.sh
 	scripts/ensure-nginx.sh
+	scripts/ensure-axe-core.sh >/dev/null
 	$(BIN)/python -m pytest
 
 screenshots: $(STAMP)

@@ -166,7 +166,8 @@ def show_alert_cards(
             alerts = open_alerts(session, actor=actor, limit=PAGE_SIZE)
     st.session_state[_PAGE] = page
     total = int(alerts["open_total"].iloc[0]) if len(alerts) else 0
-    st.subheader(f"Safety alerts ({total})")
+    # The worklist's second level, under its title; no link-to-heading anchor.
+    st.header(f"Safety alerts ({total})", anchor=False)
     show_confirmation()
     if alerts.empty:
         st.success("No unacknowledged safety alerts.")

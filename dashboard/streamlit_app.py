@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import navigation, resources, state
+from dashboard import look, navigation, resources, state
 from dashboard.plain import literal
 from data.accounts import session_still_valid, sign_out_everywhere
 from data.engine import DAMAGED_MESSAGE, database_damaged, database_unavailable
@@ -40,6 +40,7 @@ def show_unavailable(error: Exception) -> None:
 
 
 st.set_page_config(page_title="Infusion Outcomes", layout="wide")
+look.apply_look()  # focus that shows, no Tab stop on a closed sidebar (dashboard/look.py)
 
 IDLE_MINUTES = Settings().session_idle_minutes
 

@@ -13,16 +13,22 @@ from dashboard.charts.cohort import (
     rates_figure,
     survival_figure,
 )
-from dashboard.charts.items import item_heatmap
+from dashboard.charts.items import item_heatmap, item_table
 from dashboard.charts.progress import progress_figure
+from dashboard.charts.style import PLOTLY_CONFIG
 from dashboard.charts.trajectory import trajectory_figure
+from dashboard.charts.trajectory_table import trajectory_lines, trajectory_table
 
 __all__ = [
+    "PLOTLY_CONFIG",
     "funnel_figure",
     "item_heatmap",
+    "item_table",
     "mean_trajectory_figure",
     "progress_figure",
     "rates_figure",
     "survival_figure",
     "trajectory_figure",
+    "trajectory_lines",
+    "trajectory_table",
 ]

@@ -22,6 +22,31 @@ def _column_labels(days: pd.Series) -> list[str]:
     return labels
 
 
+def item_table(instrument: str | Instrument, assessments: pd.DataFrame) -> pd.DataFrame:
+    """The heatmap's numbers as a table, for a screen reader and for reading exact answers:
+    one row per scored item (its short name), one column per administration (its day, as the
+    heatmap labels it), each cell the answer as text (blank where not answered)."""
+    definition = get_instrument(instrument)
+    ordered = assessments.sort_values("administered_at")
+    keys = list(definition.scored_item_keys)
+    columns = _column_labels(calendar_days(ordered["administered_at"]))
+    cells = {
+        column: [
+            "" if value is None or pd.isna(value) else str(int(value))
+            for value in _answers(answers, keys)
+        ]
+        for column, answers in zip(columns, ordered["answers"], strict=True)
+    }
+    table = pd.DataFrame(cells, index=[definition.item(k).short_name for k in keys])
+    table.index.name = "item"
+    return table
+
+
+def _answers(answers: object, keys: list[str]) -> list[object]:
+    """One administration's answers to ``keys`` (None where not answered)."""
+    return [answers.get(key) if isinstance(answers, Mapping) else None for key in keys]
+
+
 def item_heatmap(instrument: str | Instrument, assessments: pd.DataFrame) -> go.Figure:
     """Which symptoms moved: one row per scored item, one column per administration.
 
@@ -33,13 +58,8 @@ def item_heatmap(instrument: str | Instrument, assessments: pd.DataFrame) -> go.
     definition = get_instrument(instrument)
     ordered = assessments.sort_values("administered_at")
     keys = list(definition.scored_item_keys)
-    values = [
-        [
-            (answers or {}).get(key) if isinstance(answers, Mapping) else None
-            for answers in ordered["answers"]
-        ]
-        for key in keys
-    ]
+    by_answers = [_answers(answers, keys) for answers in ordered["answers"]]
+    values = [[column[row] for column in by_answers] for row in range(len(keys))]
     figure = go.Figure(
         go.Heatmap(
             z=values,

@@ -10,6 +10,12 @@ import pandas as pd
 
 XAxis = Literal["date", "days"]
 
+# How every page draws a figure: st.plotly_chart(figure, config=PLOTLY_CONFIG). Plotly's
+# toolbar (zoom, pan, autoscale, download...) put eight Tab stops on each chart, before the
+# page's next control, and serves nobody here: the figures are read, not explored, and the
+# numbers are in the table beside each one. Hover still shows a point's values.
+PLOTLY_CONFIG: dict[str, Any] = {"displayModeBar": False}
+
 # Severity bands from calm to alarming; colour-blind-safe, light enough to read a line over.
 BAND_COLOURS = ("#e8f5e9", "#f1f8e9", "#fff8e1", "#fff3e0", "#ffebee")
 SCORE_COLOUR = "#1f4e79"

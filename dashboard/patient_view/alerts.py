@@ -35,7 +35,8 @@ def show_patient_alerts(
         return
     is_open = alerts["acknowledged_at"].isna()
     still_open, closed = alerts[is_open], alerts[~is_open]
-    st.subheader(f"Safety alerts ({len(still_open)} open)")
+    # Under the patient's name (the page's second level): the third.
+    st.subheader(f"Safety alerts ({len(still_open)} open)", anchor=False)
     for alert in still_open.itertuples(index=False):
         with st.container(border=True):
             raised = when_text(alert.created_at, time_zone)

@@ -119,10 +119,13 @@ def choose_patient(actor: Actor) -> int:
 def show_header(record: PatientRecord) -> None:
     """Name, MRN, date of birth and age, then the contact phone (a ``tel:`` link, or "not
     recorded"), care team and protocol, as typed or imported: literal text."""
-    st.subheader(
-        patient_label(record.name, record.external_id, record.date_of_birth, today=dt.date.today())
+    # The page's second level (under the title "Patient"), without a link-to-heading anchor.
+    st.header(
+        patient_label(record.name, record.external_id, record.date_of_birth, today=dt.date.today()),
+        anchor=False,
     )
-    st.caption(
+    # Text a clinician acts on (the phone to call): the page's own text colour, not a caption.
+    st.markdown(
         f"Phone: {phone_link(record.phone) or 'not recorded'} · "
         f"Care team: {literal(record.assigned_clinician or '—')} · protocol: "
         f"{literal(record.protocol or '—')}"

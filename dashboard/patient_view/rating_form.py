@@ -136,11 +136,16 @@ def _save(
                 f"The time of the rating is in the future: enter when it was done ({time_zone})."
             )
     if marks or when is None:
-        count = sum(1 for key in marks if key != "time")
-        if count:
+        missing = [key for key in answers if key in marks]
+        if missing:
+            # Named in words, not only counted: "1. Apparent sadness, 4. Reduced sleep".
+            names = ", ".join(
+                f"{rating.item_keys.index(key) + 1}. {rating.item(key).short_name}"
+                for key in missing
+            )
             marks["record"] = (
-                f"Nothing was stored: {count} item(s) not rated yet (marked above). "
-                "Rate each item, or mark it 'not rated'."
+                f"Nothing was stored: {len(missing)} item(s) not rated yet (marked above): "
+                f"{names}. Rate each item, or mark it 'not rated'."
             )
         else:
             marks["record"] = "Nothing was stored: enter the date and time of the rating."

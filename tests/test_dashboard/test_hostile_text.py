@@ -248,10 +248,11 @@ def test_the_patient_view_names_the_patient_and_care_team_as_typed(
     app.run()
     app.switch_page("app_pages/clinician/patient.py").run()
     assert not app.exception
-    assert app.subheader[0].value == patient_label(
+    assert app.header[0].value == patient_label(
         NAME, EXTERNAL_ID, dt.date(1980, 1, 2), today=dt.date.today()
     )
-    assert literal(DISPLAY) in app.caption[0].value and literal(PROTOCOL) in app.caption[0].value
+    header = next(m.value for m in app.markdown if str(m.value).startswith("Phone: "))
+    assert literal(DISPLAY) in header and literal(PROTOCOL) in header
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,7 @@ def test_every_page_renders_for_its_role(
 def test_worklist_shows_the_safety_alert_first(app: AppTest, app_world: AppWorld) -> None:
     signed_in(app, app_world.clinician).run()
     assert not app.exception
-    assert app.subheader[0].value.startswith("Safety alerts (1)")
+    assert app.header[0].value.startswith("Safety alerts (1)")
     assert "PHQ-9 item 9 (thoughts of death or self-harm) positive" in _texts(app)
 
 

@@ -145,7 +145,7 @@ def test_worklist_cards_are_most_urgent_first_paged_and_confirm_an_acknowledgeme
     cards = signed_in(AppTest.from_function(_card_script, default_timeout=60), app_world.clinician)
     cards.run()
     assert not cards.exception, cards.exception
-    assert cards.subheader[0].value == "Safety alerts (25)"
+    assert cards.header[0].value == "Safety alerts (25)"
     assert any("Showing 1–20 of 25, most urgent first" in c.value for c in cards.caption)
     notes = [t for t in cards.text_input if str(t.key).startswith("ack_note_")]
     assert len(notes) == 20  # one page of forms, not 25
@@ -176,7 +176,7 @@ def test_worklist_cards_are_most_urgent_first_paged_and_confirm_an_acknowledgeme
     button.click().run()
     assert not cards.exception, cards.exception
     assert any("Alert acknowledged" in s.value for s in cards.success)
-    assert cards.subheader[0].value == "Safety alerts (24)"
+    assert cards.header[0].value == "Safety alerts (24)"
 
 
 def test_the_worklist_page_shows_one_page_of_alert_cards(
@@ -187,7 +187,7 @@ def test_the_worklist_page_shows_one_page_of_alert_cards(
     signed_in(app, app_world.clinician).run()
     app.switch_page("app_pages/clinician/worklist.py").run()
     assert not app.exception, app.exception
-    heading = next(h.value for h in app.subheader if h.value.startswith("Safety alerts ("))
+    heading = next(h.value for h in app.header if h.value.startswith("Safety alerts ("))
     total = int(heading.removeprefix("Safety alerts (").removesuffix(")"))
     assert total >= len(many_alerts) > 20
     assert any(f"Showing 1–20 of {total}, most urgent first" in c.value for c in app.caption)

@@ -105,7 +105,7 @@ def test_with_nobody_chosen_the_page_asks_and_shows_no_patient(
     assert chooser.value is None
     assert sorted(chooser.options) == _labels(markdown=False)
     assert any("Choose a patient" in i.value for i in app.info)
-    assert not app.subheader  # no header
+    assert not app.header  # no header
     assert not app.get("plotly_chart")  # no chart
     assert not app.tabs  # no log, forms or files
     assert state.SELECTED_PATIENT not in app.session_state
@@ -116,11 +116,11 @@ def test_a_search_lists_the_three_and_opens_only_the_one_picked(
 ) -> None:
     _patient_page(app, caseys)
     app.text_input(key="patient_search").input("casey").run()
-    assert app.selectbox[0].value is None and not app.subheader
+    assert app.selectbox[0].value is None and not app.header
     assert sorted(app.selectbox[0].options) == _labels(markdown=False)
     app.selectbox[0].select(caseys.patient_ids[1]).run()
     assert not app.exception, app.exception
-    assert app.subheader[0].value == _labels(markdown=True)[1]
+    assert app.header[0].value == _labels(markdown=True)[1]
     assert app.session_state[state.SELECTED_PATIENT] == caseys.patient_ids[1]
 
 
@@ -129,8 +129,10 @@ def test_a_patient_opened_from_the_worklist_opens_directly(app: AppTest, caseys:
     app.button(key=f"open_no_baseline_{caseys.patient_ids[2]}").click().run()
     assert not app.exception, app.exception
     assert all(box.label != "Patient" for box in app.selectbox)  # no chooser in the way
-    assert app.subheader[0].value == _labels(markdown=True)[2]
-    assert "Care team: Clinician" in app.caption[0].value
+    assert app.header[0].value == _labels(markdown=True)[2]
+    assert "Care team: Clinician" in next(
+        m.value for m in app.markdown if str(m.value).startswith("Phone: ")
+    )
 
 
 def test_the_export_file_is_named_by_name_mrn_and_birth_date(

@@ -122,7 +122,9 @@ def test_the_patient_header_shows_the_phone_as_a_call_link(app: AppTest, phones:
     app.run()
     app.switch_page("app_pages/clinician/patient.py").run()
     assert not app.exception, app.exception
-    assert app.caption[0].value.startswith(f"Phone: {LINK} · Care team: Clinician")
+    assert next(m.value for m in app.markdown if str(m.value).startswith("Phone: ")).startswith(
+        f"Phone: {LINK} · Care team: Clinician"
+    )
 
 
 def test_a_patient_without_a_phone_says_not_recorded(app: AppTest, phones: Phones) -> None:
@@ -131,7 +133,9 @@ def test_a_patient_without_a_phone_says_not_recorded(app: AppTest, phones: Phone
     app.run()
     app.switch_page("app_pages/clinician/patient.py").run()
     assert not app.exception, app.exception
-    assert app.caption[0].value.startswith("Phone: not recorded · Care team: Clinician")
+    assert next(m.value for m in app.markdown if str(m.value).startswith("Phone: ")).startswith(
+        "Phone: not recorded · Care team: Clinician"
+    )
 
 
 def test_a_hostile_stored_phone_links_only_to_its_digits(app: AppTest, phones: Phones) -> None:
@@ -143,7 +147,7 @@ def test_a_hostile_stored_phone_links_only_to_its_digits(app: AppTest, phones: P
     app.session_state[state.SELECTED_PATIENT] = phones.hostile
     app.switch_page("app_pages/clinician/patient.py").run()
     assert not app.exception, app.exception
-    header = app.caption[0].value
+    header = next(m.value for m in app.markdown if str(m.value).startswith("Phone: "))
     for text in (row, header):
         assert f"[{literal(HOSTILE)}](tel:1555)" in text
         assert _links(text) == ["tel:1555"]

@@ -38,7 +38,6 @@ from outcomes.timepoints import response_rates
 
 # The toolbar's eight buttons are eight Tab stops per chart and serve nobody here: every
 # chart's numbers are in the table beside it, and the CSV buttons download them.
-CHART = {"displayModeBar": False}
 
 actor = state.require_actor()
 with resources.session_scope() as session:
@@ -105,7 +104,7 @@ if n_treated < MIN_GROUP:
 
 st.header("Induction completion", anchor=False)
 funnel = induction_funnel(infusions, rules=config.rules)
-st.plotly_chart(charts.funnel_figure(funnel), width="stretch", config=CHART)
+st.plotly_chart(charts.funnel_figure(funnel), width="stretch", config=charts.PLOTLY_CONFIG)
 st.dataframe(outcome_tables.funnel_table(funnel), hide_index=True, width="stretch")
 
 if scores.empty:
@@ -143,7 +142,7 @@ for measure in ("response", "remission"):
     st.plotly_chart(
         charts.rates_figure(rates, measure=measure, references=references),
         width="stretch",
-        config=CHART,
+        config=charts.PLOTLY_CONFIG,
     )
     st.dataframe(
         outcome_tables.rates_table(rates, measure=measure, references=references),
@@ -185,7 +184,9 @@ for curve, title, y_title, share, median, file_name in (
         )
         continue
     st.plotly_chart(
-        charts.survival_figure(curve, title=title, y_title=y_title), width="stretch", config=CHART
+        charts.survival_figure(curve, title=title, y_title=y_title),
+        width="stretch",
+        config=charts.PLOTLY_CONFIG,
     )
     st.markdown(
         f"Median: {median:g} days." if median else "Fewer than half have reached it so far."
@@ -203,7 +204,7 @@ else:
     st.plotly_chart(
         charts.mean_trajectory_figure(weekly, instrument=instrument_id),
         width="stretch",
-        config=CHART,
+        config=charts.PLOTLY_CONFIG,
     )
     st.dataframe(
         outcome_tables.weekly_means_table(weekly, instrument_name=instrument_name),
@@ -219,7 +220,7 @@ st.markdown(
     "as well as missed forms."
 )
 by_week = weekly_completeness(courses, scores, today=today)
-st.plotly_chart(completeness_figure(by_week), width="stretch", config=CHART)
+st.plotly_chart(completeness_figure(by_week), width="stretch", config=charts.PLOTLY_CONFIG)
 st.dataframe(outcome_tables.completeness_table(by_week), hide_index=True, width="stretch")
 st.subheader("Not checked in this week", anchor=False)
 missing = missing_this_week(courses, scores, today=today)

@@ -24,7 +24,7 @@ actor = state.require_actor()
 with resources.session_scope() as session:
     config = clinic_config(session, actor.clinic_id)
 
-st.title("Patient")
+st.title("Patient", anchor=False)
 patient_id = choose_patient(actor)
 
 controls = st.columns([2, 2, 3])
@@ -74,7 +74,18 @@ st.plotly_chart(
         alerts=alerts,
     ),
     width="stretch",
+    config=charts.PLOTLY_CONFIG,
+    alt=f"{instrument.name} scores over time against infusions; the same as a table below.",
 )
+# The chart's every point in words, for a screen reader and for exact values.
+with st.expander(f"{instrument.name} over time as a table"):
+    lines = charts.trajectory_lines(instrument, course, rules=config.rules)
+    if lines:
+        st.markdown(lines)
+    st.table(
+        charts.trajectory_table(instrument, scores, infusions, episodes=episodes, alerts=alerts),
+        hide_index=True,
+    )
 # Keyed, so the tab in use stays open when a button or form in it reruns the page.
 tabs = st.tabs(
     ["Symptoms", "Infusion log", "Record infusion", "Clinician rating", "Export"],
@@ -84,7 +95,14 @@ with tabs[0]:
     if scores.empty:
         st.info(f"No {instrument.name} answers yet.")
     else:
-        st.plotly_chart(charts.item_heatmap(instrument, scores), width="stretch")
+        st.plotly_chart(
+            charts.item_heatmap(instrument, scores),
+            width="stretch",
+            config=charts.PLOTLY_CONFIG,
+            alt=f"{instrument.name} answers to each question over time; as a table below.",
+        )
+        with st.expander(f"{instrument.name} answers as a table"):
+            st.table(charts.item_table(instrument, scores))
 with tabs[1]:
     show_infusion_log(actor=actor, patient_id=patient_id)
 with tabs[2]:

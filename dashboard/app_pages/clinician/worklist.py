@@ -24,7 +24,7 @@ with resources.session_scope() as session:
     scores = cohort_assessments(session, actor=actor, instrument="phq9")
     infusions = cohort_infusions(session, actor=actor)
 
-st.title("Worklist")
+st.title("Worklist", anchor=False)
 # The clinic's own date: "overdue" and ages turn over at the clinic's midnight.
 today = clinic_now(config.time_zone).date()
 mine = patients["assigned_clinician_id"] == actor.user_id
@@ -67,7 +67,7 @@ labels = patient_labels(
     patients[patients["patient_id"].isin(others["patient_id"])], today=today, markdown=True
 )
 phones = patient_phones(patients[patients["patient_id"].isin(others["patient_id"])])
-st.subheader(f"Needs attention ({len(others)})")
+st.header(f"Needs attention ({len(others)})", anchor=False)
 if others.empty:
     st.info("Nothing else needs attention today.")
 for reason, group in others.groupby("reason", sort=False):

@@ -43,7 +43,7 @@ for instrument in words.progress_instruments(
     st.plotly_chart(
         charts.progress_figure(instrument, mine, infusions, time_zone=config.time_zone),
         width="stretch",
-        config={"displayModeBar": False},
+        config=charts.PLOTLY_CONFIG,
         alt=summary,
         key=f"progress_chart_{instrument.id}",
     )
