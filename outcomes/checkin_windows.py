@@ -37,6 +37,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -48,7 +49,9 @@ __all__ = [
     "WindowStatus",
     "cadence_schedule",
     "cadence_window_status",
+    "clinic_date",
     "correction_open",
+    "patient_window_status",
     "schedule_anchor",
     "window_status",
     "windows",
@@ -104,6 +107,58 @@ class WindowStatus:
         """No check-in of this instrument is stored in the current stretch yet: the page
         offers the form (due now in a window; a late or extra one between windows)."""
         return not self.done
+
+
+def clinic_date(moment: dt.datetime, time_zone: str) -> dt.date:
+    """The clinic's calendar date of a time-zone-aware ``moment`` (an IANA zone name): the
+    day a patient checked in, as the clinic counts days."""
+    if moment.tzinfo is None:
+        raise ScoringError("a check-in time needs a time zone")
+    return moment.astimezone(zoneinfo.ZoneInfo(time_zone)).date()
+
+
+def patient_window_status(
+    *,
+    instrument: str,
+    first_infusion: dt.datetime | None,
+    checkins: Iterable[tuple[str, dt.datetime]],
+    today: dt.date,
+    time_zone: str,
+    cadence_days: int,
+    rules: Rules = DEFAULT_RULES,
+) -> WindowStatus:
+    """One instrument's :func:`cadence_window_status` from a patient's stored records.
+
+    The one reading of the records that the check-in writer and the check-in page share, so
+    that the page offers exactly what the writer accepts.
+
+    Parameters
+    ----------
+    instrument : str
+        The instrument whose window is asked about.
+    first_infusion : datetime or None
+        The patient's first infusion that counts (time-zone aware).
+    checkins : iterable of (instrument, datetime)
+        Every stored check-in of the patient (any instrument), corrections left out: a
+        correction stands in for the check-in it corrects and takes no window of its own.
+    today : date
+        The clinic's date.
+    time_zone : str
+        The clinic's time zone, in which times become dates.
+    cadence_days : int
+        The clinic's check-in cadence.
+    rules : Rules
+        ``early_days`` and ``grace_days``.
+    """
+    days = [(name, clinic_date(moment, time_zone)) for name, moment in checkins]
+    return cadence_window_status(
+        first_infusion=None if first_infusion is None else clinic_date(first_infusion, time_zone),
+        first_checkin=min((day for _, day in days), default=None),
+        today=today,
+        checkins=[day for name, day in days if name == instrument],
+        cadence_days=cadence_days,
+        rules=rules,
+    )
 
 
 def schedule_anchor(
