@@ -235,3 +235,22 @@ def test_a_correction_with_its_own_flag_raises_its_own_alert(
     again = _checkin(session, world, CRISIS | {"phq9_9": 1}, corrects=first.assessment_id)
     assert len(again.alert_ids) == 1 and again.alert_ids != first.alert_ids
     assert _count(session, SafetyAlert, patient_id=world.patient_a1.patient_id) == 2
+
+
+def test_a_rescore_keeps_the_correction_chain_and_its_alert(session: Session, world: World) -> None:
+    """Rescoring recomputes derived values of every record, corrected ones too, and changes
+    neither the chain nor the alert the corrected answers raised."""
+    from data.rescore import rescore
+
+    crisis = _checkin(session, world, CRISIS)
+    fixed = _checkin(session, world, ZEROS, corrects=crisis.assessment_id)
+    rescore(session, actor=world.system_a)
+    old = session.get(Assessment, crisis.assessment_id)
+    new = session.get(Assessment, fixed.assessment_id)
+    assert old is not None and new is not None
+    session.refresh(old)
+    session.refresh(new)
+    assert old.superseded_at is not None and new.corrects_id == old.id
+    (alert_id,) = crisis.alert_ids
+    alert = session.get(SafetyAlert, alert_id)
+    assert alert is not None and alert.acknowledged_at is None
