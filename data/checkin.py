@@ -25,18 +25,24 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.access import Actor, ensure_can_write_patient
-from data.clinic import SCORING_VERSION, ClinicConfig, clinic_config
+from data.clinic import SCORING_VERSION, ClinicConfig, clinic_config, clinic_moment
 from data.errors import AccessDenied, InvalidInput
 from data.models import Assessment, Infusion, Patient, SafetyAlert, utcnow
 from data.records.alerts import NewAlert, write_alerts
 from data.records.assessments import counted, insert_unless_stored
 from outcomes import Score, get_instrument, score
-from outcomes.checkin_windows import clinic_date, correction_open, patient_window_status
+from outcomes.checkin_windows import (
+    WindowStatus,
+    cadence_window_status,
+    clinic_date,
+    correction_open,
+)
 from outcomes.errors import UnknownInstrumentError
 from outcomes.instruments import Instrument
 from outcomes.instruments.safety import safety_alert_kinds
 from outcomes.rules import Rules
 
+_DAYS_2 = dt.timedelta(days=2)
 _KEY_LENGTH: int = Assessment.__table__.c.idempotency_key.type.length  # type: ignore[attr-defined]
 
 
@@ -122,20 +128,33 @@ def _refuse_second_in_window(
         )
     )
     # Corrections take no window of their own: the check-in they correct holds it.
-    stored = session.execute(
-        select(Assessment.instrument, Assessment.administered_at).where(
-            Assessment.patient_id == patient_id, Assessment.corrects_id.is_(None)
+    originals = (Assessment.patient_id == patient_id, Assessment.corrects_id.is_(None))
+    first_checkin = session.scalar(select(func.min(Assessment.administered_at)).where(*originals))
+    zone = config.time_zone
+
+    def status_with(days: list[dt.date]) -> WindowStatus:
+        return cadence_window_status(
+            first_infusion=None if first_infusion is None else clinic_date(first_infusion, zone),
+            first_checkin=None if first_checkin is None else clinic_date(first_checkin, zone),
+            today=clinic_date(when, zone),
+            checkins=days,
+            cadence_days=config.checkin_cadence_days,
+            rules=config.rules,
         )
-    ).all()
-    status = patient_window_status(
-        instrument=definition.id,
-        first_infusion=first_infusion,
-        checkins=[(name, moment) for name, moment in stored],
-        today=clinic_date(when, config.time_zone),
-        time_zone=config.time_zone,
-        cadence_days=config.checkin_cadence_days,
-        rules=config.rules,
+
+    # The stretch of days first, then only this instrument's check-ins in it (a range of
+    # the patient-instrument-time index, with a day's margin for the clock), so the cost does
+    # not grow with the patient's history: what patient_window_status reads from all of it.
+    stretch = status_with([])
+    query = select(Assessment.administered_at).where(
+        *originals,
+        Assessment.instrument == definition.id,
+        Assessment.administered_at < clinic_moment(stretch.stretch_end + _DAYS_2, dt.time(), zone),
     )
+    if stretch.stretch_start is not None:
+        lower = clinic_moment(stretch.stretch_start - _DAYS_2, dt.time(), zone)
+        query = query.where(Assessment.administered_at >= lower)
+    status = status_with([clinic_date(moment, zone) for moment in session.scalars(query)])
     if status.done:
         opens = status.next_window.opens
         raise InvalidInput(
