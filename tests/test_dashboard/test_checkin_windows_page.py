@@ -106,3 +106,5 @@ def test_only_the_questionnaires_not_done_in_this_window_are_offered(
     keys = {str(r.key).split(":")[1] for r in app.radio}
     assert keys == {"gad7"}
     assert "Already done for now: PHQ-9" in _texts(app)
+    # Headings go h1 (the page) then h2 (each questionnaire), no level skipped.
+    assert [h.value for h in app.header] == ["GAD-7"] and not app.subheader

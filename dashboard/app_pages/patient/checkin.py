@@ -233,7 +233,8 @@ with st.form("checkin"):
     st.markdown("Answer about the last two weeks. Every question needs an answer.")
     all_answers = {}
     for instrument in offered:
-        st.subheader(instrument.name, anchor=False)
+        # Headings one level below the page's (or the correction's) own: h2, else h3.
+        (st.subheader if correcting else st.header)(instrument.name, anchor=False)
         all_answers[instrument.id] = forms.render(
             instrument, key_prefix=f"{form_id}:{instrument.id}"
         )
