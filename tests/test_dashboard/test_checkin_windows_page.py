@@ -96,6 +96,15 @@ def test_after_a_check_in_the_page_offers_a_correction_not_another_check_in(
     assert corrected[2] == first[0] and corrected[3] is False
     assert set(corrected[4].values()) == {0}
 
+    # The clinician's worklist: the alert first, with the answer that raised it (3), not
+    # only the corrected latest score of 0.
+    worklist = signed_in(AppTest.from_file(APP, default_timeout=60), app_world.clinician).run()
+    assert not worklist.exception
+    assert worklist.subheader[0].value.startswith("Safety alerts (")
+    cards = " ".join(m.value for m in worklist.markdown).replace("\\-", "-")
+    assert f"MRN-{patient.username}" in cards
+    assert "positive: 3, nearly every day" in cards
+
 
 def test_only_the_questionnaires_not_done_in_this_window_are_offered(
     app: AppTest, app_world: AppWorld
