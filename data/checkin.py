@@ -122,14 +122,20 @@ def _refuse_second_in_window(
 ) -> None:
     """Refuse a patient's check-in when one of the instrument is stored in the window (or the
     stretch between windows) of ``when``'s clinic date already (course-and-reporting §3)."""
-    first_infusion = session.scalar(
-        select(func.min(Infusion.administered_at)).where(
-            Infusion.patient_id == patient_id, Infusion.entered_in_error_at.is_(None)
-        )
-    )
     # Corrections take no window of their own: the check-in they correct holds it.
     originals = (Assessment.patient_id == patient_id, Assessment.corrects_id.is_(None))
-    first_checkin = session.scalar(select(func.min(Assessment.administered_at)).where(*originals))
+    # One statement: the patient's row locked (one check-in of theirs at a time: the rule
+    # reads what another submission of theirs may be writing; on SQLite the write
+    # transaction holds the whole database already) and the two dates the schedule needs.
+    first_infusion_of = select(func.min(Infusion.administered_at)).where(
+        Infusion.patient_id == patient_id, Infusion.entered_in_error_at.is_(None)
+    )
+    first_checkin_of = select(func.min(Assessment.administered_at)).where(*originals)
+    _, first_infusion, first_checkin = session.execute(
+        select(Patient.id, first_infusion_of.scalar_subquery(), first_checkin_of.scalar_subquery())
+        .where(Patient.id == patient_id)
+        .with_for_update(of=Patient)
+    ).one()
     zone = config.time_zone
 
     def status_with(days: list[dt.date]) -> WindowStatus:
@@ -336,12 +342,12 @@ def submit_checkin(
 
     earlier: Assessment | None = None
     if corrects is not None or actor.role == "patient":
-        # One patient's check-ins one at a time: the window rule reads what another
-        # submission of theirs may be writing (PostgreSQL row lock; SQLite's write
-        # transaction holds the whole database already).
-        session.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
         try:
             if corrects is not None:
+                # One patient's check-ins one at a time (as in the window check).
+                session.execute(
+                    select(Patient.id).where(Patient.id == patient_id).with_for_update()
+                )
                 earlier = _check_correction(
                     session,
                     actor=actor,
