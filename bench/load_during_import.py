@@ -99,9 +99,16 @@ def _checkins_until(
         rng = random.Random(seed * 1000 + index)
         actor = actors[index]
         mine: list[Sent] = []
+        started = dt.datetime.now(dt.UTC)
         while not done.is_set():
             harm = rng.random() < 0.10
-            sent = Sent(key=f"{actor.patient_id}:{uuid.uuid4().hex}", self_harm=harm, resend=False)
+            # A week apart: one check-in per window (issue 12).
+            sent = Sent(
+                key=f"{actor.patient_id}:{uuid.uuid4().hex}",
+                self_harm=harm,
+                resend=False,
+                administered_at=started - dt.timedelta(days=7 * len(mine)),
+            )
             submit(engine, actor, random_answers(rng, harm), sent)
             mine.append(sent)
             if think_seconds:

@@ -13,6 +13,7 @@ would shadow the data package), never run by itself.
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import os
 import random
 import socket
@@ -48,6 +49,9 @@ class Sent:
     key: str
     self_harm: bool
     resend: bool
+    # A week before the patient's previous form: one check-in per window (issue 12), so each
+    # form is a check-in of its own week; a resent copy keeps its form's time.
+    administered_at: dt.datetime | None = None
     assessment_id: int | None = None
     duplicate: bool | None = None
     error: str | None = None
@@ -157,6 +161,7 @@ def submit(engine: Engine, actor: Actor, answers: dict[str, int], sent: Sent) ->
                 instrument="phq9",
                 answers=answers,
                 idempotency_key=sent.key,
+                administered_at=sent.administered_at,
             )
         sent.assessment_id = result.assessment_id
         sent.duplicate = result.duplicate
@@ -175,8 +180,14 @@ def drive(
     resend_rate: float = 0.05,
     think_seconds: float = 0.0,
     seed: int = 42,
+    first_week: int = 0,
 ) -> list[Sent]:
-    """Every patient submits until time or count runs out; returns every submission."""
+    """Every patient submits until time or count runs out; returns every submission.
+
+    Each patient's forms are dated a week apart going back from now, starting ``first_week``
+    weeks back (a later run on the same patients starts past the weeks an earlier one used):
+    a patient's check-ins are one per window (issue 12).
+    """
     deadline_holder: list[float] = []
     barrier = threading.Barrier(len(actors), action=lambda: deadline_holder.append(0.0))
     resends: collections.deque[tuple[Actor, dict[str, int], Sent]] = collections.deque()
@@ -195,6 +206,7 @@ def drive(
         rng = random.Random(seed * 1000 + index)
         actor = actors[index]
         mine: list[Sent] = []
+        started = dt.datetime.now(dt.UTC)
         barrier.wait()
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and take():
@@ -203,12 +215,23 @@ def drive(
             except IndexError:
                 pass
             else:  # another thread's form, sent a second time, while its first copy saves
-                copy = Sent(key=first.key, self_harm=first.self_harm, resend=True)
+                copy = Sent(
+                    key=first.key,
+                    self_harm=first.self_harm,
+                    resend=True,
+                    administered_at=first.administered_at,
+                )
                 submit(engine, other, answers, copy)
                 mine.append(copy)
                 continue
             harm = rng.random() < self_harm_rate
-            sent = Sent(key=f"{actor.patient_id}:{uuid.uuid4().hex}", self_harm=harm, resend=False)
+            week = first_week + sum(1 for s in mine if not s.resend)
+            sent = Sent(
+                key=f"{actor.patient_id}:{uuid.uuid4().hex}",
+                self_harm=harm,
+                resend=False,
+                administered_at=started - dt.timedelta(days=7 * week),
+            )
             answers = random_answers(rng, harm)
             if rng.random() < resend_rate:
                 resends.append((actor, answers, sent))
@@ -230,7 +253,12 @@ def drive(
     # published form is sent twice, as the figures claim.
     while resends:
         other, answers, first = resends.popleft()
-        copy = Sent(key=first.key, self_harm=first.self_harm, resend=True)
+        copy = Sent(
+            key=first.key,
+            self_harm=first.self_harm,
+            resend=True,
+            administered_at=first.administered_at,
+        )
         submit(engine, other, answers, copy)
         sent_all.append(copy)
     return sent_all

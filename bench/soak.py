@@ -151,6 +151,7 @@ def run_soak(
                 max_submissions=10**9,
                 think_seconds=think_seconds,
                 seed=1000 + window_number,
+                first_week=len(every) + 1,
             )
             window_number += 1
             every.extend(sent)

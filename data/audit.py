@@ -128,6 +128,11 @@ class Action(Enum):
         "stored a completed questionnaire of this instrument for a patient (a check-in or a "
         "clinician's rating)",
     )
+    CORRECT = (
+        "correct_{instrument}",
+        "stored a patient's correction of their own answers to this instrument (both kept; "
+        "the subject names the record corrected)",
+    )
     # The clinic's lists and aggregates (no patient).
     VIEW_PATIENT_LIST = "view_patient_list", "listed the clinic's patients"
     SEARCH_PATIENTS = "search_patients", "searched the clinic's patients"

@@ -3,6 +3,16 @@
 The one function here is what the patient's check-in page, the clinician's MADRS form and
 the importers all call. It never commits: the caller's transaction holds all of it, so a
 crash leaves either everything or nothing.
+
+A patient's own check-ins follow course-and-reporting §3 (issue 12), here in the writer and
+not only on the page: one check-in per instrument per window
+(:mod:`outcomes.checkin_windows`), and a correction of their latest one within
+``correction_hours`` stored as a new record naming the one it corrects, which is marked
+superseded. Both are kept; only the latest of a chain counts (readers skip superseded rows,
+:func:`data.records.assessments.counted`). A correction never touches an alert: alerts raised
+by the corrected answers stay open until a clinician acknowledges them, and the correction's
+own flags raise their own. Answers that raise a safety alert are never refused by these rules:
+they are stored as a check-in of their own and the care team is alerted.
 """
 
 from __future__ import annotations
@@ -11,22 +21,29 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from data import audit
 from data.access import Actor, ensure_can_write_patient
-from data.clinic import SCORING_VERSION, clinic_config
-from data.errors import InvalidInput
-from data.models import Assessment, SafetyAlert, utcnow
+from data.clinic import SCORING_VERSION, ClinicConfig, clinic_config, clinic_moment
+from data.errors import AccessDenied, InvalidInput
+from data.models import Assessment, Infusion, Patient, SafetyAlert, utcnow
 from data.records.alerts import NewAlert, write_alerts
-from data.records.assessments import insert_unless_stored
+from data.records.assessments import counted, insert_unless_stored
 from outcomes import Score, get_instrument, score
+from outcomes.checkin_windows import (
+    WindowStatus,
+    cadence_window_status,
+    clinic_date,
+    correction_open,
+)
 from outcomes.errors import UnknownInstrumentError
 from outcomes.instruments import Instrument
 from outcomes.instruments.safety import safety_alert_kinds
 from outcomes.rules import Rules
 
+_DAYS_2 = dt.timedelta(days=2)
 _KEY_LENGTH: int = Assessment.__table__.c.idempotency_key.type.length  # type: ignore[attr-defined]
 
 
@@ -82,6 +99,145 @@ def _only_unanswered(definition: Instrument, answers: Mapping[str, object], rule
     return score(definition, answers, rules=lenient).valid
 
 
+def _replay(
+    session: Session, *, actor: Actor, key: str | None, patient_id: int, instrument: str
+) -> CheckinResult | None:
+    """The stored result of this very form (its key), if it was stored already: a repeated
+    submission is answered with it, before any rule that the first one itself now trips."""
+    if key is None:
+        return None
+    stored = _existing(session, actor.clinic_id, key)
+    if stored is None or stored.patient_id != patient_id or stored.instrument != instrument:
+        return None
+    return _result_of(session, stored)
+
+
+def _refuse_second_in_window(
+    session: Session,
+    *,
+    config: ClinicConfig,
+    patient_id: int,
+    definition: Instrument,
+    when: dt.datetime,
+    flags: tuple[str, ...],
+) -> None:
+    """Refuse a patient's check-in when one of the instrument is stored in the window (or the
+    stretch between windows) of ``when``'s clinic date already (course-and-reporting §3)."""
+    # Corrections take no window of their own: the check-in they correct holds it.
+    originals = (Assessment.patient_id == patient_id, Assessment.corrects_id.is_(None))
+    # One statement: the patient's row locked (one check-in of theirs at a time: the rule
+    # reads what another submission of theirs may be writing; on SQLite the write
+    # transaction holds the whole database already) and the two dates the schedule needs.
+    first_infusion_of = select(func.min(Infusion.administered_at)).where(
+        Infusion.patient_id == patient_id, Infusion.entered_in_error_at.is_(None)
+    )
+    first_checkin_of = select(func.min(Assessment.administered_at)).where(*originals)
+    _, first_infusion, first_checkin = session.execute(
+        select(Patient.id, first_infusion_of.scalar_subquery(), first_checkin_of.scalar_subquery())
+        .where(Patient.id == patient_id)
+        .with_for_update(of=Patient)
+    ).one()
+    zone = config.time_zone
+
+    def status_with(days: list[dt.date]) -> WindowStatus:
+        return cadence_window_status(
+            first_infusion=None if first_infusion is None else clinic_date(first_infusion, zone),
+            first_checkin=None if first_checkin is None else clinic_date(first_checkin, zone),
+            today=clinic_date(when, zone),
+            checkins=days,
+            cadence_days=config.checkin_cadence_days,
+            rules=config.rules,
+        )
+
+    # The stretch of days first, then only this instrument's check-ins in it (a range of
+    # the patient-instrument-time index, with a day's margin for the clock), so the cost does
+    # not grow with the patient's history: what patient_window_status reads from all of it.
+    stretch = status_with([])
+    query = select(Assessment.administered_at).where(
+        *originals,
+        Assessment.instrument == definition.id,
+        Assessment.administered_at < clinic_moment(stretch.stretch_end + _DAYS_2, dt.time(), zone),
+    )
+    if stretch.stretch_start is not None:
+        lower = clinic_moment(stretch.stretch_start - _DAYS_2, dt.time(), zone)
+        query = query.where(Assessment.administered_at >= lower)
+    status = status_with([clinic_date(moment, zone) for moment in session.scalars(query)])
+    if status.done:
+        opens = status.next_window.opens
+        raise InvalidInput(
+            [
+                f"you have already done the {definition.name} check-in for now; the next one "
+                f"opens on {opens:%A %d %B} (due {status.next_due:%A %d %B}). To change "
+                f'your answers, use "Correct my answers" within '
+                f"{config.rules.correction_hours} hours of your check-in"
+            ],
+            flags=flags,
+        )
+
+
+def _chain_start(session: Session, earlier: Assessment) -> Assessment:
+    """The first check-in of a correction chain (corrections are counted from it)."""
+    first = earlier
+    while first.corrects_id is not None:
+        found = session.get(Assessment, first.corrects_id)
+        if found is None:  # pragma: no cover - the foreign key keeps the chain whole
+            break
+        first = found
+    return first
+
+
+def _check_correction(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    definition: Instrument,
+    corrects: int,
+    rules: Rules,
+    flags: tuple[str, ...],
+) -> Assessment:
+    """The check-in ``corrects`` names, if the patient may correct it now; else refuse."""
+    if actor.role != "patient":
+        raise AccessDenied("only the patient can correct their own answers")
+    earlier = session.get(Assessment, corrects)
+    if (
+        earlier is None
+        or earlier.clinic_id != actor.clinic_id
+        or earlier.patient_id != patient_id
+        or earlier.instrument != definition.id
+        or earlier.entered_by_id != actor.user_id
+    ):
+        raise InvalidInput(
+            ["these answers cannot be corrected here; start from your latest check-in"],
+            flags=flags,
+        )
+    latest = session.scalar(
+        select(Assessment.id)
+        .where(
+            Assessment.patient_id == patient_id,
+            Assessment.instrument == definition.id,
+            counted(),
+        )
+        .order_by(Assessment.administered_at.desc(), Assessment.id.desc())
+        .limit(1)
+    )
+    if earlier.superseded_at is not None or latest != earlier.id:
+        raise InvalidInput(
+            ["these answers were corrected or replaced already; only the latest can be corrected"],
+            flags=flags,
+        )
+    stored_at = _chain_start(session, earlier).created_at
+    if not correction_open(stored_at=stored_at, now=utcnow(), rules=rules):
+        raise InvalidInput(
+            [
+                f"answers can be corrected for {rules.correction_hours} hours after a "
+                "check-in, and that time has passed; tell your care team if something is wrong"
+            ],
+            flags=flags,
+        )
+    return earlier
+
+
 def submit_checkin(
     session: Session,
     *,
@@ -93,6 +249,7 @@ def submit_checkin(
     administered_at: dt.datetime | None = None,
     source: str | None = None,
     keep_incomplete: bool = False,
+    corrects: int | None = None,
 ) -> CheckinResult:
     """Score and store one administration of ``instrument`` for a patient.
 
@@ -120,6 +277,12 @@ def submit_checkin(
         band), with its safety flags and alerts: a clinician's rating with items explicitly
         "not rated" is a record of what was rated (issue 11). Any other fault still refuses
         it, as does a record with no answer at all.
+    corrects : int, optional
+        The id of the patient's own latest check-in of ``instrument`` that these answers
+        correct, within ``rules.correction_hours`` of when the first of its chain was stored
+        (course-and-reporting §3). The new record names it (``corrects_id``) and it is marked
+        superseded (``superseded_at``); both are kept, and its safety alerts stay as they are.
+        Only the patient may correct; a correction takes no window of its own.
 
     Returns
     -------
@@ -133,13 +296,20 @@ def submit_checkin(
         An unknown instrument, an unusable ``idempotency_key`` (empty, longer than 100
         characters, or with a NUL character), or answers that are not a valid record: the
         readable reasons from :func:`outcomes.score` are in ``problems`` and nothing is
-        written. ``flags`` still carries any safety flag,
-        so the page can show crisis help at once.
+        written. Also a patient's second check-in of an instrument in one window, and a
+        correction that is not of their latest check-in or comes too late, unless its answers
+        raise a safety alert (then they are stored as a check-in of their own and alerted).
+        ``flags`` carries any safety flag, so the page can show crisis help at once.
 
     Notes
     -----
     A positive self-harm item (or a C-SSRS risk level) always creates a safety alert, in the
-    same transaction as the answers.
+    same transaction as the answers. A repeated submission of one form (its
+    ``idempotency_key``) returns the stored result, even where the window rule would refuse a
+    new check-in.
+
+    .. versionchanged:: issue 12
+       One check-in per instrument per window for a patient's own check-ins; ``corrects``.
     """
     try:
         definition = get_instrument(instrument)
@@ -172,6 +342,52 @@ def submit_checkin(
     ):
         raise InvalidInput(result.errors, flags=result.flags)
 
+    earlier: Assessment | None = None
+    if corrects is not None or actor.role == "patient":
+        try:
+            if corrects is not None:
+                # One patient's check-ins one at a time (as in the window check).
+                session.execute(
+                    select(Patient.id).where(Patient.id == patient_id).with_for_update()
+                )
+                earlier = _check_correction(
+                    session,
+                    actor=actor,
+                    patient_id=patient_id,
+                    definition=definition,
+                    corrects=corrects,
+                    rules=config.rules,
+                    flags=result.flags,
+                )
+            else:
+                _refuse_second_in_window(
+                    session,
+                    config=config,
+                    patient_id=patient_id,
+                    definition=definition,
+                    when=when,
+                    flags=result.flags,
+                )
+        except InvalidInput:
+            # The same form sent again (a double submit, a retry) is answered with what was
+            # stored, although the first submission now fills the window (or the chain).
+            replay = _replay(
+                session,
+                actor=actor,
+                key=idempotency_key,
+                patient_id=patient_id,
+                instrument=definition.id,
+            )
+            if replay is not None:
+                return replay
+            if not safety_alert_kinds(definition, result.flags):
+                raise
+            # Safety first: answers that raise a safety alert are never turned away. The rule
+            # of one check-in per window exists so a later form cannot hide a crisis, not to
+            # stop one being reported (a second tab, or a correction after its 24 hours).
+            # They are stored as a check-in of their own, and the care team is alerted.
+            earlier = None
+
     assessment_id = insert_unless_stored(
         session,
         clinic_id=actor.clinic_id,
@@ -188,6 +404,7 @@ def submit_checkin(
         idempotency_key=idempotency_key,
         entered_by_id=actor.user_id,
         created_at=utcnow(),
+        corrects_id=earlier.id if earlier is not None else None,
     )
     if assessment_id is None:  # the form was stored already (a double submit, a retry)
         stored = _existing(session, actor.clinic_id, idempotency_key or "")
@@ -196,6 +413,13 @@ def submit_checkin(
         if stored.patient_id != patient_id or stored.instrument != definition.id:
             raise InvalidInput(["this form was already used for another record"])
         return _result_of(session, stored)
+    if earlier is not None:
+        session.execute(
+            update(Assessment)
+            .where(Assessment.id == earlier.id, Assessment.superseded_at.is_(None))
+            .values(superseded_at=utcnow())
+            .execution_options(synchronize_session="fetch")
+        )
 
     alert_ids = write_alerts(
         session,
@@ -214,9 +438,10 @@ def submit_checkin(
     audit.record(
         session,
         actor=actor,
-        action=audit.Action.SUBMIT,
+        action=audit.Action.SUBMIT if earlier is None else audit.Action.CORRECT,
         instrument=definition.id,
         patient_id=patient_id,
+        subject=None if earlier is None else f"assessment {earlier.id}",
     )
     session.flush()
     return CheckinResult(

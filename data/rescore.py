@@ -17,6 +17,9 @@ What a clinic should expect
 * **Safety alerts are never removed** (they record what was seen and done). A rule change
   that raises a safety flag on a stored answer creates its alert, with the importers' rule:
   answers older than 14 days get an alert that is already acknowledged as history.
+* **Corrected check-ins are rescored too, and stay corrected** (issue 12): a patient's
+  correction chain (``corrects_id``, ``superseded_at``) is not touched, and an alert raised
+  by answers that were later corrected stays as it is.
 """
 
 from __future__ import annotations

@@ -161,6 +161,19 @@ class Rules:
         the latest score is at most this many check-in cadences old (2, i.e. 14 days with
         weekly check-ins; course-and-reporting §2 [D]); an older score asks for a check-in
         instead, never for a booster on data months old.
+    early_days : int
+        A scheduled check-in's window opens this many days before its due date (1,
+        course-and-reporting §3 [D]). 0 opens it on the due date itself.
+    grace_days : int
+        A scheduled check-in's window closes this many days after its due date (2,
+        course-and-reporting §3 [D]); the worklist calls a check-in *overdue* once its due
+        date is more than this many days past. A patient who has stored a check-in of an
+        instrument in a window is not offered another one of it before the next window
+        opens (:mod:`outcomes.checkin_windows`).
+    correction_hours : int
+        For this many hours after a check-in is stored the patient may correct their own
+        answers (24, course-and-reporting §3 [D]): the correction is a new record linked to
+        the one it corrects, both are kept and the latest counts. 0 allows no correction.
     """
 
     instruments: Mapping[str, InstrumentRules] = field(default_factory=_default_instrument_rules)
@@ -172,6 +185,9 @@ class Rules:
     after_course_days: int = 90
     lost_to_follow_up_days: int = 28
     booster_recency_cadences: int = 2
+    early_days: int = 1
+    grace_days: int = 2
+    correction_hours: int = 24
 
     def __post_init__(self) -> None:
         if not 0 < self.response_min_drop <= 1:
@@ -188,6 +204,10 @@ class Rules:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise RulesError(f"{name} must be a whole number of at least 1, got {value!r}")
+        for name in ("early_days", "grace_days", "correction_hours"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise RulesError(f"{name} must be a whole number of at least 0, got {value!r}")
         for instrument_id, instrument_rules in self.instruments.items():
             instrument_rules.validate(get_instrument(instrument_id))
 

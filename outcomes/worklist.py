@@ -65,6 +65,7 @@ def next_checkin_due(
     last_checkin: dt.date | None,
     today: dt.date,
     cadence_days: int = 7,
+    early_days: int | None = None,
 ) -> dt.date:
     """The next date a check-in is due, counted from the patient's first infusion.
 
@@ -72,14 +73,22 @@ def next_checkin_due(
     outcome), so weekly scores line up with weeks of treatment. Without an infusion yet, a
     baseline is due today. The due date is the first such day after the last check-in; a
     missed one stays due (the earliest unmet day), so lateness is visible.
+
+    A check-in up to ``early_days`` before a due day (its window's opening,
+    course-and-reporting §3; ``DEFAULT_RULES.early_days`` by default) meets that day, as
+    :func:`outcomes.checkin_windows.window_status` counts it.
+
+    .. versionchanged:: issue 12
+       A check-in in the window's early days meets the due day it opens for.
     """
     if cadence_days < 1:
         raise ScoringError("cadence_days must be at least 1")
+    early = dt.timedelta(days=DEFAULT_RULES.early_days if early_days is None else early_days)
     if first_infusion is None:
         return today if last_checkin is None else max(today, last_checkin)
-    if last_checkin is None or last_checkin < first_infusion:
+    if last_checkin is None or last_checkin + early < first_infusion:
         return first_infusion
-    periods = (last_checkin - first_infusion).days // cadence_days + 1
+    periods = (last_checkin + early - first_infusion).days // cadence_days + 1
     return first_infusion + dt.timedelta(days=periods * cadence_days)
 
 
@@ -91,7 +100,7 @@ def worklist(
     today: dt.date,
     patient_ids: pd.Index | None = None,
     cadence_days: int = 7,
-    grace_days: int = 2,
+    grace_days: int | None = None,
     active_days: int = 90,
     rules: Rules | None = None,
 ) -> pd.DataFrame:
@@ -110,8 +119,11 @@ def worklist(
     patient_ids : Index, optional
         Every patient of the clinic; those with no score and no infusion at all are new
         patients without a baseline.
-    cadence_days, grace_days : int
-        Check-in cadence, and days of lateness tolerated before "overdue".
+    cadence_days : int
+        Check-in cadence.
+    grace_days : int, optional
+        Days of lateness tolerated before "overdue": by default the clinic's
+        ``rules.grace_days``, the day a check-in's window closes (course-and-reporting §3).
     active_days : int
         A patient is in treatment if their latest infusion is at most this many days old.
     rules : Rules, optional
@@ -126,6 +138,7 @@ def worklist(
         ``since`` (date the reason began) and ``detail`` (a short plain-language note).
     """
     all_rules = rules or DEFAULT_RULES
+    late_days = all_rules.grace_days if grace_days is None else grace_days
     recency_days = all_rules.booster_recency_cadences * cadence_days
     rows: list[dict[str, object]] = []
     created = pd.to_datetime(open_alerts["created_at"], utc=True).dt.date
@@ -192,8 +205,9 @@ def worklist(
             last_checkin=last_date,
             today=today,
             cadence_days=cadence_days,
+            early_days=all_rules.early_days,
         )
-        if in_treatment and status != "lost_to_follow_up" and (today - due).days > grace_days:
+        if in_treatment and status != "lost_to_follow_up" and (today - due).days > late_days:
             rows.append(
                 {
                     "patient_id": patient_id,

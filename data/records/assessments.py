@@ -4,7 +4,9 @@ An assessment is one administration of a questionnaire, scored. Three paths stor
 through here, in the caller's transaction:
 
 * a check-in stores one (:func:`insert_unless_stored`: one ``INSERT ... ON CONFLICT DO
-  NOTHING`` on the form's key, so a double submit stores it once);
+  NOTHING`` on the form's key, so a double submit stores it once), a patient's correction
+  too (with ``corrects_id``; :func:`data.checkin.submit_checkin` marks the corrected one
+  superseded, and readers keep only :func:`counted` rows);
 * an import stores many (:func:`write_assessments`, or :func:`copy_staged_assessments` after
   the rows were staged on SQLite), already scored, through the database driver (the fast paths
   and their measured reasons are in :mod:`data.interchange.bulk`);
@@ -26,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -37,11 +40,22 @@ from data.models import Assessment
 __all__ = [
     "AssessmentRows",
     "copy_staged_assessments",
+    "counted",
     "insert_unless_stored",
     "write_assessments",
 ]
 
 _TABLE = Assessment.__tablename__
+
+
+def counted() -> ColumnElement[bool]:
+    """The condition every read that feeds outcomes adds: the latest of a correction chain.
+
+    A patient's correction (course-and-reporting §3) is a new record naming the one it
+    corrects, which is marked superseded; both are kept for the care team, and only rows
+    without ``superseded_at`` count for scores, courses and aggregates.
+    """
+    return Assessment.superseded_at.is_(None)
 
 
 @dataclass(frozen=True)

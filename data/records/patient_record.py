@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from data import audit
 from data.access import Actor, ensure_can_view_patient
 from data.models import Assessment, Infusion, TreatmentCourse, User
+from data.records.assessments import counted
 from data.records.frames import frame_of, with_nullable_ints
 
 ASSESSMENT_COLUMNS = (
@@ -31,7 +32,13 @@ ASSESSMENT_COLUMNS = (
     "valid",
     "flags",
     "answers",
+    "created_at",
+    "corrects_id",
+    "superseded_at",
 )
+"""A questionnaire's columns: ``created_at`` is when it was stored (a correction is possible
+for ``correction_hours`` from then); ``corrects_id`` names the record a patient's correction
+corrects, and ``superseded_at`` is when a record was corrected (course-and-reporting §3)."""
 INFUSION_COLUMNS = (
     "infusion_id",
     "patient_id",
@@ -109,9 +116,20 @@ def patient_record(session: Session, *, actor: Actor, patient_id: int) -> Patien
 
 
 def patient_assessments(
-    session: Session, *, actor: Actor, patient_id: int, instrument: str | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    instrument: str | None = None,
+    include_superseded: bool = False,
 ) -> pd.DataFrame:
-    """The patient's questionnaires, oldest first (columns: :data:`ASSESSMENT_COLUMNS`)."""
+    """The patient's questionnaires, oldest first (columns: :data:`ASSESSMENT_COLUMNS`).
+
+    Only the latest of each correction chain by default: what course outcomes, charts and
+    progress count. ``include_superseded=True`` adds the answers a patient corrected
+    (``superseded_at`` set), for the care team's history of what was answered and when, and
+    for the check-in page's windows.
+    """
     ensure_can_view_patient(session, actor=actor, patient_id=patient_id)
     query = select(
         Assessment.id,
@@ -124,13 +142,20 @@ def patient_assessments(
         Assessment.valid,
         Assessment.flags,
         Assessment.answers,
+        Assessment.created_at,
+        Assessment.corrects_id,
+        Assessment.superseded_at,
     ).where(Assessment.patient_id == patient_id)
+    if not include_superseded:
+        query = query.where(counted())
     if instrument is not None:
         query = query.where(Assessment.instrument == instrument)
     query = query.order_by(Assessment.instrument, Assessment.administered_at)
     frame = frame_of(session, query, ASSESSMENT_COLUMNS)
     audit.record(session, actor=actor, action=audit.Action.VIEW_ASSESSMENTS, patient_id=patient_id)
-    return with_nullable_ints(frame, "total").sort_values("administered_at", kind="stable")
+    return with_nullable_ints(frame, "total", "corrects_id").sort_values(
+        "administered_at", kind="stable"
+    )
 
 
 def patient_infusions(session: Session, *, actor: Actor, patient_id: int) -> pd.DataFrame:

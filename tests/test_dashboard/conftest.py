@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,13 +114,16 @@ def app_world(tmp_path_factory: pytest.TempPathFactory, password_hash_module: st
                     answers=answers,
                     administered_at=today - dt.timedelta(days=offset, hours=1),
                 )
+        # Entered by the care team as the patient's answers: the patient's own second
+        # check-in in this window would be refused (one per window, issue 12).
         risky = submit_checkin(
             session,
-            actor=actors["second"],
+            actor=staff,
             patient_id=actors["second"].patient_id or 0,
             instrument="phq9",
             answers={f"phq9_{i}": 2 for i in range(1, 10)},
             administered_at=today - dt.timedelta(hours=3),
+            source="patient",
         )
         alert_ids.extend(risky.alert_ids)
     engine.dispose()
@@ -145,6 +149,32 @@ def password_hash_module() -> str:
 def app(app_world: AppWorld, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
     monkeypatch.setenv("OUTCOMES_DATABASE_URL", app_world.url)
     yield AppTest.from_file(APP, default_timeout=60)
+
+
+def new_patient(app_world: AppWorld, *, clinician: Actor | None = None) -> Actor:
+    """A new patient of clinic A with nothing recorded: a check-in is due today.
+
+    A check-in fills its window (one per window, issue 12), so a page test that submits one
+    takes a patient of its own, whatever order the tests run in.
+    """
+    engine = make_engine(app_world.url)
+    name = f"fresh-{uuid.uuid4().hex[:8]}"
+    staff = clinician or app_world.clinician
+    with transaction(engine, write=True) as session:
+        user = add_user(session, staff.clinic_id, name, "patient", "!unusable")
+        patient = Patient(
+            clinic_id=staff.clinic_id,
+            external_id=f"MRN-{name}",
+            name=name.title(),
+            date_of_birth=dt.date(1990, 3, 4),
+            assigned_clinician_id=staff.user_id,
+            user_id=user.id,
+        )
+        session.add(patient)
+        session.flush()
+        actor = Actor(user.id, staff.clinic_id, "patient", name, patient_id=patient.id)
+    engine.dispose()
+    return actor
 
 
 def signed_in(app: AppTest, actor: Actor) -> AppTest:

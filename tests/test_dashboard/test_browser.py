@@ -216,7 +216,37 @@ def test_administrator_sees_the_outcomes(server: str, browser) -> None:  # type:
     _shot(page, "admin-outcomes")
 
 
+def _a_week_after_the_check_in_above() -> None:
+    """Move the demo patient's check-ins of today a week back, as if a week had passed: one
+    check-in per window (issue 12), so the next one is offered in the next window."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from data.engine import make_engine, transaction
+    from data.models import Assessment, Patient, User
+
+    engine = make_engine(os.environ["BROWSER_TEST_DATABASE_URL"])
+    week = dt.timedelta(days=7)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    with transaction(engine, write=True) as session:
+        patient_id = session.scalar(
+            select(Patient.id)
+            .join(User, User.id == Patient.user_id)
+            .where(User.username == "demo-patient")
+        )
+        for assessment in session.scalars(
+            select(Assessment).where(
+                Assessment.patient_id == patient_id, Assessment.created_at >= since
+            )
+        ):
+            assessment.administered_at -= week
+            assessment.created_at -= week
+    engine.dispose()
+
+
 def test_a_patient_on_a_phone_completes_a_check_in(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    _a_week_after_the_check_in_above()
     page = _page(browser, width=390, height=844)
     _sign_in(page, server, "demo-patient")
     page.get_by_role("heading", name="Weekly check-in").wait_for()

@@ -16,7 +16,7 @@ from data.clinic import DEFAULT_CRISIS_TEXT, ClinicConfig, clinic_config, set_cr
 from data.engine import make_engine, transaction
 from data.models import ClinicSettings
 from outcomes.rules import DEFAULT_RULES
-from tests.test_dashboard.conftest import AppWorld, signed_in
+from tests.test_dashboard.conftest import AppWorld, new_patient, signed_in
 
 DEFAULTS = ClinicConfig(1, ("phq9",), 7, DEFAULT_CRISIS_TEXT, DEFAULT_RULES)
 
@@ -72,7 +72,7 @@ def test_a_positive_answer_shows_the_clinics_panel_with_its_hours_and_numbers(
         clinic_hours="Monday to Friday, 8 am to 6 pm",
         emergency_number="112",
     )
-    signed_in(app, app_world.patient).run()
+    signed_in(app, new_patient(app_world)).run()
     for radio in app.radio:
         radio.set_value(2 if str(radio.key).endswith(":phq9_9") else 1)
     next(b for b in app.button if b.label == "Submit check-in").click().run()
@@ -92,7 +92,7 @@ def test_the_clinics_own_text_is_shown_literally(
 ) -> None:
     own = "Call us on 5550100 **now** :red[today]"
     _settings(app_world.url, app_world.admin, crisis_text=own)
-    signed_in(app, app_world.patient).run()
+    signed_in(app, new_patient(app_world)).run()
     for radio in app.radio:
         radio.set_value(3 if str(radio.key).endswith(":phq9_9") else 0)
     next(b for b in app.button if b.label == "Submit check-in").click().run()

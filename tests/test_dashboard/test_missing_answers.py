@@ -13,7 +13,7 @@ from streamlit.testing.v1.element_tree import Node
 from data.engine import make_engine, transaction
 from data.models import Assessment
 from outcomes.instruments import get_instrument
-from tests.test_dashboard.conftest import AppWorld, signed_in
+from tests.test_dashboard.conftest import AppWorld, new_patient, signed_in
 
 
 def _in_order(node: Node) -> Iterator[Node]:
@@ -40,9 +40,10 @@ def _assessments(url: str, patient_id: int) -> int:
 def test_each_unanswered_question_is_marked_above_itself_and_the_first_brought_into_view(
     app: AppTest, app_world: AppWorld
 ) -> None:
-    patient_id = app_world.patient.patient_id or 0
+    patient = new_patient(app_world)
+    patient_id = patient.patient_id or 0
     before = _assessments(app_world.url, patient_id)
-    signed_in(app, app_world.patient).run()
+    signed_in(app, patient).run()
     phq9 = get_instrument("phq9")
     # Everything answered but PHQ-9 questions 3 and 9 (sleep; thoughts of self-harm).
     blank = {"phq9_3", "phq9_9"}
@@ -94,7 +95,7 @@ def test_each_unanswered_question_is_marked_above_itself_and_the_first_brought_i
 def test_marks_are_gone_after_a_visit_to_another_page(app: AppTest, app_world: AppWorld) -> None:
     """Streamlit forgets a form's answers on another page: back on the check-in, a fresh form
     has no "Please answer" marks left over from the last submit."""
-    signed_in(app, app_world.patient).run()
+    signed_in(app, new_patient(app_world)).run()
     next(b for b in app.button if b.label == "Submit check-in").click().run()
     assert any(w.value.startswith("Please answer") for w in app.warning)
     app.switch_page("app_pages/patient/progress.py").run()

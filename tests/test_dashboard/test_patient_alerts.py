@@ -100,12 +100,15 @@ def many_alerts(app_world: AppWorld) -> Iterator[list[int]]:
             alert.acknowledged_at = now
         for n, level in enumerate([1] * 24 + [3]):
             answers = {f"phq9_{i}": 1 for i in range(1, 10)} | {"phq9_9": level}
+            # Entered by the care team as the patient's answers: the patient's own would be
+            # one per window (issue 12).
             stored = submit_checkin(
                 session,
-                actor=app_world.patient,
+                actor=app_world.clinician,
                 patient_id=app_world.patient.patient_id or 0,
                 instrument="phq9",
                 answers=answers,
+                source="patient",
             )
             alert = session.get(SafetyAlert, stored.alert_ids[0])
             assert alert is not None

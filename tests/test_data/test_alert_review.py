@@ -4,6 +4,7 @@ the history of who acknowledged it, when and what was done (SQLite and PostgreSQ
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pandas as pd
 import pytest
@@ -17,13 +18,20 @@ from data.records.alert_review import acknowledge_alert, open_alerts, patient_al
 from tests.conftest import World
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+_WEEKS = itertools.count()
 
 
 def _phq9(session: Session, patient: Actor, item9: int, *, hours_ago: float) -> int:
     """A patient's PHQ-9 with item 9 answered ``item9``; its alert raised ``hours_ago``."""
     answers = {f"phq9_{i}": 1 for i in range(1, 10)} | {"phq9_9": item9}
     stored = submit_checkin(
-        session, actor=patient, patient_id=patient.patient_id, instrument="phq9", answers=answers
+        session,
+        actor=patient,
+        patient_id=patient.patient_id,
+        instrument="phq9",
+        answers=answers,
+        # A week apart: one check-in per window (spec section 3, issue 12).
+        administered_at=NOW - dt.timedelta(days=7 * next(_WEEKS)),
     )
     (alert_id,) = stored.alert_ids
     alert = session.get(SafetyAlert, alert_id)

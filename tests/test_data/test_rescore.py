@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -42,6 +43,8 @@ def test_rescore_applies_a_changed_rule_and_keeps_the_answers(
         patient_id=me.patient_id or 0,
         instrument="phq9",
         answers={f"phq9_{i}": 1 for i in range(1, 10)},
+        # A week earlier: one check-in per window (spec section 3, issue 12).
+        administered_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=7),
     )
     assessment = session.get(Assessment, stored.assessment_id)
     assert assessment is not None and (assessment.total, assessment.valid) == (18, True)

@@ -21,7 +21,9 @@ TODAY = dt.date(2026, 5, 1)
         (dt.date(2026, 4, 1), None, dt.date(2026, 4, 1)),  # infused, never checked in
         (dt.date(2026, 4, 1), dt.date(2026, 3, 30), dt.date(2026, 4, 1)),  # baseline only
         (dt.date(2026, 4, 1), dt.date(2026, 4, 1), dt.date(2026, 4, 8)),
-        (dt.date(2026, 4, 1), dt.date(2026, 4, 7), dt.date(2026, 4, 8)),
+        (dt.date(2026, 4, 1), dt.date(2026, 4, 6), dt.date(2026, 4, 8)),
+        # Issue 12: one day early is in the 8th's window (spec §3 early_days) and meets it.
+        (dt.date(2026, 4, 1), dt.date(2026, 4, 7), dt.date(2026, 4, 15)),
         (dt.date(2026, 4, 1), dt.date(2026, 4, 8), dt.date(2026, 4, 15)),
         (dt.date(2026, 4, 1), dt.date(2026, 4, 10), dt.date(2026, 4, 15)),
     ],
@@ -77,8 +79,9 @@ def test_worklist_orders_alerts_then_boosters_then_the_rest() -> None:
     assert list(items["patient_id"]) == ["flat", "losing", "flat", "quiet", "nobase", "brand-new"]
     assert list(items["priority"]) == sorted(items["priority"])
     assert set(items["reason"]) <= set(REASONS)
-    # first infusion 40 days ago, last check-in 20 days ago: due on day 21, 19 days ago
-    assert items.loc[3, "since"] == _day(19)
+    # first infusion 40 days ago, last check-in 20 days ago: one day early for the check-in
+    # due 19 days ago, in its window (spec §3, issue 12), so the next was due 12 days ago
+    assert items.loc[3, "since"] == _day(12)
 
 
 def test_patients_who_stopped_long_ago_are_not_overdue_or_not_responding() -> None:

@@ -114,6 +114,7 @@ print("committed", flush=True)
 """
 
 CHECKIN_CHILD = """
+import datetime as dt
 import sys
 from data.access import Actor
 from data.checkin import submit_checkin
@@ -122,12 +123,15 @@ from data.engine import make_engine, transaction
 url, user_id, clinic_id, username, patient_id = sys.argv[1:6]
 actor = Actor(int(user_id), int(clinic_id), "patient", username, int(patient_id))
 engine = make_engine(url)
+start = dt.datetime.now(dt.UTC)
 for n in range(100_000):
     answers = {f"phq9_{i}": n % 4 for i in range(1, 10)} | {"phq9_9": 1 if n % 3 == 0 else 0}
     with transaction(engine, write=True) as session:
+        # A week apart, going back: one check-in per window (issue 12).
         submit_checkin(
             session, actor=actor, patient_id=actor.patient_id, instrument="phq9",
             answers=answers, idempotency_key=f"loop-{n}",
+            administered_at=start - dt.timedelta(days=7 * (n + 1)),
         )
     print(n, flush=True)
 """
@@ -217,14 +221,18 @@ def _count(engine: Engine, model: type[Base], clinic_id: int) -> int:
 
 
 def _still_writable(engine: Engine, actor: Actor) -> None:
+    # Stored for the patient by the clinic's system, dated years back: the patient's own
+    # check-ins are one per window (issue 12), and today's window stays theirs.
     with transaction(engine, write=True) as session:
         result = submit_checkin(
             session,
-            actor=actor,
+            actor=Actor.system(actor.clinic_id),
             patient_id=actor.patient_id or 0,
             instrument="phq9",
             answers={key: 1 for key in ITEMS},
             idempotency_key=f"after-{uuid.uuid4().hex}",
+            administered_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=3650),
+            source="patient",
         )
     assert not result.duplicate
 
@@ -488,6 +496,7 @@ def _all_rows(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
 def _clinic_with_records(bench_load: ModuleType, engine: Engine) -> None:
     """Patients, check-ins with alerts, audit events: something in most tables."""
     actors = bench_load.create_clinic(engine, 4)
+    now = dt.datetime.now(dt.UTC)
     for n, actor in enumerate(actors * 3):
         with transaction(engine, write=True) as session:
             submit_checkin(
@@ -497,6 +506,8 @@ def _clinic_with_records(bench_load: ModuleType, engine: Engine) -> None:
                 instrument="phq9",
                 answers={key: n % 4 for key in ITEMS} | {"phq9_9": n % 2},
                 idempotency_key=f"backup-{n}",
+                # A week apart: one check-in per window (issue 12).
+                administered_at=now - dt.timedelta(days=7 * (n // len(actors))),
             )
 
 

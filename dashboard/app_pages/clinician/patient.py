@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, resources, state
+from dashboard.corrected_answers import show_corrected_answers
 from dashboard.patient_view.alerts import show_patient_alerts
 from dashboard.patient_view.course_summary import show_course_summary
 from dashboard.patient_view.exports import show_exports
@@ -44,11 +45,17 @@ instrument = get_instrument(instrument_id)
 
 with resources.session_scope() as session:
     record = patient_record(session, actor=actor, patient_id=patient_id)
-    assessments = patient_assessments(session, actor=actor, patient_id=patient_id)
+    # Corrected check-ins too: the care team sees the first answers beside the corrected ones.
+    assessments = patient_assessments(
+        session, actor=actor, patient_id=patient_id, include_superseded=True
+    )
     infusions = patient_infusions(session, actor=actor, patient_id=patient_id)
     alerts = patient_alerts(session, actor=actor, patient_id=patient_id)
 
-scores = assessments[assessments["instrument"] == instrument_id]
+# Only the latest of a correction chain counts (course-and-reporting §3).
+scores = assessments[
+    (assessments["instrument"] == instrument_id) & assessments["superseded_at"].isna()
+]
 course_frame = course_outcomes(
     instrument_id, scores.assign(patient_id=patient_id), infusions, rules=config.rules
 )
@@ -58,9 +65,9 @@ course = course_frame.loc[patient_id].to_dict() if patient_id in course_frame.in
 episodes = patient_episodes(instrument_id, scores, infusions, rules=config.rules)
 
 show_header(record)
-show_course_summary(course, config)
-
+# An open safety alert comes before everything the latest score says (course-and-reporting §3).
 show_patient_alerts(actor, alerts, now=state.now(), time_zone=config.time_zone)
+show_course_summary(course, config)
 
 st.plotly_chart(
     charts.trajectory_figure(
@@ -103,6 +110,7 @@ with tabs[0]:
         )
         with st.expander(f"{instrument.name} answers as a table"):
             st.table(charts.item_table(instrument, scores))
+    show_corrected_answers(assessments, instrument, time_zone=config.time_zone)
 with tabs[1]:
     show_infusion_log(actor=actor, patient_id=patient_id)
 with tabs[2]:
