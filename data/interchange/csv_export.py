@@ -23,6 +23,7 @@ from data.interchange.csv_format import (
     REPORTED_TOTAL,
 )
 from data.models import Assessment, Infusion, Patient
+from data.records.assessments import counted
 from data.spreadsheet import write_rows
 from outcomes import INSTRUMENTS
 
@@ -98,7 +99,9 @@ def export_assessments_csv(
             Assessment.total,
         )
         .join(Patient, Patient.id == Assessment.patient_id)
-        .where(Assessment.clinic_id == actor.clinic_id)
+        # The latest of each correction chain: a file read back in must count what the
+        # app counts (course-and-reporting §3); the corrected answers stay in the records.
+        .where(Assessment.clinic_id == actor.clinic_id, counted())
         .order_by(Patient.external_id, Assessment.administered_at, Assessment.instrument)
     )
     if patient_id is not None:

@@ -23,6 +23,7 @@ from data.errors import InvalidInput
 from data.interchange.csv_export import ensure_can_export
 from data.interchange.fhir_read import patient_reference
 from data.models import Assessment, Patient
+from data.records.assessments import counted
 from outcomes.errors import FhirError
 from outcomes.fhir import patient_bundle
 
@@ -78,7 +79,9 @@ def export_fhir_bundle(
             Assessment.administered_at,
         )
         .join(Patient, Patient.id == Assessment.patient_id)
-        .where(Assessment.clinic_id == actor.clinic_id)
+        # The latest of each correction chain: a file read back in must count what the
+        # app counts (course-and-reporting §3); the corrected answers stay in the records.
+        .where(Assessment.clinic_id == actor.clinic_id, counted())
         .order_by(Patient.external_id, Assessment.administered_at, Assessment.instrument)
     )
     if patient_id is not None:
