@@ -194,7 +194,7 @@ def test_clinician_acknowledges_the_alert_and_sees_the_new_score(server: str, br
     card.get_by_role("button", name="Acknowledge").click()
     page.wait_for_timeout(2000)
     assert cards.count() == 0
-    page.get_by_role("link", name="Patient").click()
+    page.get_by_role("link", name="Patient", exact=True).click()
     page.get_by_role("heading", name="Patient", exact=True).wait_for()
     page.get_by_role("textbox", name="Find a patient (name or MRN)").fill(name)
     page.keyboard.press("Enter")
@@ -284,7 +284,7 @@ def test_enter_in_a_vitals_field_stores_nothing_and_a_second_infusion_asks_first
     page = _page(browser)
     _sign_in(page, server, "demo-clinician")
     page.get_by_role("heading", name="Worklist").wait_for()
-    page.get_by_role("link", name="Patient").click()
+    page.get_by_role("link", name="Patient", exact=True).click()
     page.get_by_role("heading", name="Patient", exact=True).wait_for()
     page.get_by_role("textbox", name="Find a patient (name or MRN)").fill(mrn)
     page.keyboard.press("Enter")

@@ -34,7 +34,7 @@ def test_a_corrected_score_counts_nowhere_in_the_aggregates(session: Session, wo
     )
     submit_checkin(
         session,
-        actor=patient,
+        actor=world.clinician_a,  # entered by staff: not held to the patient's windows
         patient_id=pid,
         instrument="phq9",
         answers=_answers(3),
@@ -42,7 +42,7 @@ def test_a_corrected_score_counts_nowhere_in_the_aggregates(session: Session, wo
     )
     first = submit_checkin(
         session,
-        actor=patient,
+        actor=world.clinician_a,
         patient_id=pid,
         instrument="phq9",
         answers=_answers(2),
@@ -50,7 +50,7 @@ def test_a_corrected_score_counts_nowhere_in_the_aggregates(session: Session, wo
     )
     submit_checkin(
         session,
-        actor=patient,
+        actor=world.clinician_a,  # entered by staff: not held to the patient's windows
         patient_id=pid,
         instrument="phq9",
         answers=_answers(1),
