@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -206,3 +207,25 @@ def browser() -> Iterator[object]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+FAILURE_SHOTS = Path(os.environ.get("BROWSER_FAILURE_DIR", "/tmp/browser-failures"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A browser test that fails leaves a picture of every page it had open: what the person
+    would have seen when the test gave up (BROWSER_FAILURE_DIR, /tmp/browser-failures)."""
+    outcome = yield
+    report = outcome.get_result()
+    chromium = getattr(item, "funcargs", {}).get("browser")
+    if report.when != "call" or not report.failed or chromium is None:
+        return
+    FAILURE_SHOTS.mkdir(parents=True, exist_ok=True)
+    for c, context in enumerate(chromium.contexts):
+        for p, page in enumerate(context.pages):
+            try:
+                shot = FAILURE_SHOTS / f"{item.name}-{c}-{p}.png"
+                page.screenshot(path=str(shot), full_page=True)
+            except Exception:  # a page that is gone has nothing to show
+                continue

@@ -36,6 +36,9 @@ def _start_server(url: str, **settings: str) -> tuple[subprocess.Popen[bytes], s
     """The app as ``make run`` serves it (dashboard/server.py), on a free loopback port."""
     port = _free_port()
     env = {**os.environ, "OUTCOMES_DATABASE_URL": url, **settings}
+    # The server's log goes to a file: a pipe nobody reads fills up (64 KiB) and then blocks
+    # the server mid-page, which a test sees as a page that never finishes.
+    log = Path(tempfile.mkdtemp(prefix="outcomes-server-")) / "server.log"
     process = subprocess.Popen(
         [
             sys.executable,
@@ -57,7 +60,7 @@ def _start_server(url: str, **settings: str) -> tuple[subprocess.Popen[bytes], s
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log.open("wb"),
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -96,7 +99,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def _page(browser, width: int = 1280, height: int = 900):  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    # Generous: a page waits on a 2-core CI machine that may be busy with the rest of the suite.
+    page.set_default_timeout(60_000)
     return page
 
 
