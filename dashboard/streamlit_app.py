@@ -90,7 +90,6 @@ if actor is None:
     )
 else:
     page = st.navigation(navigation.pages_for(actor.role))
-    state.hand_over_session_cookie()  # in the main area: a phone's closed sidebar draws nothing
     with st.sidebar:
         end_when_idle()
         # A username is whatever was typed when the account was made: plain text, never Markdown.
@@ -119,3 +118,10 @@ except AccessDenied as denied:
     st.error(f"Not available: {literal(denied)}")
 except Exception as error:
     show_unavailable(error)
+finally:
+    # After the page, in the main area (a phone's closed sidebar draws nothing): the browser
+    # trades the ticket for the cookie once this page's reads are done. Sent while they ran,
+    # the claim's write made SQLite refuse the page's audit write ("records cannot be
+    # reached") on the first page after signing in.
+    if actor is not None:
+        state.hand_over_session_cookie()
