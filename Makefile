@@ -31,7 +31,7 @@ test: lint
 
 screenshots: $(STAMP)
 	scripts/ensure-chromium.sh
-	SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_dashboard/test_browser.py tests/test_dashboard/test_browser_morning.py
+	SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_dashboard/test_browser.py tests/test_dashboard/test_browser_morning.py tests/test_dashboard/test_browser_phone.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/scoring.py

@@ -152,6 +152,7 @@ def test_patient_with_a_self_harm_answer_sees_the_crisis_panel(server: str, brow
     _shot(page, "patient-crisis-panel")
     page.get_by_role("link", name="My progress").click()
     page.get_by_role("heading", name="My progress").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
     _shot(page, "patient-progress")
 
 
