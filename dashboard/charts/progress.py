@@ -13,6 +13,7 @@ from dashboard.charts.style import (
     HOVER_DATE_FORMAT,
     INFUSION_COLOUR,
     SCORE_COLOUR,
+    band_shape,
     date_axis,
 )
 from dashboard.progress_words import band_word, clinic_days, questionnaire_title
@@ -73,21 +74,7 @@ def progress_figure(
     shapes: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
     for colour, band in zip(band_colours(len(definition.bands)), definition.bands, strict=True):
-        shapes.append(
-            {
-                "type": "rect",
-                "name": f"band:{band.label}",
-                "xref": "paper",
-                "x0": 0,
-                "x1": 1,
-                "yref": "y",
-                "y0": band.lower - 0.5,
-                "y1": band.upper + 0.5,
-                "fillcolor": colour,
-                "line": {"width": 0},
-                "layer": "below",
-            }
-        )
+        shapes.append(band_shape(band.label, band.lower, band.upper, colour))
         notes.append(
             {
                 "name": f"band:{band.label}",

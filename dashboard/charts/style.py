@@ -56,6 +56,24 @@ LABEL_CHAR_PX = 7
 LABEL_GAP_PX = 4
 
 
+def band_shape(label: str, lower: float, upper: float, colour: str) -> dict[str, Any]:
+    """A severity band as a shape across the whole width behind the data, named
+    ``band:<label>``: the same on the care team's chart and the patient's own."""
+    return {
+        "type": "rect",
+        "name": f"band:{label}",
+        "xref": "paper",
+        "x0": 0,
+        "x1": 1,
+        "yref": "y",
+        "y0": lower - 0.5,
+        "y1": upper + 0.5,
+        "fillcolor": colour,
+        "line": {"width": 0},
+        "layer": "below",
+    }
+
+
 def calendar_days(values: pd.Series) -> pd.Series:
     """Stored times (UTC) as naive calendar days, the x axis of every dated figure."""
     return pd.to_datetime(values, utc=True).dt.tz_localize(None).dt.normalize()

@@ -19,6 +19,7 @@ from dashboard.charts.style import (
     ROUTE_SYMBOLS,
     SCORE_COLOUR,
     XAxis,
+    band_shape,
     calendar_day,
     calendar_days,
     change_colour,
@@ -234,21 +235,7 @@ def trajectory_figure(
             span_notes.append((text, start, end))
 
     for colour, band in zip(BAND_COLOURS * 2, definition.bands, strict=False):
-        shapes.append(
-            {
-                "type": "rect",
-                "name": f"band:{band.label}",
-                "xref": "paper",
-                "x0": 0,
-                "x1": 1,
-                "yref": "y",
-                "y0": band.lower - 0.5,
-                "y1": band.upper + 0.5,
-                "fillcolor": colour,
-                "line": {"width": 0},
-                "layer": "below",
-            }
-        )
+        shapes.append(band_shape(band.label, band.lower, band.upper, colour))
         note(
             band.label.replace("_", " "),
             xref="paper",
