@@ -93,6 +93,12 @@ def rates_table(
     return pd.DataFrame(rows)
 
 
+def _rates_with_intervals(shown: pd.DataFrame, name: str) -> list[str]:
+    """The ``<name>_rate`` column with its ``_low`` and ``_high`` interval, in words."""
+    columns = (shown[f"{name}_rate"], shown[f"{name}_low"], shown[f"{name}_high"])
+    return [with_interval(*values) for values in zip(*columns, strict=True)]
+
+
 def comparison_table(shown: pd.DataFrame, *, group: str) -> pd.DataFrame:
     """:func:`outcomes.reporting.compare_groups` (suppressed) in words; ``group`` names the
     first column ("Clinician", "Protocol")."""
@@ -103,34 +109,10 @@ def comparison_table(shown: pd.DataFrame, *, group: str) -> pd.DataFrame:
             "Followed up": shown["followed"].map(count),
             "Not followed up": shown["not_followed"].map(count),
             "Ever responded": shown["responded"].map(count),
-            "Response (of followed up)": [
-                with_interval(*values)
-                for values in zip(
-                    shown["response_rate"],
-                    shown["response_low"],
-                    shown["response_high"],
-                    strict=True,
-                )
-            ],
-            "Response (of everyone treated)": [
-                with_interval(*values)
-                for values in zip(
-                    shown["started_response_rate"],
-                    shown["started_response_low"],
-                    shown["started_response_high"],
-                    strict=True,
-                )
-            ],
+            "Response (of followed up)": _rates_with_intervals(shown, "response"),
+            "Response (of everyone treated)": _rates_with_intervals(shown, "started_response"),
             "Ever in remission": shown["remitted"].map(count),
-            "Remission (of followed up)": [
-                with_interval(*values)
-                for values in zip(
-                    shown["remission_rate"],
-                    shown["remission_low"],
-                    shown["remission_high"],
-                    strict=True,
-                )
-            ],
+            "Remission (of followed up)": _rates_with_intervals(shown, "remission"),
         }
     )
 

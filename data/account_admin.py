@@ -57,6 +57,19 @@ def _username_problems(session: Session, *, actor: Actor, username: str) -> list
     return [USERNAME_NOT_AVAILABLE]
 
 
+def _new_account(actor: Actor, username: str, display_name: str, role: str, password: str) -> User:
+    """A new, active account of the actor's clinic, its password hashed (not yet added)."""
+    return User(
+        clinic_id=actor.clinic_id,
+        username=username,
+        display_name=display_name,
+        role=role,
+        password_hash=hash_password(password),
+        failed_logins=0,
+        active=True,
+    )
+
+
 def create_user(
     session: Session,
     *,
@@ -88,15 +101,7 @@ def create_user(
     problems += password_problems(password, role=role, username=username)
     if problems:
         raise InvalidInput(problems)
-    user = User(
-        clinic_id=actor.clinic_id,
-        username=username,
-        display_name=display_name,
-        role=role,
-        password_hash=hash_password(password),
-        failed_logins=0,
-        active=True,
-    )
+    user = _new_account(actor, username, display_name, role, password)
     try:
         # A savepoint: an account created at the same moment under the same name (the unique
         # index on lower(username) refuses it) leaves the caller's transaction usable.
@@ -326,15 +331,7 @@ def issue_patient_sign_in(session: Session, *, actor: Actor, patient_id: int) ->
         return PatientSignIn(user.id, user.username, password, created=False)
     username = _generated_username(session, actor)
     password = _temporary_password(username)
-    user = User(
-        clinic_id=actor.clinic_id,
-        username=username,
-        display_name=patient.name,
-        role="patient",
-        password_hash=hash_password(password),
-        failed_logins=0,
-        active=True,
-    )
+    user = _new_account(actor, username, patient.name, "patient", password)
     try:
         # A savepoint: the same username drawn at the same moment elsewhere (unique index)
         # leaves the caller's transaction usable.
