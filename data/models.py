@@ -100,6 +100,9 @@ class Clinic(Base):
     # A demo clinic holds synthetic records only; the app labels it so everywhere.
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Bumped by every write that changes a patient's course (migration 0009): a cached
+    # clinic-wide aggregate is reused only while this stays the same.
+    data_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ClinicSettings(Base):
@@ -325,3 +328,71 @@ class UserSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class PatientState(Base):
+    """What every page reads of one patient, kept current on write (migration 0009).
+
+    Derived from the patient's answers, infusions and alerts by ``data.course_state`` in the
+    same transaction as each write that changes them; ``outcomes verify`` recomputes it all
+    and reports any drift. Never the source of truth.
+    """
+
+    __tablename__ = "patient_state"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    infusions: Mapped[int] = mapped_column(Integer, default=0)
+    first_infusion_date: Mapped[dt.date | None] = mapped_column(Date)
+    last_infusion_date: Mapped[dt.date | None] = mapped_column(Date)
+    # The latest counted check-in of any instrument (a corrected one counts once).
+    last_checkin_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The next scheduled check-in after the last one (None before the first infusion: a
+    # baseline is due at once).
+    next_due: Mapped[dt.date | None] = mapped_column(Date)
+    open_alerts: Mapped[int] = mapped_column(Integer, default=0)
+    oldest_open_alert_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CourseState(Base):
+    """One patient's course on one instrument, kept current on write (migration 0009).
+
+    The columns of :func:`outcomes.course.course_facts` (what does not change with the day
+    it is seen; :func:`outcomes.course.courses_at` adds the status of any day), the response
+    episodes, and the facts the outcomes page aggregates (time points, weeks checked in).
+    """
+
+    __tablename__ = "course_state"
+    __table_args__ = (Index("ix_course_state_clinic_instrument", "clinic_id", "instrument"),)
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), primary_key=True)
+    instrument: Mapped[str] = mapped_column(String(40), primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
+    first_infusion_date: Mapped[dt.date | None] = mapped_column(Date)
+    last_infusion_date: Mapped[dt.date | None] = mapped_column(Date)
+    infusions: Mapped[int] = mapped_column(Integer, default=0)
+    completed_induction: Mapped[bool] = mapped_column(Boolean, default=False)
+    baseline_date: Mapped[dt.date | None] = mapped_column(Date)
+    baseline_total: Mapped[int | None] = mapped_column(Integer)
+    latest_date: Mapped[dt.date | None] = mapped_column(Date)
+    latest_total: Mapped[int | None] = mapped_column(Integer)
+    # The latest counted administration of this instrument, valid or not.
+    last_administered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    response_date: Mapped[dt.date | None] = mapped_column(Date)
+    days_to_response: Mapped[int | None] = mapped_column(Integer)
+    infusions_to_response: Mapped[int | None] = mapped_column(Integer)
+    remission_date: Mapped[dt.date | None] = mapped_column(Date)
+    days_to_remission: Mapped[int | None] = mapped_column(Integer)
+    relapse_date: Mapped[dt.date | None] = mapped_column(Date)
+    durable_response_days: Mapped[int | None] = mapped_column(Integer)
+    censored: Mapped[bool] = mapped_column(Boolean, default=False)
+    followup_days: Mapped[int | None] = mapped_column(Integer)
+    standing_status: Mapped[str] = mapped_column(String(32))
+    # [[response date, relapse date or null], ...] as ISO dates, oldest first.
+    episodes: Mapped[list[list[str | None]]] = mapped_column(JsonType, default=list)
+    # Per time point of the outcomes page: see outcomes.timepoints (None until computed).
+    timepoints: Mapped[dict[str, Any] | None] = mapped_column()
+    # Weeks since the first infusion with a valid score (completeness), None until computed.
+    checkin_weeks: Mapped[list[int] | None] = mapped_column(JsonType)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

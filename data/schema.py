@@ -21,8 +21,18 @@ def alembic_config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database's schema up to ``revision`` (the newest by default)."""
+    """Bring the database's schema up to ``revision`` (the newest by default).
+
+    At the newest revision, the course state kept on write is then built for any clinic
+    that has none yet (:func:`data.course_state.build_missing`): a database from before
+    migration 0009 is complete before any page reads it.
+    """
     _migrate(engine, command.upgrade, revision)
+    if is_current(engine):
+        # Imported here: the course state needs pandas and outcomes, a schema check does not.
+        from data.course_state import build_missing
+
+        build_missing(engine)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -40,7 +40,13 @@ _EPOCH = dt.date(1970, 1, 1)
 
 # Pages and printouts import the status words from here, next to course_outcomes.
 
-__all__ = ["COURSE_COLUMNS", "course_outcomes"]
+FACT_COLUMNS = (
+    *(c for c in COURSE_COLUMNS if c not in ("status", "losing_response")),
+    "standing_status",
+)
+"""Columns of :func:`course_facts`: what does not change with the day a course is seen."""
+
+__all__ = ["COURSE_COLUMNS", "FACT_COLUMNS", "course_facts", "course_outcomes", "courses_at"]
 
 
 def _first_of_each_patient(codes: IntArray, selected: BoolArray) -> tuple[IntArray, IntArray]:
@@ -110,80 +116,31 @@ def _integers(values: IntArray, present: BoolArray) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(values.astype(np.int64), ~present)
 
 
-def course_outcomes(
+def course_facts(
     instrument: str | Instrument,
     assessments: pd.DataFrame,
     infusions: pd.DataFrame,
     *,
     rules: Rules | None = None,
-    today: dt.date | str | None = None,
 ) -> pd.DataFrame:
-    """One row per patient: baseline, onset, remission, relapse, durability and status.
+    """What the answers and infusions alone say of each patient's course: every column of
+    :func:`course_outcomes` that does not depend on the day it is evaluated at.
 
-    Every patient with an assessment or an infusion gets a row: the fields of
-    :func:`outcomes.patient_course.patient_course` for that patient, whose rules follow
-    :func:`outcomes.trajectory.trajectory` (spec §3) with the first infusion as index date.
-
-    Parameters
-    ----------
-    instrument : str or Instrument
-        The instrument the ``total`` column belongs to. If ``assessments`` has an
-        ``instrument`` column, only its rows for this instrument are used.
-    assessments, infusions : DataFrame
-        See the module docstring.
-    rules : Rules, optional
-        Rule settings; the spec's rules by default.
-    today : date or str, optional
-        The day the status is evaluated at (course-and-reporting §2: ``course_ended`` and
-        ``lost_to_follow_up`` depend on it). Without it, the day of the call
-        (``datetime.date.today()``, the server's date): a page that does not say shows
-        today's status. Tests and reports of a past day pass it.
+    The course state kept on write (``data.course_state``) stores these; :func:`courses_at`
+    turns them into :func:`course_outcomes` at any day, so that a page's "today" costs
+    arithmetic on stored rows, never a clinic's history.
 
     Returns
     -------
     DataFrame
-        Indexed by ``patient_id`` (sorted by ``str(patient_id)``), with the columns
-        :data:`~outcomes.patient_course.COURSE_COLUMNS`, the fields of
-        :class:`~outcomes.patient_course.PatientCourse` (dates are ``datetime.date`` or None;
-        counts and days are nullable ``Int64``):
-
-        ``first_infusion_date``, ``last_infusion_date``, ``infusions`` (count),
-        ``completed_induction`` (at least
-        ``induction_infusions`` infusions), ``baseline_date``, ``baseline_total``,
-        ``latest_date`` and ``latest_total`` (latest valid assessment), ``response_date``,
-        ``days_to_response``, ``infusions_to_response`` (infusions received before the
-        response assessment: onset counted in infusions), ``remission_date``,
-        ``days_to_remission``, ``relapse_date``, ``durable_response_days``, ``censored``,
-        ``followup_days`` (first infusion to last valid post-baseline assessment; the
-        censoring time for time to response), ``status`` (the current status at ``today``
-        of :func:`outcomes.status.current_status`, over every response episode: one of
-        :data:`outcomes.status.STATUSES`) and ``losing_response`` (the status is
-        ``losing_response``: consider a booster). The other columns are episode 1's
-        (spec §3).
-
-    Notes
-    -----
-    All patients are computed at once, with sorts, binary searches and running counts over
-    the rows, never a loop over patients: 10,000 patients with 425,000 assessments take
-    about 60 ms on two cores, against about 2 s for a loop over patients (``bench/cohort.py``).
-    The result is identical, value for value and dtype for dtype, to calling
-    :func:`~outcomes.patient_course.patient_course` per patient, as
-    ``tests/test_outcomes/test_course_vectorised.py`` checks with Hypothesis (through
-    ``tests/reference/course_reference.py``). Each step in the code names the readable rule
-    it implements.
-
-    Two assessments of one patient on the same day (the spec allows one per day) are taken
-    in the order of :func:`~outcomes.trajectory.trajectory`, lower total first, except for
-    ``latest_total`` and ``losing_response``, which use the row that comes last in the
-    input, as :func:`~outcomes.patient_course.patient_course` does.
-
-    .. versionchanged:: 0.1.0
-       Vectorised over patients; the results are unchanged.
+        Indexed by ``patient_id`` like :func:`course_outcomes`, with :data:`FACT_COLUMNS`:
+        :data:`~outcomes.patient_course.COURSE_COLUMNS` less ``status`` and
+        ``losing_response``, plus ``standing_status``, the status of
+        :func:`outcomes.status.current_status` on the day of the latest score (where neither
+        ``course_ended`` nor ``lost_to_follow_up`` can apply yet).
     """
     definition = get_instrument(instrument)
     rules = rules or DEFAULT_RULES
-    evaluated_on = dt.date.today() if today is None else as_date(today, what="today")
-    today_day = (evaluated_on - _EPOCH).days
     instrument_rules = rules.for_instrument(definition)
     require_columns(assessments, "assessments", ("patient_id", "administered_at", "total"))
     if "instrument" in assessments.columns:
@@ -314,11 +271,8 @@ def course_outcomes(
         again[relapsers] = True
         confirmed_at[relapsers] = confirmed
 
-    # status.current_status at today: later assignments take precedence, so they come in
-    # the reverse of its order (first match wins there).
-    since_infusion = today_day - last_infusion
-    since_score = today_day - latest_day
-    in_treatment = has_infusion & (since_infusion <= rules.after_course_days)
+    # status.current_status, less what depends on the day it is evaluated at (courses_at adds
+    # that): later assignments take precedence, so they come in the reverse of its order.
     is_latest_response = (baseline_total > 0) & _at_most(latest_total, baseline_total, keep)
     in_episode = has_response & ~latest_relapsed
     status = np.full(n_patients, "not_yet_responded", dtype=object)
@@ -327,8 +281,6 @@ def course_outcomes(
         status[in_episode & is_latest_response & (latest_total <= remission_max)] = "in_remission"
     status[in_episode & ~is_latest_response] = "losing_response"
     status[has_response & latest_relapsed] = "relapsed"
-    status[in_treatment & (since_score > rules.lost_to_follow_up_days)] = "lost_to_follow_up"
-    status[~in_treatment & (since_score > rules.after_course_days)] = "course_ended"
     status[~followed] = "no_follow_up"
     status[~has_baseline] = "no_baseline"
 
@@ -350,7 +302,127 @@ def course_outcomes(
         "durable_response_days": _integers(durability_end - response_day, has_response),
         "censored": has_response & ~has_relapse,
         "followup_days": _integers(last_post_day - first_infusion, followed),
-        "losing_response": status == "losing_response",
-        "status": status,
+        "standing_status": status,
     }
-    return pd.DataFrame(columns, index=patients, columns=list(COURSE_COLUMNS))
+    return pd.DataFrame(columns, index=patients, columns=list(FACT_COLUMNS))
+
+
+def courses_at(
+    facts: pd.DataFrame, *, today: dt.date | str, rules: Rules | None = None
+) -> pd.DataFrame:
+    """:func:`course_outcomes` at ``today`` from :func:`course_facts` (stored or computed).
+
+    Adds what the day decides (course-and-reporting §2, :func:`outcomes.status.current_status`):
+    a course with a baseline and a follow-up score has ``course_ended`` when neither an
+    infusion nor a score is within ``after_course_days`` of ``today``, and
+    ``lost_to_follow_up`` when an infusion is (in treatment) but no score within
+    ``lost_to_follow_up_days``; otherwise its standing status.
+    """
+    rules = rules or DEFAULT_RULES
+    today_day = (as_date(today, what="today") - _EPOCH).days
+    standing = facts["standing_status"].to_numpy(dtype=object)
+    decided = ~np.isin(standing, ("no_baseline", "no_follow_up"))
+    since_infusion = today_day - _day_numbers(facts["last_infusion_date"])
+    since_score = today_day - _day_numbers(facts["latest_date"])
+    in_treatment = since_infusion <= rules.after_course_days
+    status = standing.copy()
+    status[decided & in_treatment & (since_score > rules.lost_to_follow_up_days)] = (
+        "lost_to_follow_up"
+    )
+    status[decided & ~in_treatment & (since_score > rules.after_course_days)] = "course_ended"
+    courses = facts.drop(columns="standing_status")
+    courses["losing_response"] = status == "losing_response"
+    courses["status"] = status
+    return courses[list(COURSE_COLUMNS)]
+
+
+def _day_numbers(dates: pd.Series) -> npt.NDArray[np.int64]:
+    """Days since 1970 of ``datetime.date`` values; a missing date is far in the past (it
+    only occurs where the status is already decided without it)."""
+    missing = -(10**6)
+    return np.fromiter(
+        (
+            missing if day is None or day is pd.NaT or day != day else (day - _EPOCH).days
+            for day in dates
+        ),
+        dtype=np.int64,
+        count=len(dates),
+    )
+
+
+def course_outcomes(
+    instrument: str | Instrument,
+    assessments: pd.DataFrame,
+    infusions: pd.DataFrame,
+    *,
+    rules: Rules | None = None,
+    today: dt.date | str | None = None,
+) -> pd.DataFrame:
+    """One row per patient: baseline, onset, remission, relapse, durability and status.
+
+    Every patient with an assessment or an infusion gets a row: the fields of
+    :func:`outcomes.patient_course.patient_course` for that patient, whose rules follow
+    :func:`outcomes.trajectory.trajectory` (spec §3) with the first infusion as index date.
+
+    Parameters
+    ----------
+    instrument : str or Instrument
+        The instrument the ``total`` column belongs to. If ``assessments`` has an
+        ``instrument`` column, only its rows for this instrument are used.
+    assessments, infusions : DataFrame
+        See the module docstring.
+    rules : Rules, optional
+        Rule settings; the spec's rules by default.
+    today : date or str, optional
+        The day the status is evaluated at (course-and-reporting §2: ``course_ended`` and
+        ``lost_to_follow_up`` depend on it). Without it, the day of the call
+        (``datetime.date.today()``, the server's date): a page that does not say shows
+        today's status. Tests and reports of a past day pass it.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``patient_id`` (sorted by ``str(patient_id)``), with the columns
+        :data:`~outcomes.patient_course.COURSE_COLUMNS`, the fields of
+        :class:`~outcomes.patient_course.PatientCourse` (dates are ``datetime.date`` or None;
+        counts and days are nullable ``Int64``):
+
+        ``first_infusion_date``, ``last_infusion_date``, ``infusions`` (count),
+        ``completed_induction`` (at least
+        ``induction_infusions`` infusions), ``baseline_date``, ``baseline_total``,
+        ``latest_date`` and ``latest_total`` (latest valid assessment), ``response_date``,
+        ``days_to_response``, ``infusions_to_response`` (infusions received before the
+        response assessment: onset counted in infusions), ``remission_date``,
+        ``days_to_remission``, ``relapse_date``, ``durable_response_days``, ``censored``,
+        ``followup_days`` (first infusion to last valid post-baseline assessment; the
+        censoring time for time to response), ``status`` (the current status at ``today``
+        of :func:`outcomes.status.current_status`, over every response episode: one of
+        :data:`outcomes.status.STATUSES`) and ``losing_response`` (the status is
+        ``losing_response``: consider a booster). The other columns are episode 1's
+        (spec §3).
+
+    Notes
+    -----
+    All patients are computed at once, with sorts, binary searches and running counts over
+    the rows, never a loop over patients: 10,000 patients with 425,000 assessments take
+    about 60 ms on two cores, against about 2 s for a loop over patients (``bench/cohort.py``).
+    The result is identical, value for value and dtype for dtype, to calling
+    :func:`~outcomes.patient_course.patient_course` per patient, as
+    ``tests/test_outcomes/test_course_vectorised.py`` checks with Hypothesis (through
+    ``tests/reference/course_reference.py``). Each step in the code names the readable rule
+    it implements.
+
+    Two assessments of one patient on the same day (the spec allows one per day) are taken
+    in the order of :func:`~outcomes.trajectory.trajectory`, lower total first, except for
+    ``latest_total`` and ``losing_response``, which use the row that comes last in the
+    input, as :func:`~outcomes.patient_course.patient_course` does.
+
+    .. versionchanged:: 0.1.0
+       Vectorised over patients; the results are unchanged.
+    """
+    evaluated_on = dt.date.today() if today is None else as_date(today, what="today")
+    return courses_at(
+        course_facts(instrument, assessments, infusions, rules=rules),
+        today=evaluated_on,
+        rules=rules,
+    )
