@@ -31,12 +31,12 @@ import typer
 from data.errors import AccessDenied, InvalidInput
 from data.password_policy import password_problems
 
-# `outcomes --help` must answer at once: this module, and every command module, imports only
-# the standard library, typer and light modules of data at import time. SQLAlchemy, pandas,
-# the FHIR models, rich's progress bar and the settings are imported by the functions that use
-# them, when a command runs (tests/test_cli_startup.py checks). Annotations name them only for
-# the type checker: typer reads the commands' own signatures, which use plain types and the
-# options below.
+# `outcomes --help` must answer at once (issue 13): this module, and every command module,
+# imports only the standard library, typer and light modules of data at import time.
+# SQLAlchemy, pandas, the FHIR models, rich's progress bar and the settings are imported by the
+# functions that use them, when a command runs (tests/test_data/test_cli_startup.py checks).
+# Annotations name them only for the type checker: typer reads the commands' own signatures,
+# which use plain types and the options below.
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
     from sqlalchemy import Engine
@@ -50,6 +50,10 @@ app = typer.Typer(
     help="Infusion Outcomes: set up a clinic's database and move its records in and out.",
     no_args_is_help=True,
     add_completion=False,
+    # Typer's rich help is kept although rich costs about 0.15 s of the help's 0.3 s
+    # (bench/cli.py --plain): Click's plain help cuts each command's summary short ("...") and
+    # runs a docstring's example line into its paragraph.
+    rich_markup_mode="rich",
     # A traceback's local variables could hold patient data.
     pretty_exceptions_show_locals=False,
 )
