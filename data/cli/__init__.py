@@ -4,6 +4,11 @@ One module per group of commands, on the plumbing they share (:mod:`data.cli.com
 :mod:`data.cli.setup` (``init``, ``seed-demo``, ``create-user``), :mod:`data.cli.records`
 (``import``, ``export``, ``rescore``) and :mod:`data.cli.maintenance` (``backup``,
 ``verify``). ``docs/records.md`` has examples of every command.
+
+``outcomes --help`` must answer at once (issue 13), so a command module imports only the
+standard library, typer, :mod:`data.cli.common` and other light modules at module level; what
+a command uses (SQLAlchemy, the models, pandas, the FHIR models, argon2, ...) is imported in
+its function, when it runs. ``tests/test_data/test_cli_startup.py`` checks every command's help.
 """
 
 from __future__ import annotations

@@ -24,40 +24,36 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
-from sqlalchemy import Engine, inspect, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import (
-    ArgumentError,
-    DBAPIError,
-    InterfaceError,
-    OperationalError,
-    SQLAlchemyError,
-)
-from sqlalchemy.orm import Session
 
-from data.engine import (
-    DatabaseDamaged,
-    database_damaged,
-    integrity_problems,
-    make_engine,
-)
 from data.errors import AccessDenied, InvalidInput
-from data.interchange.pipeline import ImportResult
-from data.models import Clinic
 from data.password_policy import password_problems
-from data.schema import is_current
-from data.settings import get_settings
+
+# `outcomes --help` must answer at once (issue 13): this module, and every command module,
+# imports only the standard library, typer and light modules of data at import time.
+# SQLAlchemy, pandas, the FHIR models, rich's progress bar and the settings are imported by the
+# functions that use them, when a command runs (tests/test_data/test_cli_startup.py checks).
+# Annotations name them only for the type checker: typer reads the commands' own signatures,
+# which use plain types and the options below.
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+    from sqlalchemy import Engine
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.orm import Session
+
+    from data.interchange.pipeline import ImportResult
 
 app = typer.Typer(
     name="outcomes",
     help="Infusion Outcomes: set up a clinic's database and move its records in and out.",
     no_args_is_help=True,
     add_completion=False,
+    # Typer's rich help is kept although rich costs about 0.15 s of the help's 0.3 s
+    # (bench/cli.py --plain): Click's plain help cuts each command's summary short ("...") and
+    # runs a docstring's example line into its paragraph.
+    rich_markup_mode="rich",
     # A traceback's local variables could hold patient data.
     pretty_exceptions_show_locals=False,
 )
@@ -139,6 +135,10 @@ def fail(message: str, problems: tuple[str, ...] | list[str] = ()) -> NoReturn:
 @contextmanager
 def refusals(*, rows_note: bool = False) -> Iterator[None]:
     """Turn refusals into a message and exit status 1 (the transaction has rolled back)."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+
+    from data.engine import DatabaseDamaged, database_damaged
+
     try:
         yield
     except InvalidInput as error:
@@ -174,6 +174,8 @@ def sqlite_says(error: DBAPIError) -> str:
 
 
 def fail_database(error: DBAPIError) -> NoReturn:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     if getattr(error.orig, "sqlite_errorcode", 0) & 0xFF == 8:  # SQLITE_READONLY_*
         fail(
             "the database cannot be written: its file, or the folder that holds it, is "
@@ -197,10 +199,15 @@ def fail_database(error: DBAPIError) -> NoReturn:
 
 
 def url_or_default(database_url: str | None) -> str:
+    from data.settings import get_settings
+
     return database_url or get_settings().database_url
 
 
 def sqlite_file_of(url: str) -> Path | None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -224,6 +231,9 @@ def open_engine(
     false because the command checks it itself): a damaged one is refused before anything is
     written to it.
     """
+    from data.engine import integrity_problems, make_engine
+    from data.schema import is_current
+
     url = url_or_default(database_url)
     path = sqlite_file_of(url)
     if path is not None and not create and not path.exists():
@@ -250,6 +260,10 @@ def open_engine(
 
 def holds_demo(engine: Engine) -> bool:
     """Whether the database holds the demo clinic (read before any change is made)."""
+    from sqlalchemy import inspect, select
+
+    from data.models import Clinic
+
     with engine.connect() as connection:
         if not inspect(connection).has_table(Clinic.__tablename__):
             return False
@@ -257,6 +271,10 @@ def holds_demo(engine: Engine) -> bool:
 
 
 def clinic_id_of(session: Session, clinic: str | None) -> int:
+    from sqlalchemy import select
+
+    from data.models import Clinic
+
     clinics = session.execute(select(Clinic.id, Clinic.name).order_by(Clinic.id)).all()
     if clinic is None:
         if len(clinics) == 1:
@@ -288,6 +306,8 @@ class ProgressBar:
     """A progress bar for large imports, drawn on stderr when it is a terminal."""
 
     def __init__(self) -> None:
+        from rich.console import Console
+
         self._console = Console(stderr=True)
         self._bar: Progress | None = None
         self._task: TaskID | None = None
@@ -296,6 +316,8 @@ class ProgressBar:
         if total <= PROGRESS_FROM_ROWS or not self._console.is_terminal:
             return
         if self._bar is None or self._task is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
             self._bar = Progress(
                 TextColumn("writing records"),
                 BarColumn(),

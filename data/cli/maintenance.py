@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import Engine
 
-from data.backup import backup
+# Only light modules here, so that `outcomes --help` answers at once: each command imports
+# what it uses when it runs (data/cli/common.py says why).
 from data.cli.common import (
     DatabaseUrl,
     app,
@@ -16,11 +16,9 @@ from data.cli.common import (
     refusals,
     sqlite_file_of,
 )
-from data.engine import (
-    integrity_problems,
-    printable_url,
-)
-from data.schema import revisions
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @app.command("backup")
@@ -34,6 +32,8 @@ def backup_command(
     through a link. A damaged database is refused. The pg_dump command is never run here;
     run it where the backup should live. Example: outcomes backup /backups/outcomes-$(date +%F).db
     """
+    from data.backup import backup
+
     # The backup checks the database itself (before copying, and the copy after).
     with open_engine(database_url, check_integrity=False) as engine, refusals():
         result = backup(engine, target)
@@ -55,6 +55,9 @@ def verify(database_url: DatabaseUrl = None) -> None:
     check and the schema revision. PostgreSQL: that the server answers and the schema
     revision; the server checks its own files (see docs/records.md).
     """
+    from data.engine import integrity_problems, printable_url
+    from data.schema import revisions
+
     problems: list[str] = []
     advice: list[str] = []
     with (

@@ -6,13 +6,12 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from data.access import Actor
+# Only light modules here, so that `outcomes --help` answers at once: each command imports
+# what it uses when it runs (data/cli/common.py says why).
 from data.cli.common import (
     ClinicChoice,
     DatabaseUrl,
@@ -27,15 +26,10 @@ from data.cli.common import (
     open_engine,
     refusals,
 )
-from data.engine import (
-    transaction,
-)
 from data.files import check_new_target, discard, place, private_temp_file
-from data.interchange.csv_export import export_assessments_csv, export_infusions_csv
-from data.interchange.fhir_export import export_fhir_bundle
-from data.interchange.importers import IMPORTERS
-from data.models import Patient
-from data.rescore import rescore as rescore_clinic
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @app.command("import")
@@ -59,6 +53,10 @@ def import_records(
     A file with any bad row changes nothing; every bad row is listed with its number (the
     header is row 1). Example: outcomes import assessments history.csv --create-patients
     """
+    from data.access import Actor
+    from data.engine import transaction
+    from data.interchange.importers import IMPORTERS
+
     progress = ProgressBar()
     importer = IMPORTERS[kind.value]
     with open_engine(database_url) as engine, refusals(rows_note=importer.numbered_rows):
@@ -110,6 +108,8 @@ def export(
     created readable by you only. Example:
     outcomes export --format fhir --patient MRN-1042 -o mrn-1042.json
     """
+    from data.engine import transaction
+
     if format_ is ExportFormat.fhir and kind is RecordKind.infusions:
         fail("a FHIR export carries questionnaires; export infusions with --format csv")
     target = output if output is not None and str(output) != "-" else None
@@ -168,6 +168,11 @@ def _export_text(
     kind: RecordKind,
 ) -> tuple[str, int, int | None]:
     """The export's text, its number of records and (CSV) of patients; audit events added."""
+    from sqlalchemy import select
+
+    from data.access import Actor
+    from data.models import Patient
+
     actor = Actor.system(clinic_id_of(session, clinic))
     patient_id = None
     if patient is not None:
@@ -180,10 +185,14 @@ def _export_text(
             fail("no patient with that id in the clinic")
     buffer = io.StringIO()
     if format_ is ExportFormat.fhir:
+        from data.interchange.fhir_export import export_fhir_bundle
+
         bundle = export_fhir_bundle(session, actor=actor, patient_id=patient_id)
         json.dump(bundle, buffer, indent=2)
         buffer.write("\n")
         return buffer.getvalue(), len(bundle.get("entry", [])), None
+    from data.interchange.csv_export import export_assessments_csv, export_infusions_csv
+
     writer = export_assessments_csv if kind is RecordKind.assessments else export_infusions_csv
     summary = writer(session, actor=actor, out=buffer, patient_id=patient_id)
     return buffer.getvalue(), summary.rows, summary.patients
@@ -195,6 +204,10 @@ def rescore(clinic: ClinicChoice = None, database_url: DatabaseUrl = None) -> No
 
     Answers are never changed; a record the rules no longer allow is kept, marked invalid.
     """
+    from data.access import Actor
+    from data.engine import transaction
+    from data.rescore import rescore as rescore_clinic
+
     with (
         open_engine(database_url) as engine,
         refusals(),

@@ -8,11 +8,9 @@ import datetime as dt
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
-from data import audit
-from data.access import Actor
-from data.account_admin import create_user as create_account
+# Only light modules here, so that `outcomes --help` answers at once: each command imports
+# what it uses when it runs (data/cli/common.py says why).
 from data.cli.common import (
     NEW_REAL_DATABASE,
     ClinicChoice,
@@ -27,12 +25,6 @@ from data.cli.common import (
     read_password,
     refusals,
 )
-from data.clinic import clinic_config, set_clinic_time_zone, set_crisis_contacts
-from data.engine import (
-    transaction,
-)
-from data.models import Clinic
-from data.schema import upgrade
 
 
 @app.command()
@@ -58,6 +50,15 @@ def init(
     no clinic or account is created. Example:
     outcomes init --clinic-name "Lakeside Ketamine" --admin-username ana
     """
+    from sqlalchemy import select
+
+    from data import audit
+    from data.access import Actor
+    from data.account_admin import create_user as create_account
+    from data.engine import transaction
+    from data.models import Clinic
+    from data.schema import upgrade
+
     if password_stdin and not admin_username:
         fail("--password-stdin needs --admin-username")
     if clinic_name is not None and not 0 < len(clinic_name.strip()) <= 200:
@@ -128,8 +129,9 @@ def seed_demo_command(
 
     Refused in a database that holds a real clinic. Example: outcomes seed-demo --patients 60
     """
-    # Imported here: the demo generator is large, and no other command needs it.
     from data.demo import seed_demo
+    from data.engine import transaction
+    from data.schema import upgrade
 
     with open_engine(database_url, create=True) as engine, refusals():
         upgrade(engine)
@@ -167,6 +169,10 @@ def create_user(
     making them from the record).
     Example: outcomes create-user --role clinician --username lee --password-stdin < pw.txt
     """
+    from data.access import Actor
+    from data.account_admin import create_user as create_account
+    from data.engine import transaction
+
     password = read_password(password_stdin)
     with (
         open_engine(database_url) as engine,
@@ -198,6 +204,10 @@ def set_time_zone(
     the clinic (like ``init``), rather than on a page: changing it changes how every time typed
     afterwards is read. Example: outcomes set-time-zone America/New_York
     """
+    from data.access import Actor
+    from data.clinic import set_clinic_time_zone
+    from data.engine import transaction
+
     with (
         open_engine(database_url) as engine,
         refusals(),
@@ -253,6 +263,10 @@ def set_crisis_contacts_command(
     the "Clinic settings" page. Example:
     outcomes set-crisis-contacts --hours "Monday to Friday, 8 am to 6 pm" --emergency 112
     """
+    from data.access import Actor
+    from data.clinic import clinic_config, set_crisis_contacts
+    from data.engine import transaction
+
     with (
         open_engine(database_url) as engine,
         refusals(),
