@@ -107,7 +107,8 @@ def worklist_state(session: Session, *, actor: Actor, instrument: str = "phq9") 
         .order_by(Patient.id)
     )
     frame = pd.DataFrame(
-        session.execute(query).all(),
+        # Core rows: the ORM's per-row bookkeeping cost more than the read itself here.
+        session.connection().execute(query).all(),
         columns=["patient_id", *PATIENT_COLUMNS, "course_of", *FACT_COLUMNS],
     ).set_index("patient_id")
     # Like the cohort reads it replaces: the instrument's courses, and the infusions.
