@@ -167,14 +167,14 @@ def show_alert_cards(
     st.session_state[_PAGE] = page
     total = int(alerts["open_total"].iloc[0]) if len(alerts) else 0
     # The worklist's second level, under its title; no link-to-heading anchor.
-    st.header(f"Safety alerts ({total})", anchor=False)
+    st.header(f"Safety alerts ({total:,})", anchor=False)
     show_confirmation()
     if alerts.empty:
         st.success("No unacknowledged safety alerts.")
         return
     first = page * PAGE_SIZE + 1
     st.caption(
-        f"Showing {first}–{first + len(alerts) - 1} of {total}, most urgent first "
+        f"Showing {first:,}–{first + len(alerts) - 1:,} of {total:,}, most urgent first "
         "(highest answer level, then longest open)."
     )
     now = dt.datetime.now(dt.UTC)
