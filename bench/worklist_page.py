@@ -30,12 +30,12 @@ sys.path[:] = [
     *(p for p in sys.path if Path(p or os.getcwd()).resolve() != _HERE),
 ]
 
-from sqlalchemy import select  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
 
-from data.access import Actor  # noqa: E402
-from data.engine import make_engine, transaction  # noqa: E402
-from data.models import User  # noqa: E402
+from data.access import Actor
+from data.engine import make_engine, transaction
+from data.models import User
 
 APP = str(_HERE.parent / "dashboard" / "streamlit_app.py")
 PAGE = "app_pages/clinician/worklist.py"
@@ -92,8 +92,9 @@ def main() -> None:
     counts: Counter[str] = Counter()
     element_types(app._tree, counts)
     widgets = sum(n for kind, n in counts.items() if kind in WIDGETS)
+    median = statistics.median(times[1:]) * 1000
     print(
-        f"worklist ({args.scope}) on {args.url}: median {statistics.median(times[1:]) * 1000:.0f} ms"
+        f"worklist ({args.scope}) on {args.url}: median {median:.0f} ms"
         f" of {args.repeat} runs (warm-up {times[0] * 1000:.0f} ms); "
         f"{sum(counts.values())} elements, {widgets} widgets"
     )
