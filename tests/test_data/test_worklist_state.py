@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from data.checkin import submit_checkin
 from data.clinic import clinic_config
-from data.course_state import build_clinic
+from data.course_state import build_clinic, stored_course_facts
 from data.errors import AccessDenied
 from data.models import AuditEvent, Patient
 from data.records.cohort import cohort_assessments, cohort_infusions
@@ -77,6 +77,13 @@ def test_the_stored_courses_give_the_courses_of_the_clinic_history(
         today=today,
     )
     assert list(state.courses.columns) == list(FACT_COLUMNS)
+    # The same facts as the course state's own reader gives (which also decodes the JSON).
+    pd.testing.assert_frame_equal(
+        state.courses,
+        stored_course_facts(session, clinic_id=world.clinic_a, instrument="phq9")[
+            list(FACT_COLUMNS)
+        ],
+    )
     pd.testing.assert_frame_equal(
         courses_at(state.courses, today=today, rules=rules),
         from_history,
