@@ -9,12 +9,15 @@ patients shown are named (issue 13: a clinic of 10,000 patients).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
 from dashboard import resources, state
 from dashboard.alert_cards import show_alert_cards
 from dashboard.patient_view.identity import patient_labels, patient_phones
+from data.access import Actor
 from data.clinic import clinic_config, clinic_now
 from data.records.patient_lists import clinic_patients
 from data.records.worklist_state import worklist_state
@@ -78,47 +81,64 @@ def open_patient(patient_id: int) -> None:
 # Safety alerts are the whole care team's: shown for the whole clinic whichever list is chosen.
 show_alert_cards(actor, open_patient=open_patient, today=today, time_zone=config.time_zone)
 
-groups = {str(reason): group for reason, group in items.groupby("reason", sort=False)}
-shown = {
-    reason: group.head(int(st.session_state.get(f"{_SHOWN}_{scope}_{reason}", PAGE_SIZE)))
-    for reason, group in groups.items()
-}
-# Rows name a patient by name, MRN, date of birth and age: a clinic may have several patients
-# of one name, and "Open" must lead to the right one. Only the rows shown are read and named.
-shown_ids = sorted({int(p) for rows in shown.values() for p in rows["patient_id"]})
-labels: dict[int, str] = {}
-phones: dict[int, str] = {}
-if shown_ids:
-    with resources.session_scope() as session:
-        roster = clinic_patients(session, actor=actor, patient_ids=shown_ids)
-    labels = patient_labels(roster, today=today, markdown=True)
-    phones = patient_phones(roster)
 
-st.header(f"Needs attention ({len(items):,})", anchor=False)
-if items.empty:
-    st.info("Nothing else needs attention today.")
-for reason, group in groups.items():
-    rows = shown[reason]
-    st.subheader(f"{REASON_LABELS[reason]} ({len(group):,})", anchor=False)
-    for row in rows.itertuples(index=False):
-        left, right = st.columns([4, 1])
-        phone = phones.get(int(row.patient_id))  # the huddle calls from the list
-        left.markdown(
-            f"{labels.get(int(row.patient_id), 'Unknown patient')} — {row.detail}"
-            + (f" · phone {phone}" if phone else "")
+def _show_more(key: str, shown: int) -> None:
+    """The callback of "Show more": runs before the rerun its click starts (no second rerun)."""
+    st.session_state[key] = shown + PAGE_SIZE
+
+
+@st.fragment
+def needs_attention(items: pd.DataFrame, *, actor: Actor, scope: str, today: dt.date) -> None:
+    """Each reason's longest-waiting patients, :data:`PAGE_SIZE` more at a click.
+
+    A fragment: "Show more" reruns this list only, with the worklist of the page's last run,
+    and reads the names of the rows it then shows.
+    """
+    groups = {str(reason): group for reason, group in items.groupby("reason", sort=False)}
+    shown = {
+        reason: group.head(int(st.session_state.get(f"{_SHOWN}_{scope}_{reason}", PAGE_SIZE)))
+        for reason, group in groups.items()
+    }
+    # Rows name a patient by name, MRN, date of birth and age: a clinic may have several
+    # patients of one name, and "Open" must lead to the right one. Only the rows shown are
+    # read and named.
+    shown_ids = sorted({int(p) for rows in shown.values() for p in rows["patient_id"]})
+    labels: dict[int, str] = {}
+    phones: dict[int, str] = {}
+    if shown_ids:
+        with resources.session_scope() as session:
+            roster = clinic_patients(session, actor=actor, patient_ids=shown_ids)
+        labels = patient_labels(roster, today=today, markdown=True)
+        phones = patient_phones(roster)
+
+    st.header(f"Needs attention ({len(items):,})", anchor=False)
+    if items.empty:
+        st.info("Nothing else needs attention today.")
+    for reason, group in groups.items():
+        rows = shown[reason]
+        st.subheader(f"{REASON_LABELS[reason]} ({len(group):,})", anchor=False)
+        for row in rows.itertuples(index=False):
+            left, right = st.columns([4, 1])
+            phone = phones.get(int(row.patient_id))  # the huddle calls from the list
+            left.markdown(
+                f"{labels.get(int(row.patient_id), 'Unknown patient')} — {row.detail}"
+                + (f" · phone {phone}" if phone else "")
+            )
+            if right.button("Open", key=f"open_{reason}_{row.patient_id}"):
+                open_patient(row.patient_id)
+        st.caption(
+            f"Showing {len(rows):,} of {patients_text(len(group))}, longest waiting first."
+            if len(rows) < len(group)
+            else f"All {patients_text(len(group))} shown, longest waiting first."
         )
-        if right.button("Open", key=f"open_{reason}_{row.patient_id}"):
-            open_patient(row.patient_id)
-    st.caption(
-        f"Showing {len(rows):,} of {patients_text(len(group))}, longest waiting first."
-        if len(rows) < len(group)
-        else f"All {patients_text(len(group))} shown, longest waiting first."
-    )
-    if len(rows) < len(group):
-        more = min(PAGE_SIZE, len(group) - len(rows))
-        if st.button(
-            f"Show {more} more: {REASON_LABELS[reason].split(':')[0].lower()}",
-            key=f"more_{scope}_{reason}",
-        ):
-            st.session_state[f"{_SHOWN}_{scope}_{reason}"] = len(rows) + PAGE_SIZE
-            st.rerun()
+        if len(rows) < len(group):
+            more = min(PAGE_SIZE, len(group) - len(rows))
+            st.button(
+                f"Show {more} more: {REASON_LABELS[reason].split(':')[0].lower()}",
+                key=f"more_{scope}_{reason}",
+                on_click=_show_more,
+                args=(f"{_SHOWN}_{scope}_{reason}", len(rows)),
+            )
+
+
+needs_attention(items, actor=actor, scope=scope, today=today)
