@@ -146,6 +146,12 @@ def show_alert_card(
             open_patient(int(alert.patient_id))
 
 
+def _turn_page(page: int) -> None:
+    """A paging button's callback: runs before the rerun its click starts, so the cards are
+    drawn once, on the new page (no second rerun)."""
+    st.session_state[_PAGE] = max(0, page)
+
+
 def show_alert_cards(
     actor: Actor,
     *,
@@ -156,8 +162,21 @@ def show_alert_cards(
     """The clinic's open alerts, most urgent first, :data:`PAGE_SIZE` to a page.
 
     Most urgent is defined by :func:`data.records.alert_review.open_alerts`: the highest
-    answer level or risk first, then the longest open.
+    answer level or risk first, then the longest open. The count of open alerts heads every
+    page. A fragment (``st.fragment``): turning a page reruns the cards only, not the page
+    around them; an acknowledgement reruns the whole page (its lists may change).
     """
+    _alert_cards(actor, open_patient=open_patient, today=today, time_zone=time_zone)
+
+
+@st.fragment
+def _alert_cards(
+    actor: Actor,
+    *,
+    open_patient: Callable[[int], None],
+    today: dt.date | None,
+    time_zone: str,
+) -> None:
     page = int(st.session_state.get(_PAGE, 0))
     with resources.session_scope() as session:
         alerts = open_alerts(session, actor=actor, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
@@ -167,14 +186,14 @@ def show_alert_cards(
     st.session_state[_PAGE] = page
     total = int(alerts["open_total"].iloc[0]) if len(alerts) else 0
     # The worklist's second level, under its title; no link-to-heading anchor.
-    st.header(f"Safety alerts ({total})", anchor=False)
+    st.header(f"Safety alerts ({total:,})", anchor=False)
     show_confirmation()
     if alerts.empty:
         st.success("No unacknowledged safety alerts.")
         return
     first = page * PAGE_SIZE + 1
     st.caption(
-        f"Showing {first}–{first + len(alerts) - 1} of {total}, most urgent first "
+        f"Showing {first:,}–{first + len(alerts) - 1:,} of {total:,}, most urgent first "
         "(highest answer level, then longest open)."
     )
     now = dt.datetime.now(dt.UTC)
@@ -184,11 +203,17 @@ def show_alert_cards(
         )
     if total > PAGE_SIZE:
         back, _, forward = st.columns([1, 3, 1])
-        if back.button("Previous alerts", disabled=page == 0, key="alert_page_back"):
-            st.session_state[_PAGE] = page - 1
-            st.rerun()
-        if forward.button(
-            "Next alerts", disabled=first + len(alerts) - 1 >= total, key="alert_page_next"
-        ):
-            st.session_state[_PAGE] = page + 1
-            st.rerun()
+        back.button(
+            "Previous alerts",
+            disabled=page == 0,
+            key="alert_page_back",
+            on_click=_turn_page,
+            args=(page - 1,),
+        )
+        forward.button(
+            "Next alerts",
+            disabled=first + len(alerts) - 1 >= total,
+            key="alert_page_next",
+            on_click=_turn_page,
+            args=(page + 1,),
+        )

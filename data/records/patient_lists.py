@@ -7,6 +7,8 @@ recorded in the audit trail.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
@@ -17,9 +19,14 @@ from data.models import Patient, User
 from data.records.frames import frame_of
 
 
-def clinic_patients(session: Session, *, actor: Actor) -> pd.DataFrame:
+def clinic_patients(
+    session: Session, *, actor: Actor, patient_ids: Collection[int] | None = None
+) -> pd.DataFrame:
     """The clinic's patients with their care team (clinicians; for the worklist): the assigned
     clinician's name and id (``assigned_clinician_id``, for "my patients").
+
+    ``patient_ids`` narrows the list to those patients (of the actor's clinic only): the
+    worklist names the rows it shows, never the whole clinic.
 
     Each row carries what tells patients of the same name apart (``external_id``, the MRN,
     and ``date_of_birth``): a page names a patient by all of them, never by name alone.
@@ -42,6 +49,8 @@ def clinic_patients(session: Session, *, actor: Actor) -> pd.DataFrame:
         .where(Patient.clinic_id == actor.clinic_id)
         .order_by(Patient.name)
     )
+    if patient_ids is not None:
+        query = query.where(Patient.id.in_([int(p) for p in patient_ids]))
     frame = frame_of(
         session,
         query,

@@ -378,6 +378,7 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call(NO_TARGET, lambda _, __: {"query": "patient"}),
     ),
     "data.records.alert_review.open_alerts": (Call(NO_TARGET, _nothing),),
+    "data.records.worklist_state.worklist_state": (Call(NO_TARGET, _nothing),),
     "data.records.alert_review.acknowledge_alert": (
         Call(
             PATIENT_TARGETS,

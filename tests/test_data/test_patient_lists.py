@@ -50,3 +50,14 @@ def test_the_search_tells_three_caseys_apart(session: Session, world: World) -> 
     found = find_patients(session, actor=world.clinician_a, query="casey")
     assert len(found) == 3
     assert _identities(found) == {("Casey Example", mrn, born) for mrn, born in CASEYS}
+
+
+def test_the_roster_of_some_patients_is_theirs_only_and_never_another_clinics(
+    session: Session, world: World
+) -> None:
+    """The worklist names only the rows it shows (issue 13); an id of another clinic is not
+    a way into it."""
+    wanted = [world.patient_a2.patient_id or 0, world.patient_b1.patient_id or 0]
+    roster = clinic_patients(session, actor=world.clinician_a, patient_ids=wanted)
+    assert list(roster["patient_id"]) == [world.patient_a2.patient_id]
+    assert clinic_patients(session, actor=world.clinician_a, patient_ids=[]).empty
