@@ -153,6 +153,14 @@ USABLE_JS = """
   return charts.every((c) => c.querySelector('.js-plotly-plot .main-svg'));
 }
 """
+# The page each journey ends on.
+TARGETS = {
+    "clinician-signin": WORKLIST,
+    "open-patient": PATIENT,
+    "admin-signin": OUTCOMES,
+    "checkin-submit": CHECKIN_DONE,
+    "my-progress": PROGRESS,
+}
 
 
 @dataclass(frozen=True)
@@ -185,6 +193,7 @@ class Result:
             "median_s": round(statistics.median(self.times_s), 3),
             "min_s": round(min(self.times_s), 3),
             "max_s": round(max(self.times_s), 3),
+            "charts_drawn": CHARTS_DRAWN.get(TARGETS[self.journey].title),
         }
 
 
@@ -337,6 +346,13 @@ def wait_usable(page: Page, usable: Usable) -> float:
 
 
 SHOTS: Path | None = None  # --screenshots: each timed page as it was when usable
+# Plotly charts drawn on each timed page when it was usable (the last run's), by title.
+CHARTS_DRAWN: dict[str, int] = {}
+COUNT_CHARTS_JS = """
+() => document.querySelectorAll(
+  '[data-testid="stMain"] [data-testid="stPlotlyChart"] .js-plotly-plot .main-svg:first-of-type'
+).length
+"""
 
 
 def timed(page: Page, act: Callable[[], None], usable: Usable) -> float:
@@ -344,6 +360,7 @@ def timed(page: Page, act: Callable[[], None], usable: Usable) -> float:
     started = time.perf_counter()
     act()
     seconds = wait_usable(page, usable) - started
+    CHARTS_DRAWN[usable.title] = int(page.evaluate(COUNT_CHARTS_JS))
     if SHOTS is not None:
         SHOTS.mkdir(parents=True, exist_ok=True)
         name = f"{time.strftime('%H%M%S')}-{usable.title or 'sign-in'}.png".replace(" ", "-")
@@ -523,7 +540,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 sys.stderr.write(
                     f"{label}: {s['title']}: median {s['median_s']:.2f} s "
                     f"(runs {', '.join(f'{t:.2f}' for t in result.times_s)}; "
-                    f"warm-up {result.warmup_s:.2f})\n"
+                    f"warm-up {result.warmup_s:.2f}; {s['charts_drawn']} charts drawn)\n"
                 )
         finally:
             browser.close()
