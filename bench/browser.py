@@ -19,9 +19,13 @@ Journeys (``--journeys``, all by default):
 ``my-progress``
     a signed-in patient chooses "My progress" -> the page usable, its charts drawn.
 
-Each journey runs once to warm up (imports, caches, the browser's own cache of Streamlit's
-scripts), then ``--repeat`` times; the median, minimum and maximum of the repeats are
-reported as a Markdown table, and with ``--json`` written to a file.
+Times are taken by the page's own clock, from the click event to the moment the page first
+looks usable (checked every 20 ms in the page). Each journey runs once to warm up (imports,
+caches, the browser's own cache of Streamlit's scripts), then ``--repeat`` times; the
+median, minimum and maximum of the repeats are reported as a Markdown table, and with
+``--json`` written to a file. A page that never becomes usable (a heading or text renamed)
+stops the run with what it still misses (the constants ``WORKLIST``, ``PATIENT``, ... below
+say what each page must show).
 
 Sign-ins: the demo clinic's (``demo-clinician``, ``demo-admin``, ``demo-patient``, password
 ``demo``), or the big clinic's (``bench-clinician``, ``bench-admin``, ``bench-patient``, password
@@ -71,6 +75,7 @@ sys.path[:] = [
 ]
 
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import func, select
 
 from data.access import Actor
@@ -159,8 +164,26 @@ USABLE_JS = """
   return performance.now();
 }
 """
+# What is still missing on a page that never became usable (for the error message, so
+# that a page whose heading or text changed says so).
+MISSING_JS = """
+(want) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const main = document.querySelector('[data-testid="stMain"]') || document.body;
+  const titles = [...main.querySelectorAll('h1')].map((h) => h.textContent.trim());
+  const charts = [...main.querySelectorAll('[data-testid="stPlotlyChart"]')]
+    .filter((c) => c.getClientRects().length > 0);
+  const drawn = charts.filter((c) => c.querySelector('.js-plotly-plot .main-svg')).length;
+  return [
+    app ? `script ${app.getAttribute('data-test-script-state')}` : 'no Streamlit app',
+    want.title && !titles.includes(want.title) ? `no title ${want.title}: ${titles}` : '',
+    ...want.texts.filter((t) => !main.innerText.includes(t)).map((t) => `no text ${t}`),
+    `${drawn} of ${charts.length} charts drawn (${want.minCharts} wanted)`,
+  ].filter(Boolean).join('; ');
+}
+"""
 # The page each journey ends on.
-TARGETS = {
+END_PAGE = {
     "clinician-signin": WORKLIST,
     "open-patient": PATIENT,
     "admin-signin": OUTCOMES,
@@ -199,7 +222,7 @@ class Result:
             "median_s": round(statistics.median(self.times_s), 3),
             "min_s": round(min(self.times_s), 3),
             "max_s": round(max(self.times_s), 3),
-            "charts_drawn": CHARTS_DRAWN.get(TARGETS[self.journey].title),
+            "charts_drawn": CHARTS_DRAWN.get(END_PAGE[self.journey].title),
         }
 
 
@@ -344,7 +367,11 @@ def wait_usable(page: Page, usable: Usable) -> tuple[float, float]:
     """
     want = _want(usable)
     for _ in range(10):
-        handle = page.wait_for_function(USABLE_JS, arg=want, polling=20, timeout=TIMEOUT_MS)
+        try:
+            handle = page.wait_for_function(USABLE_JS, arg=want, polling=20, timeout=TIMEOUT_MS)
+        except PlaywrightTimeoutError:
+            missing = page.evaluate(MISSING_JS, want)
+            raise RuntimeError(f"never usable ({usable}): {missing}") from None
         ready = time.perf_counter()
         in_page = float(handle.json_value())
         page.wait_for_timeout(SETTLE_MS)
