@@ -371,7 +371,9 @@ def wait_usable(page: Page, usable: Usable) -> tuple[float, float]:
             handle = page.wait_for_function(USABLE_JS, arg=want, polling=20, timeout=TIMEOUT_MS)
         except PlaywrightTimeoutError:
             missing = page.evaluate(MISSING_JS, want)
-            raise RuntimeError(f"never usable ({usable}): {missing}") from None
+            shot = Path(tempfile.mkdtemp(prefix="outcomes-bench-")) / "never-usable.png"
+            page.screenshot(path=str(shot))
+            raise RuntimeError(f"never usable ({usable}): {missing}; screenshot {shot}") from None
         ready = time.perf_counter()
         in_page = float(handle.json_value())
         page.wait_for_timeout(SETTLE_MS)
