@@ -176,6 +176,9 @@ MISSING_JS = """
   const drawn = charts.filter((c) => c.querySelector('.js-plotly-plot .main-svg')).length;
   return [
     app ? `script ${app.getAttribute('data-test-script-state')}` : 'no Streamlit app',
+    app ? `connection ${app.getAttribute('data-test-connection-state')}` : '',
+    document.querySelector('[data-testid="stStatusWidget"]') ? 'status widget shown' : '',
+    `${document.querySelectorAll('[data-stale="true"]').length} stale elements`,
     want.title && !titles.includes(want.title) ? `no title ${want.title}: ${titles}` : '',
     ...want.texts.filter((t) => !main.innerText.includes(t)).map((t) => `no text ${t}`),
     `${drawn} of ${charts.length} charts drawn (${want.minCharts} wanted)`,
