@@ -185,10 +185,10 @@ def show_infusion_form(actor: Actor, patient_id: int) -> None:
     _infusion_fragment(actor, patient_id, time_zone)
 
 
-@st.fragment
+@st.fragment(key="infusion_form")
 def _infusion_fragment(actor: Actor, patient_id: int, time_zone: str) -> None:
     if st.session_state.pop(RERUN_PAGE, False):
-        st.rerun()  # the whole page: the log, chart and summary show the new infusion
+        st.rerun(scope="app")  # the whole page: the log, chart and summary show the infusion
     done = st.session_state.pop(DONE, None)
     now = clinic_now(time_zone)
     when = st.columns(2)

@@ -128,9 +128,12 @@ def show_infusion_log(*, actor: Actor, patient_id: int) -> None:
         _mark_entered_in_error(actor, patient_id, log, table)
 
 
+@st.fragment(key="infusion_log_mark")
 def _mark_entered_in_error(
     actor: Actor, patient_id: int, log: pd.DataFrame, table: pd.DataFrame
 ) -> None:
+    """Choosing the infusion and typing the reason rerun only this part (a fragment); a
+    marked infusion reruns the page, whose log, chart and counts then leave it out."""
     counted = [
         (
             int(infusion_id),
@@ -170,4 +173,4 @@ def _mark_entered_in_error(
                 st.session_state[MARKED] = f"Infusion {labels[choice]} marked entered in error."
                 for key in (CHOICE, REASON):
                     st.session_state.pop(key, None)
-                st.rerun()
+                st.rerun(scope="app")
