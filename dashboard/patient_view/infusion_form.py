@@ -25,7 +25,7 @@ import streamlit as st
 from dashboard import resources
 from dashboard.plain import literal
 from data.access import Actor
-from data.clinic import clinic_config, clinic_moment, clinic_now
+from data.clinic import clinic_moment, clinic_now
 from data.errors import AccessDenied, InvalidInput
 from data.infusions import (
     InfusionInput,
@@ -178,10 +178,9 @@ def _near_question(pending: Pending, time_zone: str) -> str:
     )
 
 
-def show_infusion_form(actor: Actor, patient_id: int) -> None:
-    """The form that records one infusion of this patient."""
-    with resources.session_scope() as session:
-        time_zone = clinic_config(session, actor.clinic_id).time_zone
+def show_infusion_form(actor: Actor, patient_id: int, *, time_zone: str) -> None:
+    """The form that records one infusion of this patient, at times on the clinic's clock
+    (``time_zone``, an IANA name)."""
     _infusion_fragment(actor, patient_id, time_zone)
 
 

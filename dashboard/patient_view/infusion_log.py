@@ -18,7 +18,6 @@ import streamlit as st
 from dashboard import resources
 from dashboard.plain import literal
 from data.access import Actor
-from data.clinic import clinic_config
 from data.errors import AccessDenied, InvalidInput
 from data.infusions import mark_infusion_entered_in_error, side_effect_labels
 from data.records.patient_record import patient_infusion_log
@@ -110,11 +109,10 @@ def _struck(row: pd.Series) -> list[str]:
     return [style] * len(row)
 
 
-def show_infusion_log(*, actor: Actor, patient_id: int) -> None:
+def show_infusion_log(*, actor: Actor, patient_id: int, time_zone: str) -> None:
     """The patient's infusion log, entered-in-error ones included (read here, with them: the
-    page's own infusions are the counted ones)."""
+    page's own infusions are the counted ones), times in the clinic's ``time_zone``."""
     with resources.session_scope() as session:
-        time_zone = clinic_config(session, actor.clinic_id).time_zone
         log = patient_infusion_log(session, actor=actor, patient_id=patient_id)
     done = st.session_state.pop(MARKED, None)
     if done:

@@ -116,8 +116,9 @@ def test_a_stored_check_in_reruns_the_page_which_shows_it(
     assert any(b.label == "Correct my answers" for b in app.button)
 
 
-def _patient_page(app: AppTest, app_world: AppWorld) -> AppTest:
+def _patient_page(app: AppTest, app_world: AppWorld, tab: str) -> AppTest:
     signed_in(app, app_world.clinician)
+    app.session_state["patient_tab"] = tab  # only the open tab is drawn
     app.session_state["selected_patient"] = app_world.other_patient.patient_id
     app.run()
     app.switch_page(PATIENT_PAGE).run()
@@ -128,7 +129,7 @@ def _patient_page(app: AppTest, app_world: AppWorld) -> AppTest:
 def test_a_rating_saved_with_items_not_rated_reruns_only_the_form(
     app: AppTest, app_world: AppWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    page = _patient_page(app, app_world)
+    page = _patient_page(app, app_world, "Clinician rating")
     read = _reads(app_world, app_world.clinician)
     with fragment_run(page, "rating_form", monkeypatch):
         next(b for b in page.button if b.label == "Save MADRS").click().run()
@@ -143,7 +144,7 @@ def test_a_rating_saved_with_items_not_rated_reruns_only_the_form(
 def test_a_stored_rating_reruns_the_page(
     app: AppTest, app_world: AppWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    page = _patient_page(app, app_world)
+    page = _patient_page(app, app_world, "Clinician rating")
     patient_id = app_world.other_patient.patient_id or 0
     before = _count(app_world, Assessment, patient_id)
     read = _reads(app_world, app_world.clinician)
@@ -168,7 +169,7 @@ def test_a_stored_rating_reruns_the_page(
 def test_typing_in_the_infusion_form_reruns_only_the_form_and_a_record_reruns_the_page(
     app: AppTest, app_world: AppWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    page = _patient_page(app, app_world)
+    page = _patient_page(app, app_world, "Record infusion")
     patient_id = app_world.other_patient.patient_id or 0
     infusions = _count(app_world, Infusion, patient_id)
     read = _reads(app_world, app_world.clinician)
@@ -191,4 +192,39 @@ def test_typing_in_the_infusion_form_reruns_only_the_form_and_a_record_reruns_th
     # Recorded: the whole page ran again and read the records, its log showing the infusion.
     assert _reads(app_world, app_world.clinician) > read
     assert [t.value for t in page.title] == ["Patient"]
+    page.session_state["patient_tab"] = "Infusion log"
+    page.run()
     assert len(page.dataframe[0].value) == infusions + 1
+
+
+def _views(app_world: AppWorld, actor: Actor, action: str) -> int:
+    engine = make_engine(app_world.url)
+    with transaction(engine) as session:
+        count = session.scalar(
+            select(func.count()).where(
+                AuditEvent.actor_id == actor.user_id, AuditEvent.action == action
+            )
+        )
+    engine.dispose()
+    return int(count or 0)
+
+
+def test_only_the_open_tab_is_drawn_and_opening_another_reruns_only_the_tabs(
+    app: AppTest, app_world: AppWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = _patient_page(app, app_world, "Symptoms")
+    # The forms and the log of the hidden tabs are neither run nor sent.
+    assert not page.number_input and not page.dataframe
+    assert not any(b.label == "Save MADRS" for b in page.button)
+    assert len(page.get("plotly_chart")) == 2  # the trajectory and the Symptoms heatmap
+    clinician = app_world.clinician
+    assessments = _views(app_world, clinician, "view_assessments")
+    infusions = _views(app_world, clinician, "view_infusions")
+    with fragment_run(page, "patient_tabs", monkeypatch):
+        page.session_state["patient_tab"] = "Infusion log"
+        page.run()
+    assert not page.exception, page.exception
+    # The log's own read only: the page above the tabs (title, chart) was not run again.
+    assert page.title.len == 0 and len(page.dataframe) == 1
+    assert _views(app_world, clinician, "view_infusions") == infusions + 1
+    assert _views(app_world, clinician, "view_assessments") == assessments
