@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import charts, resources, state
 from dashboard.corrected_answers import show_corrected_answers
+from dashboard.paged import show_paged_table
 from dashboard.patient_view.alerts import show_patient_alerts
 from dashboard.patient_view.course_summary import show_course_summary
 from dashboard.patient_view.exports import show_exports
@@ -89,8 +90,10 @@ with st.expander(f"{instrument.name} over time as a table"):
     lines = charts.trajectory_lines(instrument, course, rules=config.rules)
     if lines:
         st.markdown(lines)
-    st.table(
+    show_paged_table(
         charts.trajectory_table(instrument, scores, infusions, episodes=episodes, alerts=alerts),
+        key="trajectory_table_page",
+        label="rows",
         hide_index=True,
     )
 TABS = ("Symptoms", "Infusion log", "Record infusion", "Clinician rating", "Export")
@@ -143,7 +146,13 @@ def show_symptoms() -> None:
             alt=f"{instrument.name} answers to each question over time; as a table below.",
         )
         with st.expander(f"{instrument.name} answers as a table"):
-            st.table(charts.item_table(instrument, scores))
+            show_paged_table(
+                charts.item_table(instrument, scores),
+                key="item_table_page",
+                label="check-ins",
+                axis="columns",
+                size=12,
+            )
     show_corrected_answers(assessments, instrument, time_zone=config.time_zone)
 
 
