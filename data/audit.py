@@ -6,7 +6,9 @@ This module is the one writer of ``audit_event`` rows: :func:`record` (one event
 :class:`~data.models.AuditEvent` (``tests/test_data/test_audit.py`` checks the source).
 
 An event is written through the caller's session, so it commits or rolls back with the read
-or write it records. Events carry the actor, the action, the patient's id and a ``subject``
+or write it records; a read on SQLite writes its events just after it commits, in a write
+transaction of their own (:func:`data.engine.writes_after_read` says why), and a read that
+failed writes none. Events carry the actor, the action, the patient's id and a ``subject``
 saying what the action was done to in words that hold no patient data (``"account
 demo-admin"``, ``"alert 12"``; see :func:`subject_of_account`), never patient data; nothing
 here is logged.
