@@ -40,7 +40,6 @@ GENERATION = "infusion_form_generation"
 ERRORS = "infusion_form_errors"
 PENDING = "infusion_form_near_duplicate"
 DONE = "infusion_form_recorded"
-RERUN_PAGE = "infusion_form_rerun_page"
 FORM_PROBLEM = "_form"
 """The key of problems that are of no one field (access, a stale page)."""
 
@@ -146,9 +145,11 @@ def _do_not_record() -> None:
 
 
 def _clear() -> None:
+    """A fresh form, and the whole page run again (from the button's callback, so the form
+    alone is not drawn first): its log, chart and summary show what was stored."""
     st.session_state[GENERATION] = st.session_state.get(GENERATION, 0) + 1
     st.session_state[ERRORS] = {}
-    st.session_state[RERUN_PAGE] = True
+    st.rerun(scope="app")
 
 
 def _local(moment: dt.datetime, time_zone: str) -> str:
@@ -186,8 +187,6 @@ def show_infusion_form(actor: Actor, patient_id: int, *, time_zone: str) -> None
 
 @st.fragment(key="infusion_form")
 def _infusion_fragment(actor: Actor, patient_id: int, time_zone: str) -> None:
-    if st.session_state.pop(RERUN_PAGE, False):
-        st.rerun(scope="app")  # the whole page: the log, chart and summary show the infusion
     done = st.session_state.pop(DONE, None)
     now = clinic_now(time_zone)
     when = st.columns(2)
