@@ -23,6 +23,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import resources
+from dashboard.fragments import ensure_signed_in
 from dashboard.plain import literal
 from data.access import Actor
 from data.clinic import clinic_moment, clinic_now
@@ -111,6 +112,7 @@ def _whole(value: float | int) -> float | int:
 
 def _record(actor: Actor, patient_id: int, time_zone: str, confirmed: bool) -> None:
     """Record button (or the near-duplicate question's Yes): store, or say what is wrong."""
+    ensure_signed_in(actor)
     st.session_state[ERRORS] = {}
     pending: Pending | None = st.session_state.pop(PENDING, None)
     built = pending.infusion if confirmed and pending else _infusion_from_fields(time_zone)

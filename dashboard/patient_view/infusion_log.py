@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import resources
+from dashboard.fragments import ensure_signed_in
 from dashboard.plain import literal
 from data.access import Actor
 from data.errors import AccessDenied, InvalidInput
@@ -156,6 +157,7 @@ def _mark_entered_in_error(
             if choice is None:
                 st.error("Choose the infusion to mark.")
                 return
+            ensure_signed_in(actor)
             try:
                 with resources.session_scope(write=True) as session:
                     mark_infusion_entered_in_error(

@@ -23,7 +23,7 @@ import zoneinfo
 import streamlit as st
 
 from dashboard import resources
-from dashboard.fragments import rerun_fragment
+from dashboard.fragments import ensure_signed_in, rerun_fragment
 from dashboard.plain import literal
 from data.access import Actor
 from data.checkin import submit_checkin
@@ -162,6 +162,7 @@ def _save(
         st.session_state[_state_key(rating, "marks")] = marks
         rerun_fragment()  # the form again, with its marks: nothing was stored
         return
+    ensure_signed_in(actor)
     scored = {key: value for key, value in answers.items() if value != NOT_RATED}
     not_rated = [key for key, value in answers.items() if value == NOT_RATED]
     try:

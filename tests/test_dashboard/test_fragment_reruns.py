@@ -228,3 +228,25 @@ def test_only_the_open_tab_is_drawn_and_opening_another_reruns_only_the_tabs(
     assert page.title.len == 0 and len(page.dataframe) == 1
     assert _views(app_world, clinician, "view_infusions") == infusions + 1
     assert _views(app_world, clinician, "view_assessments") == assessments
+
+
+def test_a_form_sent_after_signing_out_everywhere_stores_nothing(
+    app: AppTest, app_world: AppWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run of the form alone skips the entry script's check of the sign-in: the form checks
+    it before storing, and the page's run signs the patient out."""
+    from data.accounts import sign_out_everywhere
+
+    patient = new_patient(app_world)
+    signed_in(app, patient).run()
+    engine = make_engine(app_world.url)
+    with transaction(engine, write=True) as session:
+        sign_out_everywhere(session, actor=patient)  # from another device
+    engine.dispose()
+    with fragment_run(app, "checkin_form", monkeypatch):
+        for radio in app.radio:
+            radio.set_value(1)
+        next(b for b in app.button if b.label == "Submit check-in").click().run()
+    assert not app.exception, app.exception
+    assert _count(app_world, Assessment, patient.patient_id or 0) == 0
+    assert "actor" not in app.session_state

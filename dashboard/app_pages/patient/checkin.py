@@ -17,7 +17,7 @@ import streamlit as st
 
 from dashboard import forms, resources, scroll, state
 from dashboard.crisis import show_crisis_panel
-from dashboard.fragments import rerun_fragment
+from dashboard.fragments import ensure_signed_in, rerun_fragment
 from dashboard.plain import describe_score, literal
 from data.checkin import correctable_checkins, submit_checkin
 from data.clinic import clinic_config, clinic_now
@@ -268,6 +268,7 @@ def save(
     all_answers: dict[str, dict[str, int | None]],
 ) -> None:
     """Store the answers; rerun the whole page with the outcome, or say why not."""
+    ensure_signed_in(actor)
     # A correction stores only what changed: an unchanged questionnaire stays as it was.
     changed = [
         i
