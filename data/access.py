@@ -108,6 +108,7 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
         "self-rated instrument": OWN_OR_CARE_TEAM,
         "clinician-rated instrument": CARE_TEAM,
     },
+    "data.checkin.correctable_checkins": {EVERY_CALL: OWN_OR_CARE_TEAM},
     # data.infusions: the care team's record
     "data.infusions.record_infusion": {EVERY_CALL: CARE_TEAM},
     "data.infusions.mark_infusion_entered_in_error": {EVERY_CALL: CARE_TEAM},

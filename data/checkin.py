@@ -1,8 +1,9 @@
 """Store a questionnaire: answers, score, safety alerts and audit event in one transaction.
 
-The one function here is what the patient's check-in page, the clinician's MADRS form and
-the importers all call. It never commits: the caller's transaction holds all of it, so a
-crash leaves either everything or nothing.
+The one writer here is what the patient's check-in page, the clinician's MADRS form and
+the importers all call; :func:`correctable_checkins` tells the page what the writer would
+let the patient correct, by the same rule. Neither commits: the caller's transaction holds
+all of it, so a crash leaves either everything or nothing.
 
 A patient's own check-ins follow course-and-reporting §3 (issue 12), here in the writer and
 not only on the page: one check-in per instrument per window
@@ -25,7 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from data import audit
-from data.access import Actor, ensure_can_write_patient
+from data.access import Actor, ensure_can_view_patient, ensure_can_write_patient
 from data.clinic import SCORING_VERSION, ClinicConfig, clinic_config, clinic_moment
 from data.errors import AccessDenied, InvalidInput
 from data.models import Assessment, Infusion, Patient, SafetyAlert, utcnow
@@ -186,6 +187,58 @@ def _chain_start(session: Session, earlier: Assessment) -> Assessment:
     return first
 
 
+def _latest_counted(session: Session, patient_id: int, instrument: str) -> int | None:
+    """The id of the patient's latest counted record of ``instrument`` (the only one a
+    correction may name)."""
+    return session.scalar(
+        select(Assessment.id)
+        .where(
+            Assessment.patient_id == patient_id,
+            Assessment.instrument == instrument,
+            counted(),
+        )
+        .order_by(Assessment.administered_at.desc(), Assessment.id.desc())
+        .limit(1)
+    )
+
+
+def _correction_refusal(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    instrument: str,
+    earlier: Assessment | None,
+    rules: Rules,
+    now: dt.datetime,
+) -> str | None:
+    """Why ``actor`` (a patient) may not correct ``earlier`` now; None when they may.
+
+    The one rule of what may be corrected (course-and-reporting §3), for the writer
+    (:func:`_check_correction`) and the page's offer (:func:`correctable_checkins`) alike:
+    the patient's own latest check-in of the instrument, entered by them, within
+    ``correction_hours`` of when the first answers of its correction chain were stored.
+    """
+    if (
+        earlier is None
+        or earlier.clinic_id != actor.clinic_id
+        or earlier.patient_id != patient_id
+        or earlier.instrument != instrument
+        or earlier.entered_by_id != actor.user_id
+    ):
+        return "these answers cannot be corrected here; start from your latest check-in"
+    latest = _latest_counted(session, patient_id, instrument)
+    if earlier.superseded_at is not None or latest != earlier.id:
+        return "these answers were corrected or replaced already; only the latest can be corrected"
+    stored_at = _chain_start(session, earlier).created_at
+    if not correction_open(stored_at=stored_at, now=now, rules=rules):
+        return (
+            f"answers can be corrected for {rules.correction_hours} hours after a "
+            "check-in, and that time has passed; tell your care team if something is wrong"
+        )
+    return None
+
+
 def _check_correction(
     session: Session,
     *,
@@ -200,42 +253,58 @@ def _check_correction(
     if actor.role != "patient":
         raise AccessDenied("only the patient can correct their own answers")
     earlier = session.get(Assessment, corrects)
-    if (
-        earlier is None
-        or earlier.clinic_id != actor.clinic_id
-        or earlier.patient_id != patient_id
-        or earlier.instrument != definition.id
-        or earlier.entered_by_id != actor.user_id
-    ):
-        raise InvalidInput(
-            ["these answers cannot be corrected here; start from your latest check-in"],
-            flags=flags,
-        )
-    latest = session.scalar(
-        select(Assessment.id)
-        .where(
-            Assessment.patient_id == patient_id,
-            Assessment.instrument == definition.id,
-            counted(),
-        )
-        .order_by(Assessment.administered_at.desc(), Assessment.id.desc())
-        .limit(1)
+    refusal = _correction_refusal(
+        session,
+        actor=actor,
+        patient_id=patient_id,
+        instrument=definition.id,
+        earlier=earlier,
+        rules=rules,
+        now=utcnow(),
     )
-    if earlier.superseded_at is not None or latest != earlier.id:
-        raise InvalidInput(
-            ["these answers were corrected or replaced already; only the latest can be corrected"],
-            flags=flags,
-        )
-    stored_at = _chain_start(session, earlier).created_at
-    if not correction_open(stored_at=stored_at, now=utcnow(), rules=rules):
-        raise InvalidInput(
-            [
-                f"answers can be corrected for {rules.correction_hours} hours after a "
-                "check-in, and that time has passed; tell your care team if something is wrong"
-            ],
-            flags=flags,
-        )
+    if refusal is not None or earlier is None:
+        raise InvalidInput([refusal or "these answers cannot be corrected here"], flags=flags)
     return earlier
+
+
+def correctable_checkins(
+    session: Session, *, actor: Actor, patient_id: int, now: dt.datetime | None = None
+) -> dict[str, int]:
+    """The patient's check-ins that ``actor`` may correct now, by instrument id.
+
+    For each of the clinic's check-in questionnaires, the id of the patient's latest one if
+    :func:`submit_checkin` would accept ``corrects=`` that id now (the same rule, read the
+    same way): so the check-in page offers "Correct my answers" exactly when the writer will
+    store the correction. Only the patient may correct, so for anyone else it is empty.
+
+    Parameters
+    ----------
+    now : datetime, optional
+        The moment to judge the ``correction_hours`` at (time-zone aware); now by default.
+        The writer judges at the moment it stores.
+    """
+    ensure_can_view_patient(session, actor=actor, patient_id=patient_id)
+    audit.record(session, actor=actor, action=audit.Action.VIEW_ASSESSMENTS, patient_id=patient_id)
+    if actor.role != "patient":
+        return {}
+    config = clinic_config(session, actor.clinic_id)
+    found: dict[str, int] = {}
+    for instrument in config.checkin_instruments:
+        latest = _latest_counted(session, patient_id, instrument)
+        if latest is None:
+            continue
+        refusal = _correction_refusal(
+            session,
+            actor=actor,
+            patient_id=patient_id,
+            instrument=instrument,
+            earlier=session.get(Assessment, latest),
+            rules=config.rules,
+            now=now or utcnow(),
+        )
+        if refusal is None:
+            found[instrument] = latest
+    return found
 
 
 def submit_checkin(

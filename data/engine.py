@@ -372,13 +372,55 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
+_WRITES_AFTER_READ = "outcomes_writes_after_read"
+
+
+def writes_after_read(session: Session) -> list[Any] | None:
+    """Where a read transaction on SQLite puts the rows it must write, such as its audit
+    events; None for every other session (a write transaction, PostgreSQL, a test's session),
+    which adds them itself.
+
+    :func:`transaction` writes these rows once the read has ended, in a short write
+    transaction of their own. In the read transaction itself, SQLite's first SELECT takes a
+    snapshot and an INSERT would have to upgrade that snapshot to a write; if another
+    connection committed in between (a patient's check-in while a clinician's page reads),
+    SQLite cannot upgrade a stale snapshot and refuses at once, without waiting
+    (``SQLITE_BUSY_SNAPSHOT``, "database is locked"). Beginning every read ``IMMEDIATE``
+    instead would hold the write lock through every page's reads, so that check-ins would
+    queue behind them. PostgreSQL has no such upgrade: its reads write their events in the
+    read transaction, as before.
+    """
+    pending = session.info.get(_WRITES_AFTER_READ)
+    return pending if isinstance(pending, list) else None
+
+
+@contextmanager
+def _session(engine: Engine, *, write: bool) -> Iterator[Session]:
+    """One session in one transaction; then, for a SQLite read, the rows it left to write
+    (:func:`writes_after_read`) in a write transaction of their own.
+
+    Nothing is written after a read that ended in an error: what it read was never shown.
+    """
+    bind = engine.execution_options(sqlite_begin="IMMEDIATE") if write else engine
+    later: list[Any] = []
+    with Session(bind, expire_on_commit=False) as session:
+        if not write and engine.dialect.name == "sqlite":
+            session.info[_WRITES_AFTER_READ] = later
+        with session.begin():
+            yield session
+    if later:
+        with transaction(engine, write=True) as writer:
+            writer.add_all(later)
+
+
 @contextmanager
 def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on any error.
 
     ``write=True`` takes SQLite's write lock at the start (no effect on PostgreSQL). The
     transaction first waits its turn, first come first served, behind the other transactions
-    of this process that it would compete with (see :func:`_gate`).
+    of this process that it would compete with (see :func:`_gate`). A read on SQLite writes
+    its audit events just after it ends (:func:`writes_after_read`).
 
     Raises
     ------
@@ -386,10 +428,9 @@ def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
         The transaction waited for its turn longer than the busy (SQLite) or pool
         (PostgreSQL) timeout; nothing was done.
     """
-    bind = engine.execution_options(sqlite_begin="IMMEDIATE") if write else engine
     gate = _gate(engine, write=write)
     if gate is None:
-        with Session(bind, expire_on_commit=False) as session, session.begin():
+        with _session(engine, write=write) as session:
             yield session
         return
     queue, timeout = gate
@@ -398,7 +439,7 @@ def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
             "the clinic's records are busy; nothing was saved, please try again in a moment"
         )
     try:
-        with Session(bind, expire_on_commit=False) as session, session.begin():
+        with _session(engine, write=write) as session:
             yield session
     finally:
         queue.release()

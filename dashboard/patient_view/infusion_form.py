@@ -23,9 +23,10 @@ from typing import Any
 import streamlit as st
 
 from dashboard import resources
+from dashboard.fragments import ensure_signed_in
 from dashboard.plain import literal
 from data.access import Actor
-from data.clinic import clinic_config, clinic_moment, clinic_now
+from data.clinic import clinic_moment, clinic_now
 from data.errors import AccessDenied, InvalidInput
 from data.infusions import (
     InfusionInput,
@@ -40,7 +41,6 @@ GENERATION = "infusion_form_generation"
 ERRORS = "infusion_form_errors"
 PENDING = "infusion_form_near_duplicate"
 DONE = "infusion_form_recorded"
-RERUN_PAGE = "infusion_form_rerun_page"
 FORM_PROBLEM = "_form"
 """The key of problems that are of no one field (access, a stale page)."""
 
@@ -112,6 +112,7 @@ def _whole(value: float | int) -> float | int:
 
 def _record(actor: Actor, patient_id: int, time_zone: str, confirmed: bool) -> None:
     """Record button (or the near-duplicate question's Yes): store, or say what is wrong."""
+    ensure_signed_in(actor)
     st.session_state[ERRORS] = {}
     pending: Pending | None = st.session_state.pop(PENDING, None)
     built = pending.infusion if confirmed and pending else _infusion_from_fields(time_zone)
@@ -146,9 +147,11 @@ def _do_not_record() -> None:
 
 
 def _clear() -> None:
+    """A fresh form, and the whole page run again (from the button's callback, so the form
+    alone is not drawn first): its log, chart and summary show what was stored."""
     st.session_state[GENERATION] = st.session_state.get(GENERATION, 0) + 1
     st.session_state[ERRORS] = {}
-    st.session_state[RERUN_PAGE] = True
+    st.rerun(scope="app")
 
 
 def _local(moment: dt.datetime, time_zone: str) -> str:
@@ -178,17 +181,14 @@ def _near_question(pending: Pending, time_zone: str) -> str:
     )
 
 
-def show_infusion_form(actor: Actor, patient_id: int) -> None:
-    """The form that records one infusion of this patient."""
-    with resources.session_scope() as session:
-        time_zone = clinic_config(session, actor.clinic_id).time_zone
+def show_infusion_form(actor: Actor, patient_id: int, *, time_zone: str) -> None:
+    """The form that records one infusion of this patient, at times on the clinic's clock
+    (``time_zone``, an IANA name)."""
     _infusion_fragment(actor, patient_id, time_zone)
 
 
-@st.fragment
+@st.fragment(key="infusion_form")
 def _infusion_fragment(actor: Actor, patient_id: int, time_zone: str) -> None:
-    if st.session_state.pop(RERUN_PAGE, False):
-        st.rerun()  # the whole page: the log, chart and summary show the new infusion
     done = st.session_state.pop(DONE, None)
     now = clinic_now(time_zone)
     when = st.columns(2)

@@ -16,9 +16,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import resources
+from dashboard.fragments import ensure_signed_in
 from dashboard.plain import literal
 from data.access import Actor
-from data.clinic import clinic_config
 from data.errors import AccessDenied, InvalidInput
 from data.infusions import mark_infusion_entered_in_error, side_effect_labels
 from data.records.patient_record import patient_infusion_log
@@ -110,11 +110,10 @@ def _struck(row: pd.Series) -> list[str]:
     return [style] * len(row)
 
 
-def show_infusion_log(*, actor: Actor, patient_id: int) -> None:
+def show_infusion_log(*, actor: Actor, patient_id: int, time_zone: str) -> None:
     """The patient's infusion log, entered-in-error ones included (read here, with them: the
-    page's own infusions are the counted ones)."""
+    page's own infusions are the counted ones), times in the clinic's ``time_zone``."""
     with resources.session_scope() as session:
-        time_zone = clinic_config(session, actor.clinic_id).time_zone
         log = patient_infusion_log(session, actor=actor, patient_id=patient_id)
     done = st.session_state.pop(MARKED, None)
     if done:
@@ -128,9 +127,12 @@ def show_infusion_log(*, actor: Actor, patient_id: int) -> None:
         _mark_entered_in_error(actor, patient_id, log, table)
 
 
+@st.fragment(key="infusion_log_mark")
 def _mark_entered_in_error(
     actor: Actor, patient_id: int, log: pd.DataFrame, table: pd.DataFrame
 ) -> None:
+    """Choosing the infusion and typing the reason rerun only this part (a fragment); a
+    marked infusion reruns the page, whose log, chart and counts then leave it out."""
     counted = [
         (
             int(infusion_id),
@@ -155,6 +157,7 @@ def _mark_entered_in_error(
             if choice is None:
                 st.error("Choose the infusion to mark.")
                 return
+            ensure_signed_in(actor)
             try:
                 with resources.session_scope(write=True) as session:
                     mark_infusion_entered_in_error(
@@ -170,4 +173,4 @@ def _mark_entered_in_error(
                 st.session_state[MARKED] = f"Infusion {labels[choice]} marked entered in error."
                 for key in (CHOICE, REASON):
                     st.session_state.pop(key, None)
-                st.rerun()
+                st.rerun(scope="app")

@@ -8,6 +8,10 @@ required, scoring-spec §2.4) it is stored as what it is, a record with no total
 no outcome, and a positive self-harm item in it still raises its safety alert.
 Anchor descriptions are shown only where the instrument's licence allows
 (``Instrument.anchors_licensed``); short names and numbers otherwise.
+
+The scale's chooser and the form are a fragment (:mod:`dashboard.fragments`): choosing a
+scale, and a Save that stores nothing (items not rated yet), rerun only the form, not the
+patient's whole page; a stored rating reruns the page, so its chart and alerts show it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import zoneinfo
 import streamlit as st
 
 from dashboard import resources
+from dashboard.fragments import ensure_signed_in, rerun_fragment
 from dashboard.plain import literal
 from data.access import Actor
 from data.checkin import submit_checkin
@@ -57,6 +62,11 @@ def _option_label(rating: Instrument, item_key: str, value: object) -> str:
 def show_rating_form(actor: Actor, patient_id: int, *, time_zone: str = "UTC") -> None:
     """Choose a clinician-rated scale, rate each item, and store the rating; its date and
     time are read on the clinic's clock (``time_zone``, an IANA name)."""
+    _rating_fragment(actor, patient_id, time_zone)
+
+
+@st.fragment(key="rating_form")
+def _rating_fragment(actor: Actor, patient_id: int, time_zone: str) -> None:
     rated = {i.id: i for i in clinician_rated_instruments()}
     rated_id = st.selectbox(
         "Rating scale", list(rated), format_func=lambda i: rated[i].name, key="rating_scale"
@@ -150,8 +160,9 @@ def _save(
         else:
             marks["record"] = "Nothing was stored: enter the date and time of the rating."
         st.session_state[_state_key(rating, "marks")] = marks
-        st.rerun()
+        rerun_fragment()  # the form again, with its marks: nothing was stored
         return
+    ensure_signed_in(actor)
     scored = {key: value for key, value in answers.items() if value != NOT_RATED}
     not_rated = [key for key, value in answers.items() if value == NOT_RATED]
     try:
@@ -180,7 +191,7 @@ def _save(
                 "that is not stored, so follow the clinic's safety procedure now."
             )
         st.session_state[_state_key(rating, "marks")] = {**refusal, "record": message}
-        st.rerun()
+        rerun_fragment()
         return
     score = stored.score
     local = when.astimezone(zoneinfo.ZoneInfo(time_zone))
@@ -199,4 +210,4 @@ def _save(
     st.session_state.pop(_state_key(rating, "marks"), None)
     # A new form id: a blank form for the next rating.
     st.session_state[_state_key(rating, "form_id")] = uuid.uuid4().hex
-    st.rerun()
+    st.rerun(scope="app")  # the whole page: its chart, summary and alerts show the rating

@@ -214,6 +214,7 @@ def test_the_item_table_holds_the_heatmaps_numbers() -> None:
 
 
 def test_the_rating_form_names_the_items_not_rated(app: AppTest, app_world: AppWorld) -> None:
+    app.session_state["patient_tab"] = "Clinician rating"  # only the open tab is drawn
     page = _page(app, app_world, "patient.py")
     items = [r for r in page.radio if ":madrs_" in str(r.key)]
     for radio in items[1:9]:

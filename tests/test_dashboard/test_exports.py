@@ -23,6 +23,7 @@ def test_no_export_is_made_for_a_browser_that_cannot_receive_it(
     (test_browser_security.py)."""
     signed_in(app, app_world.clinician)
     app.session_state["selected_patient"] = app_world.patient.patient_id
+    app.session_state["patient_tab"] = "Export"  # only the open tab is drawn
     app.run()
     app.switch_page("app_pages/clinician/patient.py").run()
     app.button(key="prepare_export").click().run()

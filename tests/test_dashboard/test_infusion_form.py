@@ -54,6 +54,7 @@ def _stored(app_world: AppWorld) -> list[Infusion]:
 def _open(app: AppTest, app_world: AppWorld) -> AppTest:
     signed_in(app, app_world.clinician)
     app.session_state["selected_patient"] = app_world.patient.patient_id
+    app.session_state["patient_tab"] = "Record infusion"  # only the open tab is drawn
     app.run()
     app.switch_page(PAGE).run()
     assert not app.exception, app.exception
@@ -179,6 +180,8 @@ def test_the_log_shows_what_was_recorded_and_marks_entered_in_error(
         "ginger ale helped"
     ).run()
     _record(app)
+    app.session_state["patient_tab"] = "Infusion log"
+    app.run()
     log = app.dataframe[0].value
     assert not log.isin(["<NA>", "None", "nan", "<NA>/<NA>"]).any().any()
     assert not log.apply(lambda col: col.astype(str).str.contains("<NA>|None")).any().any()

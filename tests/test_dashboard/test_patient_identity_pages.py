@@ -145,6 +145,7 @@ def test_the_export_file_is_named_by_name_mrn_and_birth_date(
     downloads.mark_signed_in(browser, idle_seconds=60)
     monkeypatch.setattr(state, "browser_id", lambda: browser)
     try:
+        app.session_state["patient_tab"] = "Export"  # only the open tab is drawn
         _patient_page(app, caseys, selected=caseys.patient_ids[0])
         app.button(key="prepare_export").click().run()
         assert not app.exception, app.exception

@@ -32,6 +32,7 @@ def _madrs_times(app_world: AppWorld) -> list[dt.datetime]:
 def _rating_page(app: AppTest, app_world: AppWorld) -> AppTest:
     signed_in(app, app_world.clinician).run()
     app.session_state["selected_patient"] = app_world.patient.patient_id
+    app.session_state["patient_tab"] = "Clinician rating"  # only the open tab is drawn
     app.switch_page("app_pages/clinician/patient.py").run()
     assert not app.exception, app.exception
     return app

@@ -22,6 +22,7 @@ def test_a_rating_is_entered_on_the_clinics_clock(app: AppTest, app_world: AppWo
         set_clinic_time_zone(session, actor=app_world.admin, time_zone=ZONE)
     signed_in(app, app_world.clinician).run()
     app.session_state["selected_patient"] = app_world.patient.patient_id
+    app.session_state["patient_tab"] = "Clinician rating"  # only the open tab is drawn
     app.switch_page("app_pages/clinician/patient.py").run()
     assert not app.exception, app.exception
     day = dt.date(2026, 1, 15)

@@ -53,6 +53,7 @@ def test_a_new_registry_row_appears_in_every_instrument_picker(
 ) -> None:
     signed_in(app, app_world.clinician).run()
     app.session_state["selected_patient"] = app_world.patient.patient_id  # opens nobody else
+    app.session_state["patient_tab"] = "Clinician rating"  # only the open tab is drawn
     app.switch_page("app_pages/clinician/patient.py").run()
     assert not app.exception, app.exception
     assert _options(app.radio, "Instrument") == [
@@ -77,6 +78,7 @@ def test_a_new_clinician_rated_instrument_can_be_rated_from_the_patient_page(
 ) -> None:
     signed_in(app, app_world.clinician).run()
     app.session_state["selected_patient"] = app_world.patient.patient_id  # opens nobody else
+    app.session_state["patient_tab"] = "Clinician rating"  # only the open tab is drawn
     app.switch_page("app_pages/clinician/patient.py").run()
     picker = next(e for e in app.selectbox if e.label == "Rating scale")
     picker.set_value("trial_scale").run()

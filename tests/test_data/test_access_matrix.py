@@ -412,6 +412,7 @@ CALLS: dict[str, tuple[Call, ...]] = {
         ),
         Call(PATIENT_TARGETS, _checkin("madrs", MADRS), "clinician-rated instrument", "madrs"),
     ),
+    "data.checkin.correctable_checkins": (Call(PATIENT_TARGETS, _patient),),
     # data.infusions
     "data.infusions.record_infusion": (Call(PATIENT_TARGETS, _infusion),),
     "data.infusions.mark_infusion_entered_in_error": (

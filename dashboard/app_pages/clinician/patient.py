@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import charts, resources, state
 from dashboard.corrected_answers import show_corrected_answers
+from dashboard.paged import show_paged_table
 from dashboard.patient_view.alerts import show_patient_alerts
 from dashboard.patient_view.course_summary import show_course_summary
 from dashboard.patient_view.exports import show_exports
@@ -89,16 +90,52 @@ with st.expander(f"{instrument.name} over time as a table"):
     lines = charts.trajectory_lines(instrument, course, rules=config.rules)
     if lines:
         st.markdown(lines)
-    st.table(
+    show_paged_table(
         charts.trajectory_table(instrument, scores, infusions, episodes=episodes, alerts=alerts),
+        key="trajectory_table_page",
+        label="rows",
         hide_index=True,
     )
-# Keyed, so the tab in use stays open when a button or form in it reruns the page.
-tabs = st.tabs(
-    ["Symptoms", "Infusion log", "Record infusion", "Clinician rating", "Export"],
-    key="patient_tab",
-)
-with tabs[0]:
+TABS = ("Symptoms", "Infusion log", "Record infusion", "Clinician rating", "Export")
+
+
+@st.fragment(key="patient_tabs")
+def show_tabs() -> None:
+    """The log, forms and files, one tab each: only the open tab's part runs and is sent.
+
+    Drawn all at once, the hidden tabs (the log's table, some forty form fields, the files)
+    were half of what the browser had to lay out on every run of the page. A fragment, so
+    that opening another tab reruns only the tabs, not the page around them; keyed, so the
+    tab in use stays open when a button or form in it reruns the page.
+    """
+    tabs = st.tabs(list(TABS), key="patient_tab", on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            show_symptoms()
+    if tabs[1].open:
+        with tabs[1]:
+            show_infusion_log(actor=actor, patient_id=patient_id, time_zone=config.time_zone)
+    if tabs[2].open:
+        with tabs[2]:
+            show_infusion_form(actor, patient_id, time_zone=config.time_zone)
+    if tabs[3].open:
+        with tabs[3]:
+            show_rating_form(actor, patient_id, time_zone=config.time_zone)
+    if tabs[4].open:
+        with tabs[4]:
+            show_exports(
+                actor=actor,
+                record=record,
+                patient_id=patient_id,
+                instrument_name=instrument.name,
+                course=course,
+                infusion_count=len(infusions),
+                config=config,
+                episodes=episodes,
+            )
+
+
+def show_symptoms() -> None:
     if scores.empty:
         st.info(f"No {instrument.name} answers yet.")
     else:
@@ -109,22 +146,14 @@ with tabs[0]:
             alt=f"{instrument.name} answers to each question over time; as a table below.",
         )
         with st.expander(f"{instrument.name} answers as a table"):
-            st.table(charts.item_table(instrument, scores))
+            show_paged_table(
+                charts.item_table(instrument, scores),
+                key="item_table_page",
+                label="check-ins",
+                axis="columns",
+                size=12,
+            )
     show_corrected_answers(assessments, instrument, time_zone=config.time_zone)
-with tabs[1]:
-    show_infusion_log(actor=actor, patient_id=patient_id)
-with tabs[2]:
-    show_infusion_form(actor, patient_id)
-with tabs[3]:
-    show_rating_form(actor, patient_id, time_zone=config.time_zone)
-with tabs[4]:
-    show_exports(
-        actor=actor,
-        record=record,
-        patient_id=patient_id,
-        instrument_name=instrument.name,
-        course=course,
-        infusion_count=len(infusions),
-        config=config,
-        episodes=episodes,
-    )
+
+
+show_tabs()

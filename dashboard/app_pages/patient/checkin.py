@@ -17,13 +17,14 @@ import streamlit as st
 
 from dashboard import forms, resources, scroll, state
 from dashboard.crisis import show_crisis_panel
+from dashboard.fragments import ensure_signed_in, rerun_fragment
 from dashboard.plain import describe_score, literal
-from data.checkin import submit_checkin
+from data.checkin import correctable_checkins, submit_checkin
 from data.clinic import clinic_config, clinic_now
 from data.engine import DAMAGED_MESSAGE, database_damaged, database_unavailable
 from data.errors import AccessDenied, InvalidInput
 from data.records.patient_record import patient_assessments, patient_infusions
-from outcomes.checkin_windows import WindowStatus, correction_open, patient_window_status
+from outcomes.checkin_windows import WindowStatus, patient_window_status
 from outcomes.instruments import Instrument, get_instrument
 from outcomes.instruments.safety import safety_alert_kinds
 
@@ -42,6 +43,10 @@ try:
         history = patient_assessments(
             session, actor=actor, patient_id=patient_id, include_superseded=True
         )
+        # What the writer would let the patient correct now, by its own rule.
+        correctable_ids = correctable_checkins(
+            session, actor=actor, patient_id=patient_id, now=state.now()
+        )
     st.session_state[CONFIG] = config
 except Exception as error:
     # The records are unreachable: draw the form again from the clinic's last settings, so
@@ -50,10 +55,10 @@ except Exception as error:
         raise
     config = st.session_state[CONFIG]
     infusions = history = None
+    correctable_ids = {}
 
 st.title("Weekly check-in", anchor=False)
 # The clinic's own date: windows turn over at the clinic's midnight, not the server's.
-now = state.now()
 today = clinic_now(config.time_zone).date()
 instruments = [get_instrument(i) for i in config.checkin_instruments]
 
@@ -92,24 +97,15 @@ def window_statuses() -> dict[str, WindowStatus] | None:
 
 
 def correctable() -> dict[str, pd.Series]:
-    """The patient's own latest check-in of each questionnaire that may still be corrected:
-    within ``correction_hours`` of when the first answers of its chain were stored."""
+    """The patient's own latest check-in of each questionnaire that may still be corrected
+    (:func:`data.checkin.correctable_checkins`: the writer's rule), with its answers."""
     if history is None:
         return {}
     found: dict[str, pd.Series] = {}
-    by_id = history.set_index("assessment_id")
-    for instrument in instruments:
-        mine = history[(history["instrument"] == instrument.id) & history["superseded_at"].isna()]
-        if mine.empty:
-            continue
-        latest = mine.iloc[-1]
-        if latest["source"] != "patient":
-            continue
-        first = latest
-        while not pd.isna(first["corrects_id"]) and int(first["corrects_id"]) in by_id.index:
-            first = by_id.loc[int(first["corrects_id"])].copy()
-        if correction_open(stored_at=_moment(first["created_at"]), now=now, rules=config.rules):
-            found[instrument.id] = latest
+    for name, assessment_id in correctable_ids.items():
+        rows = history[history["assessment_id"] == assessment_id]
+        if len(rows) and name in config.checkin_instruments:
+            found[name] = rows.iloc[0]
     return found
 
 
@@ -229,94 +225,116 @@ else:
         )
     show_due(offered)
 
-form_id = st.session_state.setdefault(FORM_ID, uuid.uuid4().hex)
-missing = forms.still_unanswered(st.session_state.get("checkin_missing", {}), form_key=form_id)
-first_missing = forms.first_with_unanswered(offered, missing)
-with st.form("checkin"):
-    st.markdown("Answer about the last two weeks. Every question needs an answer.")
-    all_answers = {}
-    for instrument in offered:
-        # Headings one level below the page's (or the correction's) own: h2, else h3.
-        (st.subheader if correcting else st.header)(instrument.name, anchor=False)
-        all_answers[instrument.id] = forms.render(
-            instrument,
-            key_prefix=f"{form_id}:{instrument.id}",
-            missing=missing.get(instrument.id, ()),
-            scroll_here=instrument.id == first_missing,
-        )
-    forms.show_unanswered_summary(offered, missing)
-    label = "Save my corrected answers" if correcting else "Submit check-in"
-    submitted = st.form_submit_button(label, type="primary")
 
-if submitted:
+@st.fragment(key="checkin_form")
+def checkin_form(offered: list[Instrument], correcting: dict[str, int]) -> None:
+    """The questionnaires and their button, rerun on their own (:mod:`dashboard.fragments`).
+
+    A press of the button with answers missing reruns only this form, with each unanswered
+    question marked: the patient's records are not read again. Stored answers rerun the
+    whole page, which then shows the outcome.
+    """
+    form_id = st.session_state.setdefault(FORM_ID, uuid.uuid4().hex)
+    missing = forms.still_unanswered(st.session_state.get("checkin_missing", {}), form_key=form_id)
+    first_missing = forms.first_with_unanswered(offered, missing)
+    with st.form("checkin"):
+        st.markdown("Answer about the last two weeks. Every question needs an answer.")
+        all_answers = {}
+        for instrument in offered:
+            # Headings one level below the page's (or the correction's) own: h2, else h3.
+            (st.subheader if correcting else st.header)(instrument.name, anchor=False)
+            all_answers[instrument.id] = forms.render(
+                instrument,
+                key_prefix=f"{form_id}:{instrument.id}",
+                missing=missing.get(instrument.id, ()),
+                scroll_here=instrument.id == first_missing,
+            )
+        forms.show_unanswered_summary(offered, missing)
+        label = "Save my corrected answers" if correcting else "Submit check-in"
+        submitted = st.form_submit_button(label, type="primary")
+    if not submitted:
+        return
     missing = {i.id: forms.unanswered_keys(i, all_answers[i.id]) for i in offered}
     st.session_state["checkin_missing"] = {k: keys for k, keys in missing.items() if keys}
     if any(missing.values()):
-        st.rerun()  # draw the form again with each unanswered question marked
-    else:
-        # A correction stores only what changed: an unchanged questionnaire stays as it was.
-        changed = [
-            i
-            for i in offered
-            if i.id not in correcting
-            or answered(all_answers[i.id]) != answered(earlier_value(correcting[i.id], "answers"))
-        ]
-        try:
-            with resources.session_scope(write=True) as session:
-                results = [
-                    (
-                        instrument,
-                        submit_checkin(
-                            session,
-                            actor=actor,
-                            patient_id=patient_id,
-                            instrument=instrument.id,
-                            answers=all_answers[instrument.id],
-                            idempotency_key=f"{form_id}:{instrument.id}",
-                            corrects=correcting.get(instrument.id),
-                        ),
-                    )
-                    for instrument in changed
-                ]
-        except InvalidInput as refused:
-            if refused.flags:
-                crisis_panel()
-            st.error("Your answers could not be saved: " + literal("; ".join(refused.problems)))
-        except AccessDenied as denied:
-            st.error(literal(denied))
-        except Exception as error:
-            if database_damaged(error):
-                st.error(DAMAGED_MESSAGE)
-                st.stop()
-            st.error(
-                "Your check-in could not be saved just now: the clinic's records are "
-                "unreachable. Your answers are still here; please press Submit again in a "
-                "moment."
-            )
-        else:
-            # Crisis help stays on screen after a correction of answers that raised it.
-            corrected_flags = [
-                kind
-                for i in offered
-                if i.id in correcting
-                for kind in safety_alert_kinds(
-                    i, tuple(earlier_value(correcting[i.id], "flags") or ())
+        rerun_fragment()  # the form again, each unanswered question marked
+    save(offered, correcting, form_id, all_answers)
+
+
+def save(
+    offered: list[Instrument],
+    correcting: dict[str, int],
+    form_id: str,
+    all_answers: dict[str, dict[str, int | None]],
+) -> None:
+    """Store the answers; rerun the whole page with the outcome, or say why not."""
+    ensure_signed_in(actor)
+    # A correction stores only what changed: an unchanged questionnaire stays as it was.
+    changed = [
+        i
+        for i in offered
+        if i.id not in correcting
+        or answered(all_answers[i.id]) != answered(earlier_value(correcting[i.id], "answers"))
+    ]
+    try:
+        with resources.session_scope(write=True) as session:
+            results = [
+                (
+                    instrument,
+                    submit_checkin(
+                        session,
+                        actor=actor,
+                        patient_id=patient_id,
+                        instrument=instrument.id,
+                        answers=all_answers[instrument.id],
+                        idempotency_key=f"{form_id}:{instrument.id}",
+                        corrects=correcting.get(instrument.id),
+                    ),
                 )
+                for instrument in changed
             ]
-            if correcting:
-                message = (
-                    "Thank you. Your corrected answers are saved; your first answers are kept "
-                    "too, and your care team sees both."
-                    if results
-                    else "Nothing was changed: your answers are kept as they were."
-                )
-            else:
-                message = "Thank you. Your answers are saved and your care team can see them."
-            st.session_state[RESULT] = {
-                "safety": any(r.alert_ids for _, r in results) or bool(corrected_flags),
-                "message": message,
-                "lines": [describe_score(i, r.score) for i, r in results],
-            }
-            st.session_state.pop(CORRECTING, None)
-            del st.session_state[FORM_ID]  # a fresh form (and idempotency key) next time
-            st.rerun()
+    except InvalidInput as refused:
+        if refused.flags:
+            crisis_panel()
+        st.error("Your answers could not be saved: " + literal("; ".join(refused.problems)))
+        return
+    except AccessDenied as denied:
+        st.error(literal(denied))
+        return
+    except Exception as error:
+        if database_damaged(error):
+            st.error(DAMAGED_MESSAGE)
+            return
+        st.error(
+            "Your check-in could not be saved just now: the clinic's records are "
+            "unreachable. Your answers are still here; please press Submit again in a "
+            "moment."
+        )
+        return
+    # Crisis help stays on screen after a correction of answers that raised it.
+    corrected_flags = [
+        kind
+        for i in offered
+        if i.id in correcting
+        for kind in safety_alert_kinds(i, tuple(earlier_value(correcting[i.id], "flags") or ()))
+    ]
+    if correcting:
+        message = (
+            "Thank you. Your corrected answers are saved; your first answers are kept "
+            "too, and your care team sees both."
+            if results
+            else "Nothing was changed: your answers are kept as they were."
+        )
+    else:
+        message = "Thank you. Your answers are saved and your care team can see them."
+    st.session_state[RESULT] = {
+        "safety": any(r.alert_ids for _, r in results) or bool(corrected_flags),
+        "message": message,
+        "lines": [describe_score(i, r.score) for i, r in results],
+    }
+    st.session_state.pop(CORRECTING, None)
+    del st.session_state[FORM_ID]  # a fresh form (and idempotency key) next time
+    st.rerun(scope="app")  # the whole page: the outcome, next due and "Correct my answers"
+
+
+checkin_form(offered, correcting)
