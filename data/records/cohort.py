@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.access import Actor, ensure_role
-from data.models import Assessment, Infusion, Patient, TreatmentCourse
+from data.course_state import data_version
+from data.models import Assessment, CourseState, Infusion, Patient, TreatmentCourse
 from data.records.frames import frame_of, with_nullable_ints
+from outcomes.course import FACT_COLUMNS
 from outcomes.stats import mean_interval
 
 # Administrators see aggregates keyed by pseudonyms, never by patient id: otherwise the audit
@@ -306,3 +308,150 @@ def cohort_infusions(session: Session, *, actor: Actor) -> pd.DataFrame:
     )
     audit.record(session, actor=actor, action=audit.Action.VIEW_COHORT_INFUSIONS)
     return _pseudonymise(with_nullable_ints(frame, "clinician_id"), actor)
+
+
+# --- The outcomes page: stored course state, never the clinic's history (issue 13) -----------
+
+COHORT_COURSE_COLUMNS = (
+    *FACT_COLUMNS,
+    "timepoints",
+    "checkin_days",
+    "clinician_id",
+    "protocol",
+)
+"""The columns of :func:`cohort_courses`."""
+
+_INTEGER_FACTS = tuple(
+    column
+    for column in FACT_COLUMNS
+    if column
+    in (
+        "infusions",
+        "baseline_total",
+        "latest_total",
+        "days_to_response",
+        "infusions_to_response",
+        "days_to_remission",
+        "durable_response_days",
+        "followup_days",
+    )
+)
+
+
+def outcomes_view(session: Session, *, actor: Actor, instrument: str) -> int:
+    """Check that ``actor`` may see the clinic's aggregates, record the view, and return the
+    clinic's data version.
+
+    The outcomes page calls this on every run *before* it takes any aggregate from the
+    shared cache, so the access check and the audit trail never depend on whether the numbers
+    were cached; the version (bumped by every write, :mod:`data.course_state`) is part of the
+    cache key, so no cached aggregate outlives a change of the records.
+    """
+    ensure_role(session, actor, "clinician", "administrator", "system")
+    audit.record(session, actor=actor, action=audit.Action.VIEW_COHORT, instrument=instrument)
+    return data_version(session, clinic_id=actor.clinic_id)
+
+
+def _first_protocols(actor: Actor) -> Any:
+    """Each patient's first protocol: the protocol of their earliest infusion with a
+    treatment course (:func:`outcomes.reporting.per_patient` over :func:`cohort_infusions`)."""
+    ranked = (
+        select(
+            Infusion.patient_id.label("patient_id"),
+            TreatmentCourse.protocol.label("protocol"),
+            func.row_number()
+            .over(
+                partition_by=Infusion.patient_id,
+                order_by=(Infusion.administered_at, Infusion.id),
+            )
+            .label("rank"),
+        )
+        .join(TreatmentCourse, TreatmentCourse.id == Infusion.course_id)
+        .where(Infusion.clinic_id == actor.clinic_id, Infusion.entered_in_error_at.is_(None))
+        .subquery()
+    )
+    return select(ranked.c.patient_id, ranked.c.protocol).where(ranked.c.rank == 1).subquery()
+
+
+def cohort_courses(
+    session: Session,
+    *,
+    actor: Actor,
+    instrument: str,
+    first_between: tuple[dt.date, dt.date] | None = None,
+    clinician_id: int | None = None,
+    protocol: str | None = None,
+) -> pd.DataFrame:
+    """The stored course facts of the patients an outcomes report covers, one row each.
+
+    The cohort is :func:`outcomes.reporting.select_cohort`'s (every patient with an infusion,
+    narrowed by the same filters, here in SQL); the rows are the ``course_state`` kept on
+    write, so the cost grows with the number of patients, never with their history.
+
+    Parameters
+    ----------
+    instrument : str
+        The instrument whose courses to read.
+    first_between, clinician_id, protocol : optional
+        As :func:`weekly_aggregates`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by patient (a pseudonym for an administrator, as :func:`cohort_assessments`),
+        :data:`COHORT_COURSE_COLUMNS`: :data:`outcomes.course.FACT_COLUMNS` in the dtypes of
+        :func:`outcomes.course.course_facts`, ``timepoints``
+        (:func:`outcomes.timepoints.patient_timepoints`), ``checkin_days``
+        (:func:`outcomes.completeness.checkin_days`), the assigned ``clinician_id`` and the
+        first ``protocol`` (None when none is recorded). No names, no answers.
+    """
+    ensure_role(session, actor, "clinician", "administrator", "system")
+    protocols = _first_protocols(actor)
+    facts = [getattr(CourseState, column) for column in FACT_COLUMNS]
+    query = (
+        select(
+            CourseState.patient_id,
+            *facts,
+            CourseState.timepoints,
+            CourseState.checkin_weeks,
+            Patient.assigned_clinician_id,
+            protocols.c.protocol,
+        )
+        .join(Patient, Patient.id == CourseState.patient_id)
+        .outerjoin(protocols, protocols.c.patient_id == CourseState.patient_id)
+        .where(
+            CourseState.clinic_id == actor.clinic_id,
+            CourseState.instrument == instrument,
+            # Every patient with an infusion, and nobody else (select_cohort).
+            CourseState.first_infusion_date.is_not(None),
+        )
+        .order_by(CourseState.patient_id)
+    )
+    if first_between is not None:
+        query = query.where(CourseState.first_infusion_date.between(*first_between))
+    if clinician_id is not None:
+        # The page's selectbox hands over numpy integers, which the drivers cannot bind.
+        query = query.where(Patient.assigned_clinician_id == int(clinician_id))
+    if protocol is not None:
+        query = query.where(protocols.c.protocol == str(protocol))
+    frame = frame_of(session, query, ("patient_id", *COHORT_COURSE_COLUMNS))
+    audit.record(session, actor=actor, action=audit.Action.VIEW_COHORT, instrument=instrument)
+    for column in _INTEGER_FACTS:
+        frame[column] = pd.array(frame[column].tolist(), dtype="Int64")
+    for column in ("completed_induction", "censored"):
+        frame[column] = frame[column].astype(bool)
+    frame = with_nullable_ints(frame, "clinician_id")
+    return _pseudonymise(frame, actor).set_index("patient_id")
+
+
+def cohort_protocols(session: Session, *, actor: Actor) -> list[str]:
+    """The protocols of the clinic's infusions (entered in error or not given: left out),
+    sorted: the choices of the outcomes page's protocol filter."""
+    ensure_role(session, actor, "clinician", "administrator", "system")
+    query = (
+        select(TreatmentCourse.protocol)
+        .join(Infusion, Infusion.course_id == TreatmentCourse.id)
+        .where(Infusion.clinic_id == actor.clinic_id, Infusion.entered_in_error_at.is_(None))
+        .distinct()
+    )
+    return sorted(str(protocol) for protocol in session.scalars(query) if protocol is not None)
