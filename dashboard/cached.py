@@ -24,8 +24,8 @@ import streamlit as st
 from dashboard import resources
 from data.access import Actor
 from data.clinic import clinic_config
-from data.records.cohort import cohort_courses, weekly_aggregates
-from outcomes.completeness import weekly_completeness_from_days
+from data.records.cohort import cohort_courses, cohort_protocols, weekly_aggregates
+from outcomes.completeness import first_expected_from, weekly_completeness_from_days
 from outcomes.privacy import MIN_GROUP
 from outcomes.reporting import (
     UNASSIGNED,
@@ -68,6 +68,16 @@ class OutcomeReport:
     by_protocol: pd.DataFrame
 
 
+@st.cache_data(max_entries=64, ttl=dt.timedelta(hours=1), show_spinner=False)
+def clinic_protocols(clinic_id: int, data_version: int, _actor: Actor) -> list[str]:
+    """The protocol filter's choices (:func:`data.records.cohort.cohort_protocols`), read once
+    per data version: a scan of the clinic's infusions that no rerun should repeat."""
+    if _actor.clinic_id != clinic_id:
+        raise ValueError("the cache key's clinic must be the actor's own clinic")
+    with resources.session_scope() as session:
+        return cohort_protocols(session, actor=_actor)
+
+
 def _funnel(infusions: pd.Series, induction: int) -> dict[str, int]:
     """:func:`outcomes.reporting.induction_funnel` from each patient's infusion count."""
     counts = infusions.to_numpy(dtype=np.int64)
@@ -107,6 +117,7 @@ def outcome_report(
             first_between=first_between,
             clinician_id=clinician_id,
             protocol=protocol,
+            checkin_days_from=first_expected_from(today),
         )
         # The mean by week is aggregated in the database on the same cohort; weeks under
         # MIN_GROUP patients never leave it.

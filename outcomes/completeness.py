@@ -250,3 +250,10 @@ def missing_this_week_from_days(
         .drop(columns="_order")
         .reset_index(drop=True)
     )
+
+
+def first_expected_from(today: dt.date, *, weeks: int = 12, first_weeks: int = 12) -> dt.date:
+    """The earliest first infusion any of the last ``weeks`` weeks up to ``today`` expects
+    (:func:`weekly_completeness`): patients who started before it need no check-in days."""
+    earliest_week_start = today - dt.timedelta(days=7 * (weeks - 1) + 6)
+    return earliest_week_start - dt.timedelta(days=7 * first_weeks - 1)

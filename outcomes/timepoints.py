@@ -627,6 +627,40 @@ def timepoint_facts(
 _EPOCH = dt.date(1970, 1, 1)
 
 
+def timepoint_columns(
+    *,
+    weeks: Iterable[int] = (4, 8, 12),
+    orka1_window: bool = True,
+    within_weeks: Iterable[int] = (6,),
+) -> tuple[tuple[str, str, str], ...]:
+    """The facts :func:`rates_from_timepoints` reads, as (column, time point, key).
+
+    The column is ``"<time point>.<key>"``: ``total`` and ``closes`` of every time point,
+    and ``qualifies`` of the ORKA-1 window. Integers (or None), and a boolean.
+    """
+    names = ["end_of_induction", *(f"week_{int(week)}" for week in weeks)]
+    names += [within_weeks_timepoint(within) for within in within_weeks]
+    columns = [(f"{n}.{key}", n, key) for n in names for key in ("total", "closes")]
+    if orka1_window:
+        columns += [(f"{ORKA1_WINDOW}.{key}", ORKA1_WINDOW, key) for key in ("total", "closes")]
+        columns.append((f"{ORKA1_WINDOW}.qualifies", ORKA1_WINDOW, "qualifies"))
+    return tuple(columns)
+
+
+def flat_timepoints(facts: pd.Series, **timepoints: Any) -> pd.DataFrame:
+    """:func:`patient_timepoints` facts (a Series of dicts or None) as the
+    :func:`timepoint_columns` (``timepoints``: the same keywords), one row per patient."""
+    columns = timepoint_columns(**timepoints)
+    return pd.DataFrame(
+        {
+            column: [None if one is None else one[name][key] for one in facts]
+            for column, name, key in columns
+        },
+        index=facts.index,
+        dtype=object,
+    )
+
+
 def rates_from_timepoints(
     instrument: str | Instrument,
     courses: pd.DataFrame,
@@ -646,7 +680,8 @@ def rates_from_timepoints(
     courses : DataFrame
         One row per patient of the cohort (index: patient, or a pseudonym):
         ``baseline_total``, ``completed_induction``, ``first_infusion_date`` (the course
-        facts) and ``timepoints`` (:func:`patient_timepoints` with the same keywords).
+        facts) and the :func:`timepoint_columns` of :func:`patient_timepoints` with the same
+        keywords (:func:`flat_timepoints`; a database can extract them from its JSON).
     today, weeks, rules, orka1_window, within_weeks, induction_days, confidence
         As :func:`response_rates`; the time-point keywords must be those the facts were
         computed with.
@@ -666,10 +701,9 @@ def rates_from_timepoints(
         index=followed.index,
         dtype=np.int64,
     )
-    stored = followed["timepoints"].tolist()
 
     def fact(name: str, key: str) -> pd.Series:
-        return pd.Series([facts[name].get(key) for facts in stored], index=followed.index)
+        return followed[f"{name}.{key}"]
 
     def row(name: str, target_day: int | None, eligible: pd.Series) -> dict[str, object]:
         totals = fact(name, "total").reindex(eligible.index)

@@ -31,6 +31,7 @@ from outcomes.course import course_outcomes
 from outcomes.course_days import calendar_days
 from outcomes.rules import Rules
 from outcomes.timepoints import (
+    flat_timepoints,
     patient_timepoints,
     rates_from_timepoints,
     response_rates,
@@ -73,10 +74,18 @@ def assert_same_rates(clinic: Clinic, keywords: dict[str, Any]) -> None:
     )
     facts = timepoint_facts(instrument, assessments, infusions, rules=rules, **keywords)
     courses = course_outcomes(instrument, assessments, infusions, rules=rules, today=today)
-    stored = courses.assign(
-        timepoints=[_round_trip(facts.get(patient)) for patient in courses.index]
-    )
     rate_keywords = {k: v for k, v in keywords.items() if k != "induction_gap_days"}
+    names = {k: v for k, v in rate_keywords.items() if k != "induction_days"}
+    stored = courses.join(
+        flat_timepoints(
+            pd.Series(
+                [_round_trip(facts.get(patient)) for patient in courses.index],
+                index=courses.index,
+                dtype=object,
+            ),
+            **names,
+        )
+    )
     actual = rates_from_timepoints(instrument, stored, today=today, rules=rules, **rate_keywords)
     pd.testing.assert_frame_equal(actual, expected, check_exact=True)
 

@@ -14,11 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, outcome_tables, resources, state
-from dashboard.cached import outcome_report
+from dashboard.cached import clinic_protocols, outcome_report
 from dashboard.charts.cohort import completeness_figure
 from data.account_admin import list_users
 from data.clinic import clinic_config
-from data.records.cohort import cohort_courses, cohort_protocols, outcomes_view
+from data.records.cohort import cohort_courses, outcomes_view
 from data.spreadsheet import frame_to_csv
 from outcomes.completeness import last_expected_day, missing_this_week_from_days
 from outcomes.instruments import course_instruments, get_instrument
@@ -32,7 +32,6 @@ actor = state.require_actor()
 with resources.session_scope() as session:
     config = clinic_config(session, actor.clinic_id)
     users = list_users(session, actor=actor)
-    protocols = cohort_protocols(session, actor=actor)
 
 st.title("Outcomes", anchor=False)
 st.markdown(
@@ -47,13 +46,20 @@ instrument_id = filters[0].selectbox(
     format_func=lambda i: get_instrument(i).name,
 )
 instrument_name = get_instrument(instrument_id).name
+with resources.session_scope() as session:
+    # Access checked and the view recorded on every run, before any cached value is used.
+    version = outcomes_view(session, actor=actor, instrument=instrument_id)
 clinicians = users[users["role"] == "clinician"].set_index("user_id")["display_name"]
 clinician = filters[1].selectbox(
     "Clinician",
     [None, *clinicians.index],
     format_func=lambda c: "all" if c is None else clinicians[c],
 )
-protocol = filters[2].selectbox("Protocol", [None, *protocols], format_func=lambda p: p or "all")
+protocol = filters[2].selectbox(
+    "Protocol",
+    [None, *clinic_protocols(actor.clinic_id, version, _actor=actor)],
+    format_func=lambda p: p or "all",
+)
 today = dt.date.today()
 period = filters[3].date_input(
     "First infusion between", value=(today - dt.timedelta(days=548), today), max_value=today
@@ -61,9 +67,6 @@ period = filters[3].date_input(
 
 first_between = period if isinstance(period, tuple) and len(period) == 2 else None
 clinician_id = None if clinician is None else int(clinician)
-with resources.session_scope() as session:
-    # Access checked and the view recorded on every run, before any cached number is shown.
-    version = outcomes_view(session, actor=actor, instrument=instrument_id)
 report = outcome_report(
     actor.clinic_id,
     version,
