@@ -4,6 +4,11 @@ No names and no answers. Clinicians (worklist) get patient ids; administrators (
 pseudonyms in their place, so an aggregate never leads back to a patient. Clinic-wide reads
 fetch hundreds of thousands of rows: times come as numbers computed by the database and rows
 straight from the driver's cursor (each trick's reason beside it).
+
+The outcomes page reads none of the clinic's history: :func:`cohort_courses` gives the course
+state kept on write (``data.course_state``), one row per patient of the cohort, and
+:func:`outcomes_view` checks and records each view before the page takes its cached
+aggregates.
 """
 
 from __future__ import annotations
