@@ -26,7 +26,14 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.access import Actor, ensure_role
 from data.course_state import data_version
-from data.models import Assessment, CourseState, Infusion, Patient, TreatmentCourse
+from data.models import (
+    Assessment,
+    CourseState,
+    Infusion,
+    Patient,
+    PatientState,
+    TreatmentCourse,
+)
 from data.records.frames import frame_of, with_nullable_ints
 from outcomes.course import FACT_COLUMNS
 from outcomes.stats import mean_interval
@@ -360,13 +367,23 @@ def outcomes_view(session: Session, *, actor: Actor, instrument: str) -> int:
     return data_version(session, clinic_id=actor.clinic_id)
 
 
-def _first_protocols(session: Session, actor: Actor) -> dict[int, str]:
+def _first_protocols(
+    session: Session, actor: Actor, first_between: tuple[dt.date, dt.date] | None
+) -> dict[int, str]:
     """Each patient's first protocol: the protocol of their earliest infusion with a
     treatment course (:func:`outcomes.reporting.per_patient` over :func:`cohort_infusions`).
 
     A query of its own: SQLite evaluated the window per row when it was outer-joined to the
-    course state (two minutes at 10,000 patients, against a quarter of a second).
+    course state (two minutes at 10,000 patients, against a quarter of a second). Only the
+    infusions of patients who started ``first_between`` are ranked, when it is given.
     """
+    infusions = [Infusion.clinic_id == actor.clinic_id, Infusion.entered_in_error_at.is_(None)]
+    if first_between is not None:
+        started = select(PatientState.patient_id).where(
+            PatientState.clinic_id == actor.clinic_id,
+            PatientState.first_infusion_date.between(*first_between),
+        )
+        infusions.append(Infusion.patient_id.in_(started))
     ranked = (
         select(
             Infusion.patient_id.label("patient_id"),
@@ -379,7 +396,7 @@ def _first_protocols(session: Session, actor: Actor) -> dict[int, str]:
             .label("rank"),
         )
         .join(TreatmentCourse, TreatmentCourse.id == Infusion.course_id)
-        .where(Infusion.clinic_id == actor.clinic_id, Infusion.entered_in_error_at.is_(None))
+        .where(*infusions)
         .subquery()
     )
     rows = session.execute(
@@ -467,7 +484,7 @@ def cohort_courses(
     if protocol is not None:
         query = query.where(CourseState.patient_id.in_(_first_protocol_is(actor, str(protocol))))
     frame = frame_of(session, query, ("patient_id", *COHORT_COURSE_COLUMNS[:-1]))
-    protocols = _first_protocols(session, actor)
+    protocols = _first_protocols(session, actor, first_between)
     frame["protocol"] = pd.Series(
         [protocols.get(int(patient_id)) for patient_id in frame["patient_id"]],
         index=frame.index,

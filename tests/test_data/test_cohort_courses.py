@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.course_state import build_clinic, data_version
+from data.course_state import build_clinic, data_version, drift, refresh_patients
 from data.models import User
 from data.records.cohort import (
     cohort_assessments,
@@ -113,3 +113,19 @@ def test_the_view_is_recorded_and_returns_the_data_version(session: Session, wor
     assert outcomes_view(session, actor=world.admin_a, instrument="phq9") == before
     build_clinic(session, clinic_id=world.clinic_a)
     assert outcomes_view(session, actor=world.admin_a, instrument="phq9") > before
+
+
+def test_a_writes_one_patient_refresh_stores_the_same_facts_as_a_full_build(
+    session: Session, world: World, password_hash: str
+) -> None:
+    """The page's facts come from both paths of data.course_state: the one-patient refresh
+    of a write and the vectorised build. drift() compares them column by column, JSON too."""
+    _filtered_clinic(session, world, password_hash)
+    build_clinic(session, clinic_id=world.clinic_a)
+    staff = cohort_courses(session, actor=world.clinician_a, instrument="phq9")
+    some = [int(patient) for patient in staff.index[:3]]
+    refresh_patients(session, clinic_id=world.clinic_a, patient_ids=some)
+    assert drift(session, clinic_id=world.clinic_a) == []
+    again = cohort_courses(session, actor=world.clinician_a, instrument="phq9")
+    pd.testing.assert_frame_equal(again, staff)
+    assert again["week_4.closes"].notna().all()
