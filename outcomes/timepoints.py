@@ -34,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from outcomes.alignment import align
@@ -135,8 +136,34 @@ def _rate_row(
     ``started`` holds everyone whose window has closed (the everyone-who-started
     denominator); a patient of it with no chosen assessment counts as not responding.
     """
-    baseline = eligible.reindex(chosen["patient_id"]).to_numpy(dtype=np.int64)
-    totals = chosen["total"].to_numpy(dtype=np.int64)
+    return _rate_row_of(
+        name,
+        target_day,
+        len(eligible),
+        eligible.reindex(chosen["patient_id"]).to_numpy(dtype=np.int64),
+        chosen["total"].to_numpy(dtype=np.int64),
+        chosen["patient_id"].isin(started).to_numpy(dtype=bool),
+        len(started),
+        instrument,
+        rules,
+        confidence,
+    )
+
+
+def _rate_row_of(
+    name: str,
+    target_day: int | None,
+    n_eligible: int,
+    baseline: npt.NDArray[np.int64],
+    totals: npt.NDArray[np.int64],
+    in_started: npt.NDArray[np.bool_],
+    n_started: int,
+    instrument: Instrument,
+    rules: Rules,
+    confidence: float,
+) -> dict[str, object]:
+    """:func:`_rate_row` from arrays over the chosen assessments: each one's patient's
+    baseline, its total and whether the patient is among the ``n_started``."""
     keep = 1 - rules.response_min_drop
     # Exact integer products, beyond int64 too (a float rule such as 1e-20), as the courses.
     responded = (baseline > 0) & _at_most(totals, baseline, keep)
@@ -147,10 +174,8 @@ def _rate_row(
     else:
         remission_eligible = baseline > remission_max
         remitted = remission_eligible & (totals <= remission_max)
-    assessed = len(chosen)
+    assessed = len(totals)
     n_remission = int(remission_eligible.sum())
-    in_started = chosen["patient_id"].isin(started).to_numpy(dtype=bool)
-    n_started = len(started)
     counts = {
         "responders": int(responded.sum()),
         "remitters": int(remitted.sum()),
@@ -170,9 +195,9 @@ def _rate_row(
     return {
         "timepoint": name,
         "target_day": target_day,
-        "eligible": len(eligible),
+        "eligible": n_eligible,
         "assessed": assessed,
-        "missing": len(eligible) - assessed,
+        "missing": n_eligible - assessed,
         "responders": counts["responders"],
         "response_rate": counts["responders"] / assessed if assessed else np.nan,
         "response_low": low[0],
@@ -693,54 +718,57 @@ def rates_from_timepoints(
     """
     definition = get_instrument(instrument)
     rules = rules or DEFAULT_RULES
-    with_baseline = courses[courses["baseline_total"].notna()]
-    baselines = with_baseline["baseline_total"].astype(np.int64)
+    # Positional arrays over the patients with a first infusion (everyone else is in no
+    # denominator: a baseline needs a first infusion): no per-patient index lookups.
     followed = courses[courses["first_infusion_date"].notna()]
-    elapsed = pd.Series(
-        [(today - first).days for first in followed["first_infusion_date"]],
-        index=followed.index,
-        dtype=np.int64,
+    baseline = pd.to_numeric(followed["baseline_total"], errors="coerce").to_numpy(dtype=float)
+    has_baseline = ~np.isnan(baseline)
+    completed = followed["completed_induction"].to_numpy(dtype=bool)
+    elapsed = np.array(
+        [(today - first).days for first in followed["first_infusion_date"]], dtype=np.int64
     )
 
-    def fact(name: str, key: str) -> pd.Series:
-        return followed[f"{name}.{key}"]
+    def fact(name: str, key: str) -> npt.NDArray[np.float64]:
+        values = pd.to_numeric(followed[f"{name}.{key}"], errors="coerce")
+        return values.to_numpy(dtype=float)
 
-    def row(name: str, target_day: int | None, eligible: pd.Series) -> dict[str, object]:
-        totals = fact(name, "total").reindex(eligible.index)
-        chosen = totals[totals.notna()]
-        close = fact(name, "closes").astype(np.int64)
-        return _rate_row(
+    def row(
+        name: str, target_day: int | None, eligible: npt.NDArray[np.bool_]
+    ) -> dict[str, object]:
+        totals = fact(name, "total")
+        chosen = eligible & ~np.isnan(totals)
+        started = elapsed >= fact(name, "closes")
+        return _rate_row_of(
             name,
             target_day,
-            eligible,
-            pd.DataFrame(
-                {"patient_id": chosen.index.to_numpy(), "total": chosen.to_numpy(dtype=np.int64)}
-            ),
-            elapsed.index[(elapsed >= close).to_numpy(dtype=bool)],
+            int(eligible.sum()),
+            baseline[chosen].astype(np.int64),
+            totals[chosen].astype(np.int64),
+            started[chosen],
+            int(started.sum()),
             definition,
             rules,
             confidence,
         )
 
-    rows = [row("end_of_induction", None, baselines[with_baseline["completed_induction"]])]
+    rows = [row("end_of_induction", None, has_baseline & completed)]
     extra: list[tuple[int, dict[str, object]]] = []
     if orka1_window:
-        qualifies = fact(ORKA1_WINDOW, "qualifies").astype(bool)
-        qualifying = qualifies.index[qualifies.to_numpy(dtype=bool)]
+        qualifies = fact(ORKA1_WINDOW, "qualifies") == 1
         extra.append(
             (
                 induction_days + 14,
-                row(ORKA1_WINDOW, None, baselines[baselines.index.isin(qualifying)]),
+                row(ORKA1_WINDOW, None, has_baseline & qualifies),
             )
         )
     for within in within_weeks:
         target = 7 * int(within)
-        extra.append((target, row(within_weeks_timepoint(within), target, baselines)))
+        extra.append((target, row(within_weeks_timepoint(within), target, has_baseline)))
     for week in sorted(int(week) for week in weeks):
         target = 7 * week
         rows.extend(placed for day, placed in extra if day < target)
         extra = [(day, placed) for day, placed in extra if day >= target]
-        rows.append(row(f"week_{week}", target, baselines))
+        rows.append(row(f"week_{week}", target, has_baseline))
     rows.extend(placed for _, placed in extra)
     result = pd.DataFrame(rows, columns=list(RATE_COLUMNS))
     result["target_day"] = result["target_day"].astype("Int64")
