@@ -102,6 +102,9 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     "data.records.cohort.weekly_aggregates": {EVERY_CALL: AGGREGATE_READERS},
     "data.records.cohort.cohort_assessments": {EVERY_CALL: AGGREGATE_READERS},
     "data.records.cohort.cohort_infusions": {EVERY_CALL: AGGREGATE_READERS},
+    "data.records.cohort.outcomes_view": {EVERY_CALL: AGGREGATE_READERS},
+    "data.records.cohort.cohort_courses": {EVERY_CALL: AGGREGATE_READERS},
+    "data.records.cohort.cohort_protocols": {EVERY_CALL: AGGREGATE_READERS},
     # data.checkin: a patient fills in their own self-rated questionnaires, never a
     # clinician-rated one (MADRS)
     "data.checkin.submit_checkin": {

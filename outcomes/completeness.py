@@ -13,6 +13,7 @@ early are still expected, so low completeness can mean drop-out as well as misse
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -131,3 +132,128 @@ def missing_this_week(
         .drop(columns="_order")
         .reset_index(drop=True)
     )
+
+
+# --- From stored facts ------------------------------------------------------------------------
+#
+# The two functions above read every score of a clinic. All they need of one patient is the
+# first infusion, the days after it with a valid score that a week can expect (days 1 to
+# 7 * first_weeks + 5), and the latest valid score: checkin_days is stored with the course
+# state, and the two *_from_days functions give the same tables from it, for any today.
+
+
+def last_expected_day(first_weeks: int = 12) -> int:
+    """The last day after the first infusion that an expected week can hold.
+
+    A week is expected when it starts 1 to ``7 * first_weeks - 1`` days after the first
+    infusion; its last day is six days later.
+    """
+    return 7 * first_weeks + 5
+
+
+def checkin_days(
+    first_infusion: dt.date | None, score_dates: Iterable[dt.date], *, first_weeks: int = 12
+) -> list[int] | None:
+    """Days after the first infusion (1 to :func:`last_expected_day`) with a valid score.
+
+    ``score_dates`` are the calendar days (UTC) of one patient's valid scores of one
+    instrument. None without a first infusion (the patient is never expected). Sorted, each
+    day once: JSON as it is.
+    """
+    if first_infusion is None:
+        return None
+    last = last_expected_day(first_weeks)
+    return sorted({(day - first_infusion).days for day in score_dates} & set(range(1, last + 1)))
+
+
+def _exploded(courses: pd.DataFrame) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Each followed patient's first infusion, and (patient position, day) of every stored
+    check-in day, as flat arrays."""
+    first = _first_days(courses)
+    stored = courses["checkin_days"].reindex(first.index).tolist()
+    counts = np.array([len(days or ()) for days in stored], dtype=np.int64)
+    owners = np.repeat(np.arange(len(first), dtype=np.int64), counts)
+    days = np.fromiter(
+        (day for days in stored for day in days or ()), dtype=np.int64, count=int(counts.sum())
+    )
+    return first, owners, days
+
+
+def _stored_week(
+    first: pd.Series, owners: np.ndarray, days: np.ndarray, end: pd.Timestamp, first_weeks: int
+) -> tuple[pd.Index, pd.Index]:
+    """:func:`_week` from the stored check-in days."""
+    since = (end - pd.Timedelta(days=6) - first).dt.days.to_numpy(dtype=np.int64)
+    expecting = (since > 0) & (since < 7 * first_weeks)
+    offset = days - since[owners]
+    seen = np.zeros(len(first), dtype=bool)
+    seen[owners[(offset >= 0) & (offset <= 6)]] = True
+    return first.index[expecting], first.index[expecting & seen]
+
+
+def weekly_completeness_from_days(
+    courses: pd.DataFrame, *, today: dt.date, weeks: int = 12, first_weeks: int = 12
+) -> pd.DataFrame:
+    """:func:`weekly_completeness` from stored facts.
+
+    ``courses`` holds ``first_infusion_date`` and ``checkin_days`` (:func:`checkin_days`
+    with the same ``first_weeks``) per patient; the result is the same table.
+    """
+    first, owners, days = _exploded(courses)
+    rows = []
+    for back in range(weeks - 1, -1, -1):
+        end = pd.Timestamp(today) - pd.Timedelta(days=7 * back)
+        expected, received = _stored_week(first, owners, days, end, first_weeks)
+        rows.append(
+            {
+                "week_start": (end - pd.Timedelta(days=6)).date(),
+                "week_end": end.date(),
+                "expected": len(expected),
+                "received": len(received),
+                "missing": len(expected) - len(received),
+                "share": len(received) / len(expected) if len(expected) else np.nan,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(WEEKLY_COLUMNS))
+
+
+def missing_this_week_from_days(
+    courses: pd.DataFrame, *, today: dt.date, first_weeks: int = 12
+) -> pd.DataFrame:
+    """:func:`missing_this_week` from stored facts.
+
+    ``courses`` holds ``first_infusion_date``, ``checkin_days`` and ``latest_date`` (the
+    latest valid score, :func:`outcomes.course.course_facts`); the result is the same table.
+    """
+    first, owners, days = _exploded(courses)
+    end = pd.Timestamp(today)
+    expected, received = _stored_week(first, owners, days, end, first_weeks)
+    missing = expected.difference(received, sort=False)
+    latest = courses["latest_date"].reindex(missing)
+    silence = pd.Series(
+        [None if day is None or pd.isna(day) else (today - day).days for day in latest],
+        dtype="Int64",
+    )
+    week = ((end - first.reindex(missing)).dt.days + 6) // 7
+    table = pd.DataFrame(
+        {
+            "patient_id": missing.to_numpy(),
+            "week_of_treatment": week.to_numpy(dtype=np.int64),
+            # as missing_this_week: int64 when every patient has a score, else objects
+            "days_since_last_score": silence.to_numpy(),
+        }
+    )
+    order = table["days_since_last_score"].fillna(np.iinfo(np.int32).max)
+    return (
+        table.assign(_order=order.astype(np.int64))
+        .sort_values(["_order", "week_of_treatment"], ascending=[False, False], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
+
+
+def first_expected_from(today: dt.date, *, weeks: int = 12, first_weeks: int = 12) -> dt.date:
+    """The earliest first infusion any of the last ``weeks`` weeks up to ``today`` expects
+    (:func:`weekly_completeness`): patients who started before it need no check-in days."""
+    earliest_week_start = today - dt.timedelta(days=7 * (weeks - 1) + 6)
+    return earliest_week_start - dt.timedelta(days=7 * first_weeks - 1)

@@ -14,11 +14,30 @@ from outcomes.reporting import ReferenceRates
 from outcomes.timepoints import timepoint_label
 
 
+def curve_steps(curve: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a Kaplan-Meier curve where the drawn step curve or its band changes, and the
+    last row (where the line ends).
+
+    A day with censorings but no event repeats the estimate and its interval: drawn as
+    steps ("hv"), such a row adds a point but no corner, so leaving it out keeps every
+    step's shape exactly while the figure carries only the points it shows (the table
+    beside the chart keeps every day).
+    """
+    if len(curve) <= 2:
+        return curve
+    values = curve[["probability", "ci_lower", "ci_upper"]].astype(float)
+    changed = values.ne(values.shift()).any(axis=1).to_numpy()
+    changed[0] = changed[-1] = True
+    return curve[changed]
+
+
 def survival_figure(
     curve: pd.DataFrame, *, title: str, y_title: str, colour: str = SCORE_COLOUR
 ) -> go.Figure:
-    """A Kaplan-Meier step curve with its confidence band (from :mod:`outcomes.survival`)."""
+    """A Kaplan-Meier step curve with its confidence band (from :mod:`outcomes.survival`),
+    drawn through :func:`curve_steps`."""
     figure = go.Figure()
+    curve = curve_steps(curve)
     if not curve.empty:
         figure.add_trace(
             go.Scatter(

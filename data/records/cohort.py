@@ -4,6 +4,11 @@ No names and no answers. Clinicians (worklist) get patient ids; administrators (
 pseudonyms in their place, so an aggregate never leads back to a patient. Clinic-wide reads
 fetch hundreds of thousands of rows: times come as numbers computed by the database and rows
 straight from the driver's cursor (each trick's reason beside it).
+
+The outcomes page reads none of the clinic's history: :func:`cohort_courses` gives the course
+state kept on write (``data.course_state``), one row per patient of the cohort, and
+:func:`outcomes_view` checks and records each view before the page takes its cached
+aggregates.
 """
 
 from __future__ import annotations
@@ -15,14 +20,24 @@ import secrets
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Date, Integer, cast, func, literal, or_, select
+from sqlalchemy import Date, Integer, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from data import audit
 from data.access import Actor, ensure_role
-from data.models import Assessment, Infusion, Patient, TreatmentCourse
+from data.course_state import data_version
+from data.models import (
+    Assessment,
+    CourseState,
+    Infusion,
+    Patient,
+    PatientState,
+    TreatmentCourse,
+)
 from data.records.frames import frame_of, with_nullable_ints
+from outcomes.course import FACT_COLUMNS
 from outcomes.stats import mean_interval
+from outcomes.timepoints import timepoint_columns
 
 # Administrators see aggregates keyed by pseudonyms, never by patient id: otherwise the audit
 # log's patient ids could be joined to per-patient totals. The key lives only in this process,
@@ -306,3 +321,192 @@ def cohort_infusions(session: Session, *, actor: Actor) -> pd.DataFrame:
     )
     audit.record(session, actor=actor, action=audit.Action.VIEW_COHORT_INFUSIONS)
     return _pseudonymise(with_nullable_ints(frame, "clinician_id"), actor)
+
+
+# --- The outcomes page: stored course state, never the clinic's history (issue 13) -----------
+
+_TIMEPOINTS = timepoint_columns()
+
+COHORT_COURSE_COLUMNS = (
+    *FACT_COLUMNS,
+    *(column for column, _, _ in _TIMEPOINTS),
+    "checkin_days",
+    "clinician_id",
+    "protocol",
+)
+"""The columns of :func:`cohort_courses`."""
+
+_INTEGER_FACTS = tuple(
+    column
+    for column in FACT_COLUMNS
+    if column
+    in (
+        "infusions",
+        "baseline_total",
+        "latest_total",
+        "days_to_response",
+        "infusions_to_response",
+        "days_to_remission",
+        "durable_response_days",
+        "followup_days",
+    )
+)
+
+
+def outcomes_view(session: Session, *, actor: Actor, instrument: str) -> int:
+    """Check that ``actor`` may see the clinic's aggregates, record the view, and return the
+    clinic's data version.
+
+    The outcomes page calls this on every run *before* it takes any aggregate from the
+    shared cache, so the access check and the audit trail never depend on whether the numbers
+    were cached; the version (bumped by every write, :mod:`data.course_state`) is part of the
+    cache key, so no cached aggregate outlives a change of the records.
+    """
+    ensure_role(session, actor, "clinician", "administrator", "system")
+    audit.record(session, actor=actor, action=audit.Action.VIEW_COHORT, instrument=instrument)
+    return data_version(session, clinic_id=actor.clinic_id)
+
+
+def _first_protocols(
+    session: Session, actor: Actor, first_between: tuple[dt.date, dt.date] | None
+) -> dict[int, str]:
+    """Each patient's first protocol: the protocol of their earliest infusion with a
+    treatment course (:func:`outcomes.reporting.per_patient` over :func:`cohort_infusions`).
+
+    A query of its own: SQLite evaluated the window per row when it was outer-joined to the
+    course state (two minutes at 10,000 patients, against a quarter of a second). Only the
+    infusions of patients who started ``first_between`` are ranked, when it is given.
+    """
+    infusions = [Infusion.clinic_id == actor.clinic_id, Infusion.entered_in_error_at.is_(None)]
+    if first_between is not None:
+        started = select(PatientState.patient_id).where(
+            PatientState.clinic_id == actor.clinic_id,
+            PatientState.first_infusion_date.between(*first_between),
+        )
+        infusions.append(Infusion.patient_id.in_(started))
+    ranked = (
+        select(
+            Infusion.patient_id.label("patient_id"),
+            TreatmentCourse.protocol.label("protocol"),
+            func.row_number()
+            .over(
+                partition_by=Infusion.patient_id,
+                order_by=(Infusion.administered_at, Infusion.id),
+            )
+            .label("rank"),
+        )
+        .join(TreatmentCourse, TreatmentCourse.id == Infusion.course_id)
+        .where(*infusions)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.patient_id, ranked.c.protocol).where(ranked.c.rank == 1)
+    ).all()
+    return {int(patient_id): str(protocol) for patient_id, protocol in rows}
+
+
+def cohort_courses(
+    session: Session,
+    *,
+    actor: Actor,
+    instrument: str,
+    first_between: tuple[dt.date, dt.date] | None = None,
+    clinician_id: int | None = None,
+    protocol: str | None = None,
+    checkin_days_from: dt.date | None = None,
+) -> pd.DataFrame:
+    """The stored course facts of the patients an outcomes report covers, one row each.
+
+    The cohort is :func:`outcomes.reporting.select_cohort`'s (every patient with an infusion,
+    narrowed by the same filters, here in SQL); the rows are the ``course_state`` kept on
+    write, so the cost grows with the number of patients, never with their history.
+
+    Parameters
+    ----------
+    instrument : str
+        The instrument whose courses to read.
+    first_between, clinician_id, protocol : optional
+        As :func:`weekly_aggregates`.
+    checkin_days_from : date, optional
+        Give ``checkin_days`` only of patients whose first infusion is on or after this day
+        (None for the others): completeness looks at recent weeks only
+        (:func:`outcomes.completeness.first_expected_from`), and the lists cost most to read.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by patient (a pseudonym for an administrator, as :func:`cohort_assessments`),
+        :data:`COHORT_COURSE_COLUMNS`: :data:`outcomes.course.FACT_COLUMNS` in the dtypes of
+        :func:`outcomes.course.course_facts`, the stored time points' facts as
+        :func:`outcomes.timepoints.timepoint_columns` (taken out of the JSON by the
+        database: decoding it per patient in Python cost most of the read), ``checkin_days``
+        (:func:`outcomes.completeness.checkin_days`), the assigned ``clinician_id`` and the
+        first ``protocol`` (None when none is recorded). No names, no answers.
+    """
+    ensure_role(session, actor, "clinician", "administrator", "system")
+    facts = [getattr(CourseState, column) for column in FACT_COLUMNS]
+    timepoints = [
+        (
+            CourseState.timepoints[(name, key)].as_boolean()
+            if key == "qualifies"
+            else CourseState.timepoints[(name, key)].as_integer()
+        )
+        for _, name, key in _TIMEPOINTS
+    ]
+    checkin_days: Any = CourseState.checkin_weeks
+    if checkin_days_from is not None:
+        checkin_days = case(
+            (CourseState.first_infusion_date >= checkin_days_from, CourseState.checkin_weeks),
+            else_=None,
+        )
+    query = (
+        select(
+            CourseState.patient_id,
+            *facts,
+            *timepoints,
+            checkin_days,
+            Patient.assigned_clinician_id,
+        )
+        .join(Patient, Patient.id == CourseState.patient_id)
+        .where(
+            CourseState.clinic_id == actor.clinic_id,
+            CourseState.instrument == instrument,
+            # Every patient with an infusion, and nobody else (select_cohort).
+            CourseState.first_infusion_date.is_not(None),
+        )
+        .order_by(CourseState.patient_id)
+    )
+    if first_between is not None:
+        query = query.where(CourseState.first_infusion_date.between(*first_between))
+    if clinician_id is not None:
+        # The page's selectbox hands over numpy integers, which the drivers cannot bind.
+        query = query.where(Patient.assigned_clinician_id == int(clinician_id))
+    if protocol is not None:
+        query = query.where(CourseState.patient_id.in_(_first_protocol_is(actor, str(protocol))))
+    frame = frame_of(session, query, ("patient_id", *COHORT_COURSE_COLUMNS[:-1]))
+    protocols = _first_protocols(session, actor, first_between)
+    frame["protocol"] = pd.Series(
+        [protocols.get(int(patient_id)) for patient_id in frame["patient_id"]],
+        index=frame.index,
+        dtype=object,
+    )
+    audit.record(session, actor=actor, action=audit.Action.VIEW_COHORT, instrument=instrument)
+    for column in _INTEGER_FACTS:
+        frame[column] = pd.array(frame[column].tolist(), dtype="Int64")
+    for column in ("completed_induction", "censored"):
+        frame[column] = frame[column].astype(bool)
+    frame = with_nullable_ints(frame, "clinician_id")
+    return _pseudonymise(frame, actor).set_index("patient_id")
+
+
+def cohort_protocols(session: Session, *, actor: Actor) -> list[str]:
+    """The protocols of the clinic's infusions (entered in error or not given: left out),
+    sorted: the choices of the outcomes page's protocol filter."""
+    ensure_role(session, actor, "clinician", "administrator", "system")
+    query = (
+        select(TreatmentCourse.protocol)
+        .join(Infusion, Infusion.course_id == TreatmentCourse.id)
+        .where(Infusion.clinic_id == actor.clinic_id, Infusion.entered_in_error_at.is_(None))
+        .distinct()
+    )
+    return sorted(str(protocol) for protocol in session.scalars(query) if protocol is not None)

@@ -69,3 +69,33 @@ def test_completeness_figure_is_a_weekly_series() -> None:
         f"{r} of {e}" for r, e in zip(weekly["received"], weekly["expected"], strict=True)
     ]
     assert isinstance(weekly, pd.DataFrame)
+
+
+def _step_value(days: list[float], values: list[float], day: float) -> float:
+    """The value an "hv" step line through (days, values) shows at ``day``."""
+    position = max(i for i, d in enumerate(days) if d <= day)
+    return values[position]
+
+
+def test_survival_figure_carries_only_its_corners_and_keeps_every_step() -> None:
+    """Issue 13: a day with censorings but no event adds a point and no corner; the figure
+    leaves those out, and the line and band still show every day's value."""
+    import numpy as np
+
+    from dashboard.charts.cohort import curve_steps
+    from outcomes.survival import kaplan_meier
+
+    rng = np.random.default_rng(7)
+    durations = rng.integers(0, 300, 2000)
+    curve = kaplan_meier(durations, rng.random(2000) < 0.05)
+    figure = charts.survival_figure(curve, title="Durability", y_title="still responding")
+    band, line = figure.data
+    assert len(line.x) == len(curve_steps(curve)) < len(curve) / 2
+    assert list(line.x)[-1] == curve["days"].iloc[-1]  # the line still ends on the last day
+    days, shown = list(line.x), list(line.y)
+    upper = list(band.y)[: len(days)]
+    for day, probability, high in zip(
+        curve["days"], curve["probability"], curve["ci_upper"], strict=True
+    ):
+        assert _step_value(days, shown, day) == probability
+        assert _step_value(days, upper, day) == high

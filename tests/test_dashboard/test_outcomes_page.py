@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from data.access import Actor
 from data.checkin import submit_checkin
+from data.course_state import build_clinic
 from data.engine import make_engine, transaction
 from data.infusions import InfusionInput, record_infusion
 from data.models import Clinic, Patient
@@ -85,6 +86,9 @@ def clinic8(tmp_path_factory: pytest.TempPathFactory) -> Clinic8:
                     administered_at=start + dt.timedelta(days=offset, hours=1),
                 )
         admin_actor = Actor(admin.id, clinic.id, "administrator", "admin-rates")
+        # The page reads the course state kept on write; until every writer refreshes it
+        # (issue 13), build it here. Idempotent: a refreshed state is rebuilt the same.
+        build_clinic(session, clinic_id=clinic.id)
     engine.dispose()
     return Clinic8(url, admin_actor)
 

@@ -401,6 +401,11 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call(NO_TARGET, lambda _, __: {"instrument": "phq9"}),
     ),
     "data.records.cohort.cohort_infusions": (Call(NO_TARGET, _nothing),),
+    "data.records.cohort.outcomes_view": (Call(NO_TARGET, lambda _, __: {"instrument": "phq9"}),),
+    "data.records.cohort.cohort_courses": (
+        Call(NO_TARGET, lambda _, __: {"instrument": "phq9", "protocol": "standard"}),
+    ),
+    "data.records.cohort.cohort_protocols": (Call(NO_TARGET, _nothing),),
     # data.checkin
     "data.checkin.submit_checkin": (
         Call(PATIENT_TARGETS, _checkin("phq9", PHQ9_MILD), "self-rated instrument", "phq9"),

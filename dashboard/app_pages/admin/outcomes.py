@@ -14,27 +14,16 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, outcome_tables, resources, state
+from dashboard.cached import clinic_protocols, outcome_report
 from dashboard.charts.cohort import completeness_figure
 from data.account_admin import list_users
 from data.clinic import clinic_config
-from data.records.cohort import cohort_assessments, cohort_infusions, weekly_aggregates
+from data.records.cohort import cohort_courses, outcomes_view
 from data.spreadsheet import frame_to_csv
-from outcomes.completeness import missing_this_week, weekly_completeness
-from outcomes.course import course_outcomes
+from outcomes.completeness import last_expected_day, missing_this_week_from_days
 from outcomes.instruments import course_instruments, get_instrument
 from outcomes.privacy import MIN_GROUP, shown_count
-from outcomes.reporting import (
-    REFERENCES,
-    UNASSIGNED,
-    compare_groups,
-    induction_funnel,
-    per_patient,
-    select_cohort,
-    suppress_comparison,
-    suppress_rate_table,
-)
-from outcomes.survival import durability_curve, median_days, time_to_response_curve
-from outcomes.timepoints import response_rates
+from outcomes.reporting import REFERENCES
 
 # The toolbar's eight buttons are eight Tab stops per chart and serve nobody here: every
 # chart's numbers are in the table beside it, and the CSV buttons download them.
@@ -42,7 +31,6 @@ from outcomes.timepoints import response_rates
 actor = state.require_actor()
 with resources.session_scope() as session:
     config = clinic_config(session, actor.clinic_id)
-    infusions_all = cohort_infusions(session, actor=actor)
     users = list_users(session, actor=actor)
 
 st.title("Outcomes", anchor=False)
@@ -58,56 +46,49 @@ instrument_id = filters[0].selectbox(
     format_func=lambda i: get_instrument(i).name,
 )
 instrument_name = get_instrument(instrument_id).name
-# Every account's name, so that a patient assigned to a clinician whose account was since
-# disabled or changed still shows under that person's name, not as unassigned.
-names = users.set_index("user_id")["display_name"]
+with resources.session_scope() as session:
+    # Access checked and the view recorded on every run, before any cached value is used.
+    version = outcomes_view(session, actor=actor, instrument=instrument_id)
 clinicians = users[users["role"] == "clinician"].set_index("user_id")["display_name"]
 clinician = filters[1].selectbox(
     "Clinician",
     [None, *clinicians.index],
     format_func=lambda c: "all" if c is None else clinicians[c],
 )
-protocols = sorted(p for p in infusions_all["protocol"].dropna().unique())
-protocol = filters[2].selectbox("Protocol", [None, *protocols], format_func=lambda p: p or "all")
+protocol = filters[2].selectbox(
+    "Protocol",
+    [None, *clinic_protocols(actor.clinic_id, version, _actor=actor)],
+    format_func=lambda p: p or "all",
+)
 today = dt.date.today()
 period = filters[3].date_input(
     "First infusion between", value=(today - dt.timedelta(days=548), today), max_value=today
 )
 
 first_between = period if isinstance(period, tuple) and len(period) == 2 else None
-with resources.session_scope() as session:
-    scores_all = cohort_assessments(session, actor=actor, instrument=instrument_id)
-    # The mean by week is aggregated in the database on the same cohort as select_cohort's
-    # below; weeks under MIN_GROUP patients never leave it.
-    weekly = weekly_aggregates(
-        session,
-        actor=actor,
-        instrument=instrument_id,
-        first_between=first_between,
-        clinician_id=clinician,
-        protocol=protocol,
-        min_patients=MIN_GROUP,
-    )
-
-keep = select_cohort(
-    infusions_all, first_between=first_between, clinician_id=clinician, protocol=protocol
+clinician_id = None if clinician is None else int(clinician)
+report = outcome_report(
+    actor.clinic_id,
+    version,
+    instrument_id,
+    (first_between, clinician_id, protocol),
+    today,
+    # Every account's name, so that a patient assigned to a clinician whose account was since
+    # disabled or changed still shows under that person's name, not as unassigned.
+    tuple(zip(users["user_id"].astype(int), users["display_name"].astype(str), strict=True)),
+    _actor=actor,
 )
-infusions = infusions_all[infusions_all["patient_id"].isin(keep)]
-scores = scores_all[scores_all["patient_id"].isin(keep)]
-
-courses = course_outcomes(instrument_id, scores, infusions, rules=config.rules)
-n_treated = len(keep)
+n_treated = report.treated
 st.metric("Patients treated", shown_count(n_treated))
 if n_treated < MIN_GROUP:
     st.info("Fewer than 5 patients match these filters: widen them to see outcomes.")
     st.stop()
 
 st.header("Induction completion", anchor=False)
-funnel = induction_funnel(infusions, rules=config.rules)
-st.plotly_chart(charts.funnel_figure(funnel), width="stretch", config=charts.PLOTLY_CONFIG)
-st.dataframe(outcome_tables.funnel_table(funnel), hide_index=True, width="stretch")
+st.plotly_chart(charts.funnel_figure(report.funnel), width="stretch", config=charts.PLOTLY_CONFIG)
+st.dataframe(outcome_tables.funnel_table(report.funnel), hide_index=True, width="stretch")
 
-if scores.empty:
+if not report.has_scores:
     # An instrument nobody has answered (MADRS before any rating) has no rates, curves or
     # means: empty axes with "n=0" and "Median not reached" would suggest otherwise.
     st.info(
@@ -132,9 +113,7 @@ st.markdown(
     "measured it); **within 6 weeks** a response at any score in the first 6 weeks (as "
     "Oliver 2022 measured it)."
 )
-rates = suppress_rate_table(
-    response_rates(instrument_id, scores, infusions, rules=config.rules, courses=courses)
-)
+rates = report.rates
 show_refs = st.toggle("Show published rates beside the time point they were measured at", True)
 references = REFERENCES if show_refs else ()
 for measure in ("response", "remission"):
@@ -155,23 +134,21 @@ if show_refs:
 st.download_button("Rates (CSV)", frame_to_csv(rates), file_name="rates.csv")
 
 st.header("Time to response and durability", anchor=False)
-to_response = time_to_response_curve(courses)
-durability = durability_curve(courses)
 for curve, title, y_title, share, median, file_name in (
     (
-        to_response,
+        report.to_response,
         "Time to response",
         "share responded",
         "Share responded",
-        median_days(to_response, cumulative=True),
+        report.to_response_median,
         "time_to_response.csv",
     ),
     (
-        durability,
+        report.durability,
         "Durability of response",
         "still responding",
         "Share still responding",
-        median_days(durability),
+        report.durability_median,
         "durability.csv",
     ),
 ):
@@ -198,6 +175,7 @@ for curve, title, y_title, share, median, file_name in (
     st.download_button(f"{title} (CSV)", frame_to_csv(curve), file_name=file_name)
 
 st.header(f"Mean {instrument_name} by week", anchor=False)
+weekly = report.weekly
 if weekly.empty:
     st.info(f"No week has {MIN_GROUP} or more patients with a {instrument_name} score yet.")
 else:
@@ -219,11 +197,30 @@ st.markdown(
     "Those who stopped treatment early are still expected, so a low share can mean drop-out "
     "as well as missed forms."
 )
-by_week = weekly_completeness(courses, scores, today=today)
+by_week = report.by_week
 st.plotly_chart(completeness_figure(by_week), width="stretch", config=charts.PLOTLY_CONFIG)
 st.dataframe(outcome_tables.completeness_table(by_week), hide_index=True, width="stretch")
 st.subheader("Not checked in this week", anchor=False)
-missing = missing_this_week(courses, scores, today=today)
+# Who is missing is a list of patients (by pseudonym): never cached, read afresh for the
+# patients this week can expect (a first infusion 7 to last_expected_day days ago).
+expected_from = today - dt.timedelta(days=last_expected_day())
+expected_to = today - dt.timedelta(days=7)
+if first_between is not None:
+    expected_from = max(expected_from, first_between[0])
+    expected_to = min(expected_to, first_between[1])
+if expected_from <= expected_to:
+    with resources.session_scope() as session:
+        recent = cohort_courses(
+            session,
+            actor=actor,
+            instrument=instrument_id,
+            first_between=(expected_from, expected_to),
+            clinician_id=clinician_id,
+            protocol=protocol,
+        )
+    missing = missing_this_week_from_days(recent, today=today)
+else:
+    missing = pd.DataFrame(columns=["patient_id", "week_of_treatment", "days_since_last_score"])
 if missing.empty:
     st.markdown("Everyone expected has checked in during the last 7 days.")
 else:
@@ -241,25 +238,21 @@ st.markdown(
     "treated. Response of followed up is over patients with a baseline and a later score; "
     "response of everyone treated counts those never followed up as not responding."
 )
-patients = per_patient(infusions)
-by_clinician = compare_groups(courses, patients["clinician_id"].map(names))
-unassigned = by_clinician[by_clinician["group"] == UNASSIGNED]["treated"].sum()
+unassigned = report.unassigned
 st.subheader("By clinician", anchor=False)
 if unassigned:
     st.markdown(
         f"{shown_count(int(unassigned))} of {shown_count(n_treated)} patients treated have no "
         "assigned clinician: they are counted in the Unassigned row."
     )
-shown_clinicians = suppress_comparison(by_clinician)
+shown_clinicians = report.by_clinician
 st.dataframe(
     outcome_tables.comparison_table(shown_clinicians, group="Clinician"),
     hide_index=True,
     width="stretch",
 )
 st.subheader("By protocol", anchor=False)
-shown_protocols = suppress_comparison(
-    compare_groups(courses, patients["protocol"], unassigned="No protocol recorded")
-)
+shown_protocols = report.by_protocol
 st.dataframe(
     outcome_tables.comparison_table(shown_protocols, group="Protocol"),
     hide_index=True,
