@@ -33,8 +33,8 @@ from outcomes.reporting import (
     suppress_comparison,
     suppress_rate_table,
 )
+from outcomes.stored_timepoints import rates_from_timepoints
 from outcomes.survival import durability_curve, median_days, time_to_response_curve
-from outcomes.timepoints import rates_from_timepoints
 
 Filters = tuple[tuple[dt.date, dt.date] | None, int | None, str | None]
 """(first infusion between, clinician id, protocol), as :func:`cohort_courses` takes them."""

@@ -52,7 +52,7 @@ from outcomes.episodes import episodes
 from outcomes.instruments import course_instruments
 from outcomes.patient_course import patient_course
 from outcomes.rules import Rules
-from outcomes.timepoints import patient_timepoints
+from outcomes.stored_timepoints import patient_timepoints
 from outcomes.worklist import next_checkin_due
 
 __all__ = [

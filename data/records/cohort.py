@@ -37,7 +37,7 @@ from data.models import (
 from data.records.frames import frame_of, with_nullable_ints
 from outcomes.course import FACT_COLUMNS
 from outcomes.stats import mean_interval
-from outcomes.timepoints import timepoint_columns
+from outcomes.stored_timepoints import timepoint_columns
 
 # Administrators see aggregates keyed by pseudonyms, never by patient id: otherwise the audit
 # log's patient ids could be joined to per-patient totals. The key lives only in this process,

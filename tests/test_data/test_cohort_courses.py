@@ -28,7 +28,8 @@ from outcomes.completeness import (
 )
 from outcomes.course import course_outcomes
 from outcomes.reporting import compare_groups, induction_funnel, per_patient, select_cohort
-from outcomes.timepoints import rates_from_timepoints, response_rates
+from outcomes.stored_timepoints import rates_from_timepoints
+from outcomes.timepoints import response_rates
 from tests.conftest import World
 from tests.test_data.test_cohort_reads import _filtered_clinic
 

@@ -30,13 +30,13 @@ from outcomes.completeness import (
 from outcomes.course import course_outcomes
 from outcomes.course_days import calendar_days
 from outcomes.rules import Rules
-from outcomes.timepoints import (
+from outcomes.stored_timepoints import (
     flat_timepoints,
     patient_timepoints,
     rates_from_timepoints,
-    response_rates,
     timepoint_facts,
 )
+from outcomes.timepoints import response_rates
 from tests.test_outcomes.test_course_vectorised import SETTINGS, clinics
 
 Clinic = tuple[str, pd.DataFrame, pd.DataFrame, Rules, dt.date]
