@@ -452,6 +452,7 @@ def submit_checkin(
         clinic_id=actor.clinic_id,
         patient_ids=(patient_id,),
         instruments=(definition.id,),
+        config=config,
     )
     session.flush()
     return CheckinResult(

@@ -254,12 +254,12 @@ def test_course_state_kept_on_write_equals_a_full_recomputation(
     _no_drift(session, world)
 
     @settings(
-        max_examples=12,
+        max_examples=30,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
-    @given(sequence=st.lists(steps, min_size=1, max_size=14))
+    @given(sequence=st.lists(steps, min_size=1, max_size=16))
     def run(sequence: list[Step]) -> None:
         example = session.begin_nested()
         try:
