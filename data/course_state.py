@@ -182,7 +182,7 @@ def _reads(one: bool) -> Any:
 
 
 # Built once, values bound at each refresh: building the statements per call cost more than
-# SQLite's work for one patient's rows (measured with bench/load.py's check-ins).
+# SQLite's work for one patient's rows (measured: a check-in's refresh, profiled).
 _READ_ONE, _READ_MANY = _reads(True), _reads(False)
 
 
