@@ -17,9 +17,11 @@ from data.checkin import submit_checkin
 from data.course_state import build_clinic, data_version, drift, stored_patient_states
 from data.demo.seed import seed_demo
 from data.infusions import InfusionInput, record_infusion
+from data.interchange.fhir_read import import_fhir_bundle
 from data.models import CourseState, SafetyAlert, utcnow
 from data.records.alert_review import acknowledge_alert
 from data.records.patients import create_patient
+from outcomes.fhir import patient_bundle
 from tests.conftest import World
 
 TODAY = dt.date(2025, 6, 1)
@@ -88,4 +90,26 @@ def test_a_self_harm_answer_and_its_acknowledgement_move_the_open_alerts(
         )
         == phq9_before
     )
+    assert drift(session, clinic_id=world.clinic_a) == []
+
+
+def test_a_fhir_import_refreshes_the_patients_it_touched(session: Session, world: World) -> None:
+    build_clinic(session, clinic_id=world.clinic_a)
+    when = utcnow() - dt.timedelta(days=2)
+    bundle = patient_bundle(
+        [("phq9", SELF_HARM, when), ("gad7", {f"gad7_{i}": 2 for i in range(1, 8)}, when)],
+        subject=f"Patient/MRN-{world.patient_a2.username}",
+    ).model_dump(mode="json", exclude_none=True)
+    before = data_version(session, clinic_id=world.clinic_a)
+
+    result = import_fhir_bundle(session, actor=world.system_a, source=bundle)
+
+    assert (result.imported, result.alerts_created) == (2, 1)
+    patient = world.patient_a2.patient_id or 0
+    state = stored_patient_states(session, clinic_id=world.clinic_a, patient_ids=[patient])
+    assert state.loc[patient, "open_alerts"] == 1
+    assert set(
+        session.scalars(select(CourseState.instrument).where(CourseState.patient_id == patient))
+    ) == {"phq9", "gad7"}
+    assert data_version(session, clinic_id=world.clinic_a) == before + 1  # once per import
     assert drift(session, clinic_id=world.clinic_a) == []
