@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.access import Actor, ensure_can_view_patient, ensure_can_write_patient
 from data.clinic import SCORING_VERSION, ClinicConfig, clinic_config, clinic_moment
+from data.course_state import refresh_patients
 from data.errors import AccessDenied, InvalidInput
 from data.models import Assessment, Infusion, Patient, SafetyAlert, utcnow
 from data.records.alerts import NewAlert, write_alerts
@@ -511,6 +512,16 @@ def submit_checkin(
         instrument=definition.id,
         patient_id=patient_id,
         subject=None if earlier is None else f"assessment {earlier.id}",
+    )
+    # Last, so the clinic's data version (bumped here) stays locked only until the commit.
+    # The check-in changes its own instrument's course and the patient's state (last
+    # check-in, next due, any alert it raised).
+    refresh_patients(
+        session,
+        clinic_id=actor.clinic_id,
+        patient_ids=(patient_id,),
+        instruments=(definition.id,),
+        config=config,
     )
     session.flush()
     return CheckinResult(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.access import Actor, ensure_can_write_patient
+from data.course_state import refresh_patients
 from data.errors import InvalidInput
 from data.models import Infusion, Patient, utcnow
 from data.records.infusions import write_infusion
@@ -296,6 +297,9 @@ def record_infusion(
         },
     )
     audit.record(session, actor=actor, action=audit.Action.RECORD_INFUSION, patient_id=patient_id)
+    # An infusion moves every course of the patient (baseline, induction, infusion counts).
+    # Last, so the clinic's data version stays locked only until the commit.
+    refresh_patients(session, clinic_id=actor.clinic_id, patient_ids=(patient_id,))
     return infusion_id
 
 
@@ -340,6 +344,8 @@ def mark_infusion_entered_in_error(
         action=audit.Action.MARK_INFUSION_ENTERED_IN_ERROR,
         patient_id=patient_id,
     )
+    # No longer counted: every course of the patient is recomputed without it.
+    refresh_patients(session, clinic_id=actor.clinic_id, patient_ids=(patient_id,))
 
 
 def side_effect_label(effect: str) -> str:

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.access import Actor, ensure_role
 from data.clinic import SCORING_VERSION, clinic_config
+from data.course_state import build_clinic
 from data.models import Assessment, SafetyAlert, utcnow
 from data.records.alerts import HISTORICAL_ALERT_AGE, alerts_for_answers, write_alerts
 from outcomes import PRORATED, get_instrument, score_frame
@@ -268,6 +269,11 @@ def rescore(
     write_alerts(session, new_alerts)
     created = len(new_alerts)
     audit.record(session, actor=actor, action=audit.Action.RESCORE)
+    # Every patient of the clinic, not only those whose scores changed: a rescore is what
+    # follows a change of the clinic's rules, and a course rule (induction infusions, the
+    # response threshold) changes courses without changing any score. A rescore reads every
+    # record of the clinic already; the rebuild is of the same order (chunked).
+    build_clinic(session, clinic_id=actor.clinic_id)
     session.flush()
     return RescoreSummary(
         examined=int(examined or 0),

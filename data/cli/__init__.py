@@ -21,7 +21,8 @@ from data.cli.common import app
 from data.cli import setup
 from data.cli import records
 from data.cli import maintenance
+from data.cli import verify  # replaces maintenance's verify: it runs it first
 
 # isort: on
 
-__all__ = ["app", "maintenance", "records", "setup"]
+__all__ = ["app", "maintenance", "records", "setup", "verify"]

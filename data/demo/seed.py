@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.access import Actor
 from data.clinic import DEFAULT_CRISIS_TEXT
+from data.course_state import build_clinic
 from data.demo.answers import scored_checkins
 from data.demo.cohort import WINDOW_DAYS, plan_clinic
 from data.demo.follow_up import followed_up_alerts
@@ -260,6 +261,9 @@ def seed_demo(
     # Through the one writer of safety alerts, as a real clinic's are.
     write_alerts(session, alerts)
     audit.record(session, actor=actor, action=audit.Action.SEED_DEMO)
+    # The records went in through the bulk writers, which keep no course state: one build
+    # of the whole clinic at the end, as a real clinic's import refreshes its patients.
+    build_clinic(session, clinic_id=clinic_id)
     session.flush()
     return DemoSummary(
         clinic_id=clinic_id,

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.access import Actor, ensure_role
 from data.clinic import clinic_config
+from data.course_state import refresh_patients
 from data.errors import InvalidInput
 from data.interchange import bulk
 from data.interchange.checks import (
@@ -269,6 +270,9 @@ class _PreparedAdministrations(PreparedImport):
             action=audit.Action.IMPORT_ASSESSMENTS,
             patient_ids=imported_patients,
         )
+        # Once per import, the touched patients together (the vectorised path past a few):
+        # last, so the clinic's data version stays locked only until the commit.
+        refresh_patients(session, clinic_id=actor.clinic_id, patient_ids=imported_patients)
         return ImportResult(
             kind="assessments",
             rows=len(table.labels),

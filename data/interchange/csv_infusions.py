@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.access import Actor, ensure_role
+from data.course_state import refresh_patients
 from data.infusions import LABELS as INFUSION_LABELS
 from data.infusions import LIMITS as INFUSION_LIMITS
 from data.infusions import InfusionInput, problems_with
@@ -282,6 +283,9 @@ class _PreparedInfusions(PreparedImport):
             action=audit.Action.IMPORT_INFUSIONS,
             patient_ids=imported_patients,
         )
+        # Once per import, the touched patients together (the vectorised path past a few):
+        # last, so the clinic's data version stays locked only until the commit.
+        refresh_patients(session, clinic_id=actor.clinic_id, patient_ids=imported_patients)
         return ImportResult(
             kind="infusions",
             rows=len(self.labels),

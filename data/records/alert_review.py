@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from data import audit
 from data.access import Actor, ensure_can_write_patient, ensure_role
+from data.course_state import refresh_patients
 from data.errors import AccessDenied, InvalidInput
 from data.models import Assessment, Patient, SafetyAlert, User, utcnow
 from data.records.frames import frame_of, with_nullable_ints
@@ -216,4 +217,8 @@ def acknowledge_alert(session: Session, *, actor: Actor, alert_id: int, note: st
         action=audit.Action.ACKNOWLEDGE_ALERT,
         patient_id=alert.patient_id,
         subject=f"alert {alert.id}",
+    )
+    # The patient's open alerts change, no course does (``instruments=()``).
+    refresh_patients(
+        session, clinic_id=actor.clinic_id, patient_ids=(alert.patient_id,), instruments=()
     )

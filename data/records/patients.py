@@ -151,6 +151,13 @@ def register_patients(
         action=audit.Action.CREATE_PATIENT,
         patient_ids=[ids[external_id] for external_id in external_ids],
     )
+    # Every patient has a state row from the start (no infusion, nothing due, no alert), so
+    # the worklist's reads of patient_state find every patient. A new patient has no course.
+    # Imported here: data.course_state reads through data.records.assessments, whose imports
+    # (data.interchange) register patients through this module.
+    from data.course_state import refresh_patients
+
+    refresh_patients(session, clinic_id=actor.clinic_id, patient_ids=ids.values(), instruments=())
     return ids
 
 

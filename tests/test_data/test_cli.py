@@ -478,7 +478,8 @@ def test_verify_passes_a_sound_database(url: str) -> None:
     assert "integrity_check: ok" in result.stdout
     assert "foreign_key_check: ok" in result.stdout
     assert "schema: current" in result.stdout
-    assert result.stdout.rstrip().endswith("the database is in order")
+    assert "the database is in order\ncourse state: clinic 1" in result.stdout
+    assert result.stdout.rstrip().endswith("the course state is right")
     assert result.stderr == ""
 
 
