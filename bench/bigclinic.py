@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 
 from data.access import Actor
 from data.accounts import hash_password
+from data.course_state import build_clinic
 from data.engine import make_engine, printable_url, transaction
 from data.interchange.administrations import store_administrations
 from data.interchange.pipeline import AdministrationTable
@@ -258,6 +259,12 @@ def build(
             ],
         )
     timings["infusions_s"] = time.perf_counter() - started
+    # The infusions went in as one raw insert, past the writers that keep course state
+    # current: recompute every patient's course state once, as a migrated clinic would be.
+    started = time.perf_counter()
+    with transaction(engine, write=True) as session:
+        build_clinic(session, clinic_id=clinic_id)
+    timings["course_state_s"] = time.perf_counter() - started
     with transaction(engine, write=True) as session:
         ensure_sign_ins(session, clinic_id)  # bench-patient, now that the record exists
     if engine.dialect.name == "postgresql":

@@ -98,7 +98,7 @@ PATIENT_STATE_COLUMNS = (
 )
 """The derived columns of ``patient_state``, as :func:`stored_patient_states` returns them."""
 
-_COURSE_COLUMNS = (*FACT_COLUMNS, "last_administered_at", "episodes", "timepoints", "checkin_weeks")
+_COURSE_COLUMNS = (*FACT_COLUMNS, "last_administered_at", "episodes", "timepoints", "scored_days")
 
 # A clinic is recomputed this many patients at a time: one read of their records each, so a
 # full build or verify holds one chunk's history in memory, never a large clinic's.
@@ -332,14 +332,14 @@ def _expected(
         for who, when in rows.infusions:
             given_on.setdefault(who, []).append(when.date())
         timepoints: dict[Any, Any] = {}
-        checkin_weeks: dict[Any, Any] = {}
+        scored_days: dict[Any, Any] = {}
         for patient_id, first in zip(facts.index, facts["first_infusion_date"], strict=True):
             scored = dated.get(int(patient_id), [])
             timepoints[patient_id] = patient_timepoints(
                 given_on.get(int(patient_id), []), scored, rules=rules
             )
-            # The days after the first infusion with a valid score (stored in checkin_weeks).
-            checkin_weeks[patient_id] = checkin_days(
+            # The days after the first infusion with a valid score (stored as scored_days).
+            scored_days[patient_id] = checkin_days(
                 first, [day for day, total in scored if total is not None]
             )
         # ---- timepoint facts: end ----
@@ -355,7 +355,7 @@ def _expected(
                     "last_administered_at": _python(last_at.get(patient_id)),
                     "episodes": found.get(int(patient_id), []),
                     "timepoints": timepoints.get(patient_id),
-                    "checkin_weeks": checkin_weeks.get(patient_id),
+                    "scored_days": scored_days.get(patient_id),
                 }
             )
     return patient_rows, course_rows
@@ -451,7 +451,7 @@ def _expected_few(
                     ],
                     # ---- timepoint facts (one patient): begin ----
                     "timepoints": patient_timepoints(given, dated, rules=rules),
-                    "checkin_weeks": checkin_days(
+                    "scored_days": checkin_days(
                         first, [day for day, total in dated if total is not None]
                     ),
                     # ---- timepoint facts (one patient): end ----
@@ -652,7 +652,7 @@ def stored_course_facts(
 ) -> pd.DataFrame:
     """The stored ``course_state`` of one instrument, shaped like
     :func:`outcomes.course.course_facts` (index ``patient_id``, :data:`FACT_COLUMNS`), plus
-    ``last_administered_at``, ``episodes``, ``timepoints`` and ``checkin_weeks``.
+    ``last_administered_at``, ``episodes``, ``timepoints`` and ``scored_days``.
 
     For :func:`outcomes.course.courses_at`. Reads no answers; access is the caller's.
     """

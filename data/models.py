@@ -360,7 +360,7 @@ class CourseState(Base):
 
     The columns of :func:`outcomes.course.course_facts` (what does not change with the day
     it is seen; :func:`outcomes.course.courses_at` adds the status of any day), the response
-    episodes, and the facts the outcomes page aggregates (time points, weeks checked in).
+    episodes, and the facts the outcomes page aggregates (time points, days with a score).
     """
 
     __tablename__ = "course_state"
@@ -391,8 +391,9 @@ class CourseState(Base):
     standing_status: Mapped[str] = mapped_column(String(32))
     # [[response date, relapse date or null], ...] as ISO dates, oldest first.
     episodes: Mapped[list[list[str | None]]] = mapped_column(JsonType, default=list)
-    # Per time point of the outcomes page: see outcomes.timepoints (None until computed).
+    # Per time point of the outcomes page: outcomes.stored_timepoints.patient_timepoints.
     timepoints: Mapped[dict[str, Any] | None] = mapped_column()
-    # Weeks since the first infusion with a valid score (completeness), None until computed.
-    checkin_weeks: Mapped[list[int] | None] = mapped_column(JsonType)
+    # Days 1-89 after the first infusion that have a valid score, for check-in completeness
+    # (outcomes.completeness.checkin_days).
+    scored_days: Mapped[list[int] | None] = mapped_column(JsonType)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

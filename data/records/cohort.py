@@ -453,10 +453,10 @@ def cohort_courses(
         )
         for _, name, key in _TIMEPOINTS
     ]
-    checkin_days: Any = CourseState.checkin_weeks
+    checkin_days: Any = CourseState.scored_days
     if checkin_days_from is not None:
         checkin_days = case(
-            (CourseState.first_infusion_date >= checkin_days_from, CourseState.checkin_weeks),
+            (CourseState.first_infusion_date >= checkin_days_from, CourseState.scored_days),
             else_=None,
         )
     query = (

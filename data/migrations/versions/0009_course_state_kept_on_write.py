@@ -81,7 +81,7 @@ def upgrade() -> None:
         sa.Column("standing_status", sa.String(length=32), nullable=False),
         sa.Column("episodes", JSON, nullable=False),
         sa.Column("timepoints", JSON, nullable=True),
-        sa.Column("checkin_weeks", JSON, nullable=True),
+        sa.Column("scored_days", JSON, nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["clinic_id"], ["clinic.id"], name="fk_course_state_clinic_id_clinic"
