@@ -241,6 +241,16 @@ def test_every_page_passes_axe_core(clinic: Clinic, browser: Any, axe_core: Path
     page.get_by_role("heading", name="Outcomes").wait_for()
     page.locator(".js-plotly-plot").first.wait_for()
     found["outcomes"] = _scan(page, axe_core)
+    for tab, heading in (
+        ("Time to response", "Time to response and durability"),
+        ("Induction", "Induction completion"),
+        ("Mean by week", "Mean PHQ-9 by week"),
+        ("Check-in completeness", "Check-in completeness"),
+        ("By clinician and protocol", "By clinician and protocol"),
+    ):
+        page.get_by_role("tab", name=tab).click()
+        page.get_by_role("heading", name=heading).wait_for()
+        found[f"outcomes, {tab} tab"] = _scan(page, axe_core)
 
     failing = {where: violations for where, violations in found.items() if violations}
     assert not failing, "axe-core (WCAG 2.1 A/AA) found:\n" + _report(failing)

@@ -217,8 +217,12 @@ def test_administrator_sees_the_outcomes(server: str, browser) -> None:  # type:
     page = _page(browser)
     _sign_in(page, server, "demo-admin")
     page.get_by_role("heading", name="Outcomes").wait_for()
-    page.get_by_text("Time to response").first.wait_for()
+    page.get_by_role("heading", name="Response and remission").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
     _shot(page, "admin-outcomes")
+    # The sections are tabs: another opens by a click, drawn when it is opened.
+    page.get_by_role("tab", name="Time to response").click()
+    page.get_by_role("heading", name="Time to response and durability").wait_for()
 
 
 def _a_week_after_the_check_in_above() -> None:

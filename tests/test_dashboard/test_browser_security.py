@@ -220,6 +220,7 @@ def test_a_signed_in_administrator_still_downloads_aggregates(  # type: ignore[n
     page = _page(browser)
     _sign_in(page, base, "demo-admin")
     page.get_by_role("heading", name="Outcomes").wait_for()
+    page.get_by_role("tab", name="By clinician and protocol").click()
     button = page.get_by_role("button", name="Comparison (CSV)")
     # The last button of a long page: give it the time the page takes under a loaded CI.
     button.wait_for(timeout=60_000)

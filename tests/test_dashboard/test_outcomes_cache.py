@@ -125,6 +125,8 @@ def _treated(app: AppTest) -> str:
 
 
 def _not_checked_in_this_week(app: AppTest) -> str:
+    app.session_state["outcomes_tab"] = "Check-in completeness"  # only the open tab is drawn
+    app.run()
     table = next(f.value for f in app.dataframe if "Not checked in" in f.value.columns)
     assert isinstance(table, pd.DataFrame)
     return str(table["Not checked in"].iloc[0])

@@ -103,6 +103,14 @@ def page(clinic8: Clinic8, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]
     yield app
 
 
+def _open(app: AppTest, section: str) -> AppTest:
+    """Open one of the page's tabs (only the open one is drawn)."""
+    app.session_state["outcomes_tab"] = section
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
 def _tables(app: AppTest) -> list[pd.DataFrame]:
     return [frame.value for frame in app.dataframe]
 
@@ -151,6 +159,7 @@ def test_published_rates_only_beside_their_own_timepoint(page: AppTest) -> None:
 
 
 def test_clinician_table_has_an_unassigned_row_and_intervals(page: AppTest) -> None:
+    _open(page, "By clinician and protocol")
     table = _table_with(page, "Clinician")[0]
     assert list(table["Clinician"]) == ["Dr Rates", "Unassigned"]
     assert table.set_index("Clinician").loc["Dr Rates", "Patients treated"] == "7"
@@ -160,6 +169,7 @@ def test_clinician_table_has_an_unassigned_row_and_intervals(page: AppTest) -> N
 
 
 def test_completeness_is_weekly_and_lists_who_is_missing_by_pseudonym(page: AppTest) -> None:
+    _open(page, "Check-in completeness")
     weekly = _table_with(page, "Expected to check in")[0]
     assert len(weekly) == 12
     missing = _table_with(page, "Patient (pseudonym)")[0]
@@ -190,3 +200,20 @@ def test_an_instrument_with_no_data_says_so(page: AppTest) -> None:
     )
     assert "Median not reached" not in everything and "n=0" not in everything
     assert len(page.get("plotly_chart")) == 1  # the induction funnel only
+
+
+def test_only_the_open_section_is_drawn_and_every_section_opens(page: AppTest) -> None:
+    """The sections are tabs: the first (response and remission) is drawn, the others only
+    when opened, each with its own charts and none of the others'."""
+    assert [h.value for h in page.header] == ["Response and remission"]
+    assert len(page.get("plotly_chart")) == 2  # response and remission
+    drawn = {
+        "Time to response": "Time to response and durability",
+        "Induction": "Induction completion",
+        "Mean by week": "Mean PHQ-9 by week",
+        "Check-in completeness": "Check-in completeness",
+        "By clinician and protocol": "By clinician and protocol",
+    }
+    for section, header in drawn.items():
+        _open(page, section)
+        assert [h.value for h in page.header] == [header]
