@@ -263,6 +263,42 @@ def _python(value: Any) -> Any:
     return value
 
 
+def _patient_row(
+    patient_id: int,
+    *,
+    infusions: int,
+    first: dt.date | None,
+    last: dt.date | None,
+    last_checkin_at: dt.datetime | None,
+    open_alerts: int,
+    oldest_open_alert_at: dt.datetime | None,
+    rules: Rules,
+    cadence_days: int,
+) -> dict[str, Any]:
+    """One ``patient_state`` row; the next check-in is due from the first infusion (None
+    before one: a baseline is due at once)."""
+    return {
+        "patient_id": patient_id,
+        "infusions": infusions,
+        "first_infusion_date": first,
+        "last_infusion_date": last,
+        "last_checkin_at": last_checkin_at,
+        "next_due": (
+            next_checkin_due(
+                first_infusion=first,
+                last_checkin=None if last_checkin_at is None else last_checkin_at.date(),
+                today=first,
+                cadence_days=cadence_days,
+                early_days=rules.early_days,
+            )
+            if first is not None
+            else None
+        ),
+        "open_alerts": open_alerts,
+        "oldest_open_alert_at": oldest_open_alert_at,
+    }
+
+
 def _expected(
     rows: _Rows,
     patient_ids: Iterable[int],
@@ -287,28 +323,18 @@ def _expected(
     open_count, oldest_alert = alerts.size().to_dict(), alerts.min().to_dict()
     for patient_id in patient_ids:
         first = first_day.get(patient_id)
-        last_at = last_checkin.get(patient_id)
         patient_rows.append(
-            {
-                "patient_id": patient_id,
-                "infusions": int(count.get(patient_id, 0)),
-                "first_infusion_date": first,
-                "last_infusion_date": last_day.get(patient_id),
-                "last_checkin_at": _python(last_at),
-                "next_due": (
-                    next_checkin_due(
-                        first_infusion=first,
-                        last_checkin=None if last_at is None else last_at.date(),
-                        today=first,
-                        cadence_days=cadence_days,
-                        early_days=rules.early_days,
-                    )
-                    if first is not None
-                    else None
-                ),
-                "open_alerts": int(open_count.get(patient_id, 0)),
-                "oldest_open_alert_at": _python(oldest_alert.get(patient_id)),
-            }
+            _patient_row(
+                patient_id,
+                infusions=int(count.get(patient_id, 0)),
+                first=first,
+                last=last_day.get(patient_id),
+                last_checkin_at=_python(last_checkin.get(patient_id)),
+                open_alerts=int(open_count.get(patient_id, 0)),
+                oldest_open_alert_at=_python(oldest_alert.get(patient_id)),
+                rules=rules,
+                cadence_days=cadence_days,
+            )
         )
     for definition in course_instruments():
         if instruments is not None and definition.id not in instruments:
@@ -391,26 +417,17 @@ def _expected_few(
         last_at = max((when for _, when, _ in taken), default=None)
         first = given[0] if given else None
         patient_rows.append(
-            {
-                "patient_id": patient_id,
-                "infusions": len(given),
-                "first_infusion_date": first,
-                "last_infusion_date": given[-1] if given else None,
-                "last_checkin_at": last_at,
-                "next_due": (
-                    next_checkin_due(
-                        first_infusion=first,
-                        last_checkin=None if last_at is None else last_at.date(),
-                        today=first,
-                        cadence_days=cadence_days,
-                        early_days=rules.early_days,
-                    )
-                    if first is not None
-                    else None
-                ),
-                "open_alerts": len(alerts),
-                "oldest_open_alert_at": min(alerts, default=None),
-            }
+            _patient_row(
+                patient_id,
+                infusions=len(given),
+                first=first,
+                last=given[-1] if given else None,
+                last_checkin_at=last_at,
+                open_alerts=len(alerts),
+                oldest_open_alert_at=min(alerts, default=None),
+                rules=rules,
+                cadence_days=cadence_days,
+            )
         )
         for instrument in wanted:
             dated = [(when.date(), total) for name, when, total in taken if name == instrument]
