@@ -66,12 +66,22 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
     process.wait(timeout=20)
 
 
+_IDLE = """() => {
+    const app = document.querySelector("[data-testid='stApp']");
+    return (!app || app.getAttribute("data-test-script-state") !== "running")
+        && !document.querySelector("[data-testid='stStatusWidget'] svg, [data-stale='true']");
+}"""
+
+
 def _settled(page: Any) -> None:
-    """Wait until Streamlit has finished running the page and charts have drawn."""
-    page.wait_for_function(
-        "() => !document.querySelector(\"[data-testid='stStatusWidget'] svg, [data-stale='true']\")"
-    )
+    """Wait until Streamlit has finished running the page and charts have drawn.
+
+    Checked again after a pause: a click's rerun (a tab opened) may begin only after the first
+    check passed, and a scan of the faded page then reads its stale elements' low contrast.
+    """
+    page.wait_for_function(_IDLE)
     page.wait_for_timeout(600)
+    page.wait_for_function(_IDLE)
 
 
 def _scan(page: Any, axe_core: Path) -> list[dict[str, Any]]:
