@@ -159,6 +159,10 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Sessions signed in before this moment are over ("sign out everywhere").
     sessions_valid_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Where a staff member is told of a safety alert about their patient (issue 14); a
+    # patient's own contact details are on their patient record.
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -8,6 +8,7 @@
   ``planned_infusion`` (infusions booked ahead move it).
 * ``access_link``: one-tap, single-use links (a check-in, an invitation, opting out).
 * ``alert_event``: each safety alert's history (raised, notified, escalated, acknowledged).
+* ``app_user.email`` / ``phone``: where a clinician is told of an alert about a patient.
 * ``clinic_settings``: quiet hours, clinic opening hours and days, the escalation delay,
   at most how many reminders, and when reminders were switched on.
 
@@ -36,6 +37,10 @@ def _fk(table: str, column: str, target: str) -> sa.ForeignKeyConstraint:
 
 
 def upgrade() -> None:
+    # Plain ADD COLUMN: a batch rebuild of app_user on SQLite would drop its expression index
+    # (unique usernames whatever their case, migration 0005), which SQLite cannot reflect.
+    op.add_column("app_user", sa.Column("email", sa.String(length=320), nullable=True))
+    op.add_column("app_user", sa.Column("phone", sa.String(length=20), nullable=True))
     with op.batch_alter_table("clinic_settings", schema=None) as batch_op:
         for name, default in (
             ("quiet_hours_start", "21:00"),
@@ -283,3 +288,10 @@ def downgrade() -> None:
             "quiet_hours_start",
         ):
             batch_op.drop_column(name)
+    op.drop_index("uq_app_user_username_lower", table_name="app_user")
+    with op.batch_alter_table("app_user", schema=None) as batch_op:
+        batch_op.drop_column("phone")
+        batch_op.drop_column("email")
+    op.create_index(
+        "uq_app_user_username_lower", "app_user", [sa.text("lower(username)")], unique=True
+    )
