@@ -123,6 +123,22 @@ class ClinicSettings(Base):
     crisis_text_number: Mapped[str | None] = mapped_column(String(20))
     emergency_number: Mapped[str | None] = mapped_column(String(20))
     clinic_hours: Mapped[str | None] = mapped_column(Text)
+    # Messages (issue 14, migration 0010), in the clinic's time zone: no reminder in quiet
+    # hours; a safety alert escalates after escalation_minutes unacknowledged when the clinic
+    # is open (clinic_days: 0 = Monday, opens to closes), and the crisis text says when not.
+    quiet_hours_start: Mapped[str] = mapped_column(
+        String(5), default="21:00", server_default="21:00"
+    )
+    quiet_hours_end: Mapped[str] = mapped_column(String(5), default="08:00", server_default="08:00")
+    clinic_opens: Mapped[str] = mapped_column(String(5), default="08:00", server_default="08:00")
+    clinic_closes: Mapped[str] = mapped_column(String(5), default="18:00", server_default="18:00")
+    clinic_days: Mapped[str] = mapped_column(
+        String(20), default="0,1,2,3,4", server_default="0,1,2,3,4"
+    )
+    escalation_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    max_reminders: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    # When the clinic switched reminders on (None: off); completeness is compared before/after.
+    reminders_on_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class User(Base):
@@ -143,6 +159,10 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Sessions signed in before this moment are over ("sign out everywhere").
     sessions_valid_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Where a staff member is told of a safety alert about their patient (issue 14); a
+    # patient's own contact details are on their patient record.
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -397,3 +417,8 @@ class CourseState(Base):
     # (outcomes.completeness.checkin_days).
     scored_days: Mapped[list[int] | None] = mapped_column(JsonType)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# The tables of messages that leave the building live in their own module; imported here so
+# that Base.metadata (migrations, create_all) always holds them.
+from data.notify import models as _notify_models  # noqa: E402, F401
