@@ -47,16 +47,14 @@ from sqlalchemy import (
     null,
     select,
     union_all,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from data.clinic import ClinicConfig, clinic_config
 from data.models import (
     Assessment,
-    Clinic,
+    ClinicDataVersion,
     CourseState,
     Infusion,
     Patient,
@@ -524,7 +522,7 @@ def refresh_patients(
             instruments=instruments,
         )
         _replace(session, clinic_id, chunk, patient_rows, course_rows, instruments)
-    bump_data_version(session, clinic_id=clinic_id)
+    bump_data_version(session, clinic_id=clinic_id, slot=ids[0])
 
 
 def _upsert(table: Table, key: tuple[str, ...]) -> dict[str, Any]:
@@ -543,7 +541,6 @@ def _upsert(table: Table, key: tuple[str, ...]) -> dict[str, Any]:
 # check-in insert): a write's refresh replaces its rows in place, one statement per table.
 _PATIENTS = typed(Table, PatientState.__table__)
 _COURSES = typed(Table, CourseState.__table__)
-_CLINICS = typed(Table, Clinic.__table__)
 _UPSERT_PATIENT = _upsert(_PATIENTS, ("patient_id",))
 _UPSERT_COURSE = _upsert(_COURSES, ("patient_id", "instrument"))
 
@@ -637,27 +634,44 @@ def build_missing(engine: Engine) -> list[int]:
     return built
 
 
-_BUMP = (
-    update(_CLINICS)
-    .where(_CLINICS.c.id == bindparam("clinic_id"))
-    .values(data_version=_CLINICS.c.data_version + 1)
+VERSION_SLOTS = 16
+"""How many counters a clinic's data version is spread over: writes of different patients
+bump different rows, so they do not wait for each other's commit (migration 0011)."""
+
+_VERSIONS = typed(Table, ClinicDataVersion.__table__)
+_BUMP = {
+    name: dialect_insert(_VERSIONS)
+    .values(clinic_id=bindparam("clinic_id"), slot=bindparam("slot"), version=1)
+    .on_conflict_do_update(
+        index_elements=["clinic_id", "slot"],
+        set_={"version": _VERSIONS.c.version + 1},
+    )
+    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+_READ_VERSION = select(func.coalesce(func.sum(_VERSIONS.c.version), 0)).where(
+    _VERSIONS.c.clinic_id == bindparam("clinic_id")
 )
 
 
-def bump_data_version(session: Session, *, clinic_id: int) -> None:
-    """Mark the clinic's data as changed: cached aggregates of it are stale from now on."""
-    # A Core statement built once (the ORM's update path cost more than the update); a
-    # loaded Clinic reads its new version on next access.
-    session.connection().execute(_BUMP, {"clinic_id": clinic_id})
-    loaded = session.identity_map.get(identity_key(Clinic, clinic_id))
-    if loaded is not None:
-        session.expire(loaded, ["data_version"])
+def bump_data_version(session: Session, *, clinic_id: int, slot: int = 0) -> None:
+    """Mark the clinic's data as changed: cached aggregates of it are stale from now on.
+
+    ``slot`` spreads the clinic's writes over :data:`VERSION_SLOTS` rows (a patient's id
+    modulo it): the version, their sum, grows with every committed write all the same.
+    """
+    connection = session.connection()
+    connection.execute(
+        _BUMP[connection.dialect.name],
+        {"clinic_id": clinic_id, "slot": slot % VERSION_SLOTS},
+    )
 
 
 def data_version(session: Session, *, clinic_id: int) -> int:
-    """The clinic's data version: it changes whenever any of its courses does."""
-    version = session.scalar(select(Clinic.data_version).where(Clinic.id == clinic_id))
-    return int(version or 0)
+    """The clinic's data version: it changes whenever any of its courses does.
+
+    The sum of its counters, in one statement: every committed write adds to it, so two
+    reads that see different data never see the same version."""
+    return int(session.scalar(_READ_VERSION, {"clinic_id": clinic_id}) or 0)
 
 
 def stored_course_facts(

@@ -100,9 +100,23 @@ class Clinic(Base):
     # A demo clinic holds synthetic records only; the app labels it so everywhere.
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Bumped by every write that changes a patient's course (migration 0009): a cached
-    # clinic-wide aggregate is reused only while this stays the same.
-    data_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ClinicDataVersion(Base):
+    """A clinic's data version, as counters a write bumps one of (migration 0011).
+
+    Every write that changes a patient's course bumps one slot (its patient's id modulo
+    ``data.course_state.VERSION_SLOTS``); the version is their sum, which grows with every
+    committed write and is read in one statement. One row per clinic made every check-in of a
+    clinic wait for the one before to commit on PostgreSQL (the row's lock is held through
+    the commit): the load benchmark's p95 went from 22 to 130 ms.
+    """
+
+    __tablename__ = "clinic_data_version"
+
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ClinicSettings(Base):

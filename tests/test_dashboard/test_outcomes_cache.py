@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 import streamlit as st
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
@@ -20,7 +20,7 @@ from data.checkin import submit_checkin
 from data.course_state import build_clinic, data_version, refresh_patients
 from data.engine import make_engine, transaction
 from data.infusions import InfusionInput, record_infusion
-from data.models import AuditEvent, Clinic, Patient, User
+from data.models import AuditEvent, Clinic, ClinicDataVersion, Patient, User
 from data.schema import upgrade
 from tests.builders import add_user
 from tests.test_dashboard.conftest import APP, signed_in
@@ -100,7 +100,10 @@ def two_clinics(tmp_path_factory: pytest.TempPathFactory) -> TwoClinics:
         # Both clinics at the same data version: only the clinic in the key tells their
         # cached aggregates apart.
         for clinic_id in (admin_r.clinic_id, admin_s.clinic_id):
-            session.execute(update(Clinic).where(Clinic.id == clinic_id).values(data_version=7))
+            session.execute(
+                delete(ClinicDataVersion).where(ClinicDataVersion.clinic_id == clinic_id)
+            )
+            session.add(ClinicDataVersion(clinic_id=clinic_id, slot=0, version=7))
     engine.dispose()
     return TwoClinics(url, admin_r, admin_s, staff_r, patient_r)
 

@@ -10,7 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from data.course_state import bump_data_version, data_version
 from data.engine import make_engine
 from data.errors import InvalidInput
 from data.models import Base
@@ -231,5 +233,38 @@ def test_0007_gives_existing_patients_no_phone_and_keeps_them(
             assert connection.scalar(text("SELECT external_id FROM patient")) == "MRN-1"
         upgrade(database)
         assert is_current(database)
+    finally:
+        database.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0011_keeps_a_clinics_data_version_and_spreads_it_over_slots(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Issue 13: the data version moves from one row per clinic to counters; a version never
+    goes back (a cached aggregate keyed on an old version would be served again), and a
+    downgrade keeps the sum."""
+    database = make_engine(fresh_database_url(backend, request, tmp_path))
+    try:
+        upgrade(database, "0010")
+        at = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+        with database.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO clinic (id, name, is_demo, created_at, data_version)"
+                    " VALUES (1, 'c', false, :at, 41)"
+                ),
+                {"at": at},
+            )
+        upgrade(database)
+        with Session(database) as session:
+            assert data_version(session, clinic_id=1) == 41
+            bump_data_version(session, clinic_id=1, slot=5)
+            bump_data_version(session, clinic_id=1, slot=21)  # the same slot as 5
+            session.commit()
+            assert data_version(session, clinic_id=1) == 43
+        downgrade(database, "0010")
+        with database.connect() as connection:
+            assert connection.scalar(text("SELECT data_version FROM clinic")) == 43
     finally:
         database.dispose()
