@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     # browser sent). Trust it only behind such a proxy: otherwise anyone could pick the
     # address the sign-in throttle counts.
     trust_forwarded_for: bool = False
+    # Where patients and staff open the app: the start of every link a message carries
+    # (issue 14). Behind the proxy of docs/deployment.md, its public https address.
+    public_url: str = "http://127.0.0.1:8501"
 
 
 @lru_cache(maxsize=1)
