@@ -46,6 +46,7 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -521,8 +522,9 @@ def refresh_patients(
             cadence_days=cadence,
             instruments=instruments,
         )
-        _replace(session, clinic_id, chunk, patient_rows, course_rows, instruments)
-    bump_data_version(session, clinic_id=clinic_id, slot=ids[0])
+        bumped = _replace(session, clinic_id, chunk, patient_rows, course_rows, instruments)
+    if not bumped:
+        bump_data_version(session, clinic_id=clinic_id, slot=ids[0])
 
 
 def _upsert(table: Table, key: tuple[str, ...]) -> dict[str, Any]:
@@ -552,7 +554,9 @@ def _replace(
     patient_rows: list[dict[str, Any]],
     course_rows: list[dict[str, Any]],
     instruments: Collection[str] | None,
-) -> None:
+) -> bool:
+    """Write the rows; True when the clinic's data version was bumped with them (one
+    PostgreSQL round trip for a check-in's refresh)."""
     now = utcnow()
     connection = session.connection()
     patients, courses = _PATIENTS, _COURSES
@@ -563,19 +567,30 @@ def _replace(
         # the patient no longer has that course (an infusion entered in error, say). A
         # check-in's own course always has a row again: no delete at all.
         dialect = connection.dialect.name
+        kept = {row["instrument"] for row in course_rows}
+        gone = (
+            None
+            if instruments is None
+            else {d.id for d in course_instruments() if d.id in instruments} - kept
+        )
+        if dialect == "postgresql" and gone == set() and len(course_values) == 1:
+            # A check-in's refresh: both rows and the data version in one statement (each
+            # round trip to the server cost about 0.3 ms of a check-in's 6, profiled).
+            values = {f"p_{key}": value for key, value in patient_values[0].items()}
+            values.update({f"c_{key}": value for key, value in course_values[0].items()})
+            values.update(v_clinic_id=clinic_id, v_slot=patient_ids[0] % VERSION_SLOTS)
+            connection.execute(_WRITE_ONE_COURSE, values)
+            return True
         if patient_values:
             connection.execute(_UPSERT_PATIENT[dialect], patient_values)
         if course_values:
             connection.execute(_UPSERT_COURSE[dialect], course_values)
-        kept = {row["instrument"] for row in course_rows}
         mine = courses.c.patient_id == patient_ids[0]
-        if instruments is None:
+        if gone is None:
             connection.execute(delete(courses).where(mine, courses.c.instrument.not_in(kept)))
-        else:
-            gone = {d.id for d in course_instruments() if d.id in instruments} - kept
-            if gone:
-                connection.execute(delete(courses).where(mine, courses.c.instrument.in_(gone)))
-        return
+        elif gone:
+            connection.execute(delete(courses).where(mine, courses.c.instrument.in_(gone)))
+        return False
     for table in (courses, patients):
         statement = delete(table).where(table.c.patient_id.in_(patient_ids))
         if table is courses and instruments is not None:
@@ -585,6 +600,7 @@ def _replace(
         connection.execute(insert(patients), patient_values)
     if course_values:
         connection.execute(insert(courses), course_values)
+    return False
 
 
 def _clinic_patient_ids(session: Session, clinic_id: int) -> list[int]:
@@ -651,6 +667,46 @@ _BUMP = {
 _READ_VERSION = select(func.coalesce(func.sum(_VERSIONS.c.version), 0)).where(
     _VERSIONS.c.clinic_id == bindparam("clinic_id")
 )
+
+
+def _write_one_course() -> Any:
+    """PostgreSQL: one patient's ``patient_state`` and one ``course_state`` upserted and the
+    data version bumped, as data-modifying CTEs of one statement (values bound as ``p_*``,
+    ``c_*`` and ``v_*``)."""
+
+    def upserted(table: Table, key: tuple[str, ...], prefix: str, name: str) -> Any:
+        statement = postgresql.insert(table).values(
+            {c.name: bindparam(f"{prefix}{c.name}", type_=c.type) for c in table.columns}
+        )
+        return (
+            statement.on_conflict_do_update(
+                index_elements=list(key),
+                set_={
+                    c.name: statement.excluded[c.name] for c in table.columns if c.name not in key
+                },
+            )
+            .returning(table.c.patient_id)
+            .cte(name)
+        )
+
+    patient = upserted(_PATIENTS, ("patient_id",), "p_", "patient_written")
+    course = upserted(_COURSES, ("patient_id", "instrument"), "c_", "course_written")
+    bumped = (
+        postgresql.insert(_VERSIONS)
+        .values(clinic_id=bindparam("v_clinic_id"), slot=bindparam("v_slot"), version=1)
+        .on_conflict_do_update(
+            index_elements=["clinic_id", "slot"], set_={"version": _VERSIONS.c.version + 1}
+        )
+        .returning(_VERSIONS.c.version)
+        .cte("version_bumped")
+    )
+    # One row each: joined on true, so the statement names no cartesian product.
+    return select(patient.c.patient_id, course.c.patient_id, bumped.c.version).select_from(
+        patient.join(course, true()).join(bumped, true())
+    )
+
+
+_WRITE_ONE_COURSE = _write_one_course()
 
 
 def bump_data_version(session: Session, *, clinic_id: int, slot: int = 0) -> None:
