@@ -77,13 +77,21 @@ class WorklistState:
     courses: pd.DataFrame
 
 
-def worklist_state(session: Session, *, actor: Actor, instrument: str = "phq9") -> WorklistState:
+def worklist_state(
+    session: Session,
+    *,
+    actor: Actor,
+    instrument: str = "phq9",
+    assigned_to: int | None = None,
+) -> WorklistState:
     """The clinic's stored course state for the worklist (clinicians and the operator).
 
     One query: a row per patient of the clinic with its ``patient_state`` and its
     ``course_state`` of ``instrument``; the cost grows with the number of patients, never with
     their scores and infusions. The response episodes and time points (JSON, for other pages)
-    are not read: decoding them cost more than the rest of the read.
+    are not read: decoding them cost more than the rest of the read. ``assigned_to`` (a
+    clinician's user id) reads only that clinician's patients ("My patients"): a clinician
+    of a large clinic waits for their own patients' rows only.
     """
     ensure_role(session, actor, "clinician", "system")
     facts = [getattr(CourseState, name) for name in FACT_COLUMNS]
@@ -106,6 +114,8 @@ def worklist_state(session: Session, *, actor: Actor, instrument: str = "phq9") 
         .where(Patient.clinic_id == actor.clinic_id)
         .order_by(Patient.id)
     )
+    if assigned_to is not None:
+        query = query.where(Patient.assigned_clinician_id == assigned_to)
     frame = pd.DataFrame(
         # Core rows: the ORM's per-row bookkeeping cost more than the read itself here.
         session.connection().execute(query).all(),

@@ -61,6 +61,23 @@ def test_every_patient_of_the_clinic_with_their_stored_state(
     assert state.patients.loc[a1, "assigned_clinician_id"] == world.clinician_a.user_id
 
 
+def test_my_patients_reads_only_the_clinicians_own(session: Session, world: World) -> None:
+    """ "My patients" reads the clinician's own rows only: the same rows as the clinic's."""
+    _clinic_a(session, world)
+    unassigned = Patient(clinic_id=world.clinic_a, external_id="MRN-NOBODY", name="No One")
+    session.add(unassigned)
+    session.flush()
+    build_clinic(session, clinic_id=world.clinic_a)
+    whole = worklist_state(session, actor=world.clinician_a)
+    mine = worklist_state(session, actor=world.clinician_a, assigned_to=world.clinician_a.user_id)
+    assert unassigned.id in whole.patients.index
+    assert set(mine.patients.index) == set(
+        whole.patients.index[whole.patients["assigned_clinician_id"] == world.clinician_a.user_id]
+    )
+    assert unassigned.id not in mine.patients.index
+    pd.testing.assert_frame_equal(mine.courses, whole.courses.loc[mine.courses.index])
+
+
 def test_the_stored_courses_give_the_courses_of_the_clinic_history(
     session: Session, world: World
 ) -> None:

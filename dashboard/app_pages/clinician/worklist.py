@@ -38,9 +38,19 @@ def patients_text(count: int) -> str:
 
 
 actor = state.require_actor()
+# Only the rows the list shows are read: "My patients" reads the clinician's own. A clinician
+# with no patients of their own (the first visit finds none) starts with the whole clinic.
+chosen = st.session_state.get("worklist_scope")
 with resources.session_scope() as session:
     config = clinic_config(session, actor.clinic_id)
-    stored = worklist_state(session, actor=actor, instrument="phq9")
+    stored = worklist_state(
+        session,
+        actor=actor,
+        instrument="phq9",
+        assigned_to=actor.user_id if chosen in (None, "mine") else None,
+    )
+    if chosen is None and stored.patients.empty:
+        stored = worklist_state(session, actor=actor, instrument="phq9")
 
 st.title("Worklist", anchor=False)
 # The clinic's own date: "overdue" and ages turn over at the clinic's midnight.
@@ -118,13 +128,15 @@ def needs_attention(items: pd.DataFrame, *, actor: Actor, scope: str, today: dt.
         rows = shown[reason]
         st.subheader(f"{REASON_LABELS[reason]} ({len(group):,})", anchor=False)
         for row in rows.itertuples(index=False):
-            left, right = st.columns([4, 1])
+            # One horizontal container a row (three elements where columns made five): a
+            # large clinic's list is what the browser waits for (issue 13).
+            line = st.container(horizontal=True, vertical_alignment="center", wrap=False)
             phone = phones.get(int(row.patient_id))  # the huddle calls from the list
-            left.markdown(
+            line.markdown(
                 f"{labels.get(int(row.patient_id), 'Unknown patient')} — {row.detail}"
                 + (f" · phone {phone}" if phone else "")
             )
-            if right.button("Open", key=f"open_{reason}_{row.patient_id}"):
+            if line.button("Open", key=f"open_{reason}_{row.patient_id}", width="content"):
                 open_patient(row.patient_id)
         st.caption(
             f"Showing {len(rows):,} of {patients_text(len(group))}, longest waiting first."
