@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import pandas as pd
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from data import audit
@@ -100,7 +100,7 @@ def _conditions(
     status: str | None,
     kind: str | None,
     between: tuple[dt.date, dt.date] | None,
-) -> list[object]:
+) -> list[ColumnElement[bool]]:
     problems = []
     if status is not None and status not in STATUSES:
         problems.append(f"status must be one of {', '.join(STATUSES)}")
@@ -110,7 +110,7 @@ def _conditions(
         problems.append("the first day must not be after the last")
     if problems:
         raise InvalidInput(problems)
-    conditions: list[object] = [OutboxMessage.clinic_id == actor.clinic_id]
+    conditions: list[ColumnElement[bool]] = [OutboxMessage.clinic_id == actor.clinic_id]
     if status is not None:
         conditions.append(OutboxMessage.status == status)
     if kind is not None:
@@ -203,8 +203,7 @@ def delivery_counts(
             OutboxAttempt.message_id == OutboxMessage.id, OutboxAttempt.outcome == outcome
         )
         return int(
-            session.scalar(select(func.count(OutboxMessage.id)).where(*conditions, attempted))
-            or 0
+            session.scalar(select(func.count(OutboxMessage.id)).where(*conditions, attempted)) or 0
         )
 
     counts = {status: int(by_status.get(status, 0)) for status in STATUSES}

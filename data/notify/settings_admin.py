@@ -118,7 +118,9 @@ def _minutes(clock: str) -> int:
 def _whole_number_problem(label: str, value: object, bounds: tuple[int, int]) -> str | None:
     low, high = bounds
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        return f"the {label} must be a whole number from {low} to {high}"
+        return f"the {label} must be a whole number from {low} to {high}" + (
+            " (minutes)" if "time" in label else ""
+        )
     return None
 
 
@@ -207,17 +209,17 @@ def set_message_settings(
             problems.append(problem)
         else:
             changes["clinic_days"] = ",".join(str(day) for day in days or ())
-    for column, label, value, bounds in (
-        ("escalation_minutes", "escalation time in minutes", escalation_minutes, ESCALATION_MINUTES),
+    for column, label, number, bounds in (
+        ("escalation_minutes", "escalation time", escalation_minutes, ESCALATION_MINUTES),
         ("max_reminders", "most reminders per check-in", max_reminders, MAX_REMINDERS),
     ):
-        if value is None:
+        if number is None:
             continue
-        problem = _whole_number_problem(label, value, bounds)
+        problem = _whole_number_problem(label, number, bounds)
         if problem:
             problems.append(problem)
         else:
-            changes[column] = value
+            changes[column] = number
     if reminders_on is not None and not isinstance(reminders_on, bool):
         problems.append("reminders are either on or off")
     if not problems:
@@ -226,9 +228,9 @@ def set_message_settings(
         raise InvalidInput(problems)
     settings = _settings_row(session, actor.clinic_id)
     changed = False
-    for column, value in changes.items():
-        if getattr(settings, column) != value:
-            setattr(settings, column, value)
+    for column, new in changes.items():
+        if getattr(settings, column) != new:
+            setattr(settings, column, new)
             changed = True
     if changed:
         audit.record(session, actor=actor, action=audit.Action.SET_MESSAGE_SETTINGS)
@@ -250,9 +252,7 @@ def _span_problems(current: MessageSettings, changes: dict[str, object]) -> list
 
     problems = []
     if value("quiet_hours_start") == value("quiet_hours_end"):
-        problems.append(
-            "quiet hours must start and end at different times (e.g. 21:00 to 08:00)"
-        )
+        problems.append("quiet hours must start and end at different times (e.g. 21:00 to 08:00)")
     if _minutes(value("clinic_opens")) >= _minutes(value("clinic_closes")):
         problems.append(
             "the clinic must open before it closes on the same day (e.g. 08:00 to 18:00)"
