@@ -63,10 +63,14 @@ if health.stuck:
     st.warning(STUCK + " " + literal("; ".join(details) + "."), icon=":material/warning:")
     if health.last_error:
         st.text(f"Last error: {health.last_error}")
+    st.markdown(
+        "If the error names no server, check that the worker is running (`outcomes worker`, "
+        "or `outcomes send-due` from a timer) and the mail settings of the server."
+    )
 else:
     st.success("Messages are getting out: nothing is waiting past its time.")
 
-st.header("What became of the messages", anchor=False)
+st.header("What became of the messages (all time)", anchor=False)
 labels = {
     "sent": "Sent",
     "failed": "Failed",
@@ -90,8 +94,8 @@ status = cols[0].selectbox(
 kind = cols[1].selectbox(
     "Kind", [None, *KINDS], format_func=lambda k: "all" if k is None else k, key="log_kind"
 )
-today = dt.date.today()
-days = cols[2].date_input("Queued between", value=(today - dt.timedelta(days=30), today))
+today = dt.datetime.now(dt.UTC).date()  # the log's days are UTC days
+days = cols[2].date_input("Queued between (UTC)", value=(today - dt.timedelta(days=30), today))
 page = cols[3].number_input("Page", min_value=1, value=1, key="log_page")
 between = days if isinstance(days, tuple) and len(days) == 2 else None
 try:
