@@ -206,6 +206,11 @@ def _checked(kind: str, channel: str, subject: str | None, body: str) -> Templat
     body = re.sub(r"\r\n?", "\n", body).strip()
     subject = (subject or "").strip() if channel == "email" else None
     problems = _written_problems(channel, subject, body)
+    # Spec §4: a reminder says how to stop them (a link in every e-mail, STOP by text).
+    if kind == "checkin_reminder" and channel == "email" and "{opt_out_link}" not in body:
+        problems.append("a reminder e-mail must carry its {opt_out_link}, to stop reminders")
+    if kind == "checkin_reminder" and channel == "sms" and "STOP" not in body:
+        problems.append("a reminder text must say how to stop them (e.g. Reply STOP to stop)")
     try:
         check_template(kind, channel, Template(subject, body))
     except InvalidInput as refused:

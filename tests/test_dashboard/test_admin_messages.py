@@ -75,7 +75,7 @@ def test_wording_is_checked_previewed_saved_and_reset(app: AppTest, app_world: A
         is None
     )
     app.text_area(key="tpl_body_checkin_reminder_sms").input(
-        "{clinic_name}: time to check in {link}"
+        "{clinic_name}: time to check in {link} Reply STOP to stop."
     ).run()
     _button(app, "Preview").click().run()
     assert any(t.value.startswith("Clinic A: time to check in https://") for t in app.text)
@@ -85,7 +85,10 @@ def test_wording_is_checked_previewed_saved_and_reset(app: AppTest, app_world: A
         app_world.url,
         lambda s: s.get(MessageTemplate, (app_world.admin.clinic_id, "checkin_reminder", "sms")),
     )
-    assert stored is not None and stored.body == "{clinic_name}: time to check in {link}"
+    assert (
+        stored is not None
+        and stored.body == "{clinic_name}: time to check in {link} Reply STOP to stop."
+    )
     assert any("own wording" in m.value for m in app.markdown)
     _button(app, "Back to the default").click().run()
     assert not app.exception, app.exception

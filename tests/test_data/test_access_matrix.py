@@ -527,7 +527,7 @@ CALLS: dict[str, tuple[Call, ...]] = {
                 "kind": "checkin_reminder",
                 "channel": "sms",
                 "subject": None,
-                "body": "{clinic_name}: check in here {link}",
+                "body": "{clinic_name}: check in here {link} Reply STOP to stop.",
             },
         ),
     ),

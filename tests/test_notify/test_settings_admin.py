@@ -181,6 +181,8 @@ def test_the_clinics_wording_is_saved_used_and_reset(session: Session, world: Wo
     [
         ("checkin_reminder", "email", "Due", "Your score was {score}. {link}", "{score}"),
         ("checkin_reminder", "sms", None, "Please check in today", "must carry its {link}"),
+        ("checkin_reminder", "email", "Due", "Check in: {link}", "{opt_out_link}"),
+        ("checkin_reminder", "sms", None, "Check in: {link}", "STOP"),
         ("safety_alert", "email", "", "Review: {link}", "needs a subject"),
         ("safety_alert", "sms", None, "{clinic_name.__class__} {link}", "not a placeholder"),
         ("invitation", "sms", None, "Set up {link", "broken placeholder"),
