@@ -25,6 +25,8 @@ ROLE_PAGES: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("admin/users.py", "Users", ":material/group:"),
         ("admin/audit.py", "Audit log", ":material/policy:"),
         ("admin/clinic.py", "Clinic settings", ":material/settings:"),
+        ("admin/messages.py", "Messages", ":material/mail:"),
+        ("admin/delivery.py", "Message delivery", ":material/outbox:"),
         ("clinician/register.py", "Register a patient", ":material/person_add:"),
     ),
 }

@@ -170,6 +170,23 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     # data.clinic: the clinic's own settings are its administration
     "data.clinic.set_clinic_time_zone": {EVERY_CALL: ADMINISTRATION},
     "data.clinic.set_crisis_contacts": {EVERY_CALL: ADMINISTRATION},
+    # data.notify (issue 14): what an administrator edits and reads about messages; the
+    # on-call list and staff contacts are staff details, the delivery log masks recipients
+    "data.notify.settings_admin.message_settings": {EVERY_CALL: ADMINISTRATION},
+    "data.notify.settings_admin.set_message_settings": {EVERY_CALL: ADMINISTRATION},
+    "data.notify.templates.clinic_templates": {EVERY_CALL: ADMINISTRATION},
+    "data.notify.templates.save_template": {EVERY_CALL: ADMINISTRATION},
+    "data.notify.templates.reset_template": {EVERY_CALL: ADMINISTRATION},
+    "data.notify.on_call.on_call_list": {EVERY_CALL: ADMINISTRATION},
+    "data.notify.on_call.save_on_call_list": {EVERY_CALL: ADMINISTRATION},
+    "data.notify.on_call.add_on_call_contact": {EVERY_CALL: ADMINISTRATION},
+    "data.account_admin.set_user_contact": {EVERY_CALL: ACCOUNT_MANAGERS},
+    "data.notify.delivery_log.delivery_log": {EVERY_CALL: ADMINISTRATION},
+    "data.notify.delivery_log.delivery_counts": {EVERY_CALL: ADMINISTRATION},
+    "data.notify.delivery_log.delivery_health": {EVERY_CALL: ADMINISTRATION},
+    "data.notify.delivery_log.sent_messages": {EVERY_CALL: ADMINISTRATION},
+    "data.notify.delivery_log.unreachable_patients": {EVERY_CALL: AGGREGATE_READERS},
+    "data.notify.reminder_effect.reminder_completeness": {EVERY_CALL: AGGREGATE_READERS},
     # data.rescore: recomputing every stored score is the clinic's administration
     "data.rescore.rescore": {EVERY_CALL: ADMINISTRATION},
     # data.access: the checks themselves, callable by any data module

@@ -197,6 +197,8 @@ def list_users(session: Session, *, actor: Actor) -> pd.DataFrame:
             User.active,
             User.locked_until,
             User.created_at,
+            User.email,
+            User.phone,
         )
         .where(User.clinic_id == actor.clinic_id)
         .order_by(User.username)
@@ -213,7 +215,60 @@ def list_users(session: Session, *, actor: Actor) -> pd.DataFrame:
             "active",
             "locked_until",
             "created_at",
+            "email",
+            "phone",
         ],
+    )
+
+
+def set_user_contact(
+    session: Session, *, actor: Actor, user_id: int, email: str | None, phone: str | None
+) -> None:
+    """Set where safety alerts reach an account's holder (administrators and the operator).
+
+    ``email`` is checked and normalised by :func:`data.notify.queue.normalise_email`,
+    ``phone`` put in E.164 by :func:`data.notify.queue.normalise_phone` (a national number
+    is read as a US one); an empty or None value clears it. The Users page offers staff
+    accounts; a patient's own contact details are on their record (:mod:`data.patients`).
+
+    Raises
+    ------
+    AccessDenied
+        Not an administrator, or no such account in the clinic.
+    InvalidInput
+        An invalid address or number (each said); nothing is written.
+    """
+    from data.notify.queue import normalise_email, normalise_phone
+
+    user = _own_clinic_user(session, actor, user_id)
+    problems: list[str] = []
+    values: dict[str, str | None] = {}
+    for column, value, normalise in (
+        ("email", email, normalise_email),
+        ("phone", phone, normalise_phone),
+    ):
+        if value is not None and not isinstance(value, str):
+            problems.append(f"the {column} must be text")
+            continue
+        if not (value or "").strip():
+            values[column] = None
+            continue
+        try:
+            values[column] = normalise(value or "")
+        except InvalidInput as refused:
+            problems += refused.problems
+    if problems:
+        raise InvalidInput(problems)
+    if (user.email, user.phone) == (values["email"], values["phone"]):
+        return
+    user.email, user.phone = values["email"], values["phone"]
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=audit.Action.SET_USER_CONTACT,
+        patient_id=_patient_of(session, user),
+        subject=audit.subject_of_account(user.username),
     )
 
 

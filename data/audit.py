@@ -168,6 +168,39 @@ class Action(Enum):
         "exported records as a FHIR bundle (of this patient, or of the whole clinic)",
     )
     RESCORE = "rescore", "recomputed every stored score of the clinic from its item answers"
+    # Messages that leave the building: what an administrator edits and reads (issue 14).
+    SET_MESSAGE_SETTINGS = (
+        "set_message_settings",
+        "changed the clinic's message settings (quiet hours, clinic hours and days, escalation "
+        "minutes, most reminders per check-in)",
+    )
+    REMINDERS_ON = "reminders_on", "switched check-in reminders on for the clinic"
+    REMINDERS_OFF = "reminders_off", "switched check-in reminders off for the clinic"
+    SET_MESSAGE_TEMPLATE = (
+        "set_message_template",
+        "changed the clinic's wording of one kind of message on one channel (the subject)",
+    )
+    RESET_MESSAGE_TEMPLATE = (
+        "reset_message_template",
+        "put one kind of message on one channel back to the default wording (the subject)",
+    )
+    SET_ON_CALL_LIST = (
+        "set_on_call_list",
+        "changed the clinic's on-call list (contacts, their order, details or who is active)",
+    )
+    SET_USER_CONTACT = (
+        "set_user_contact",
+        "changed the e-mail address or phone number safety alerts reach an account at",
+    )
+    VIEW_DELIVERY_LOG = (
+        "view_delivery_log",
+        "read the clinic's delivery log of messages, recipients masked (once per visit)",
+    )
+    VIEW_SENT_MESSAGES = (
+        "view_sent_messages",
+        "read the subject and body of the clinic's sent messages, recipients masked and "
+        "links hidden (once per visit)",
+    )
 
     def __init__(self, stored: str, description: str) -> None:
         self.stored = stored

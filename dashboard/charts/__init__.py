@@ -15,6 +15,7 @@ from dashboard.charts.cohort import (
 )
 from dashboard.charts.items import item_heatmap, item_table
 from dashboard.charts.progress import progress_figure
+from dashboard.charts.reminders import reminder_completeness_figure
 from dashboard.charts.style import PLOTLY_CONFIG
 from dashboard.charts.trajectory import trajectory_figure
 from dashboard.charts.trajectory_table import trajectory_lines, trajectory_table
@@ -27,6 +28,7 @@ __all__ = [
     "mean_trajectory_figure",
     "progress_figure",
     "rates_figure",
+    "reminder_completeness_figure",
     "survival_figure",
     "trajectory_figure",
     "trajectory_lines",

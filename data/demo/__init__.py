@@ -18,7 +18,8 @@ One job per module: :mod:`~data.demo.plan` (what a planned patient is),
 :mod:`~data.demo.courses` (one patient's course), :mod:`~data.demo.cohort` (who the patients
 are), :mod:`~data.demo.answers` (questionnaire answers), :mod:`~data.demo.infusions`
 (infusion-chair rows), :mod:`~data.demo.staff` (accounts), :mod:`~data.demo.follow_up` (what
-was done with the safety alerts), :mod:`~data.demo.write` (bulk inserts) and
+was done with the safety alerts), :mod:`~data.demo.messages` (reminders on, the on-call list,
+fictional addresses), :mod:`~data.demo.write` (bulk inserts) and
 :mod:`~data.demo.seed` (:func:`seed_demo`, which writes them in order). Patients, safety
 alerts and the audit trail go through the writers of real records.
 """

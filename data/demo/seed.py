@@ -26,6 +26,7 @@ from data.demo.answers import scored_checkins
 from data.demo.cohort import WINDOW_DAYS, plan_clinic
 from data.demo.follow_up import followed_up_alerts
 from data.demo.infusions import infusion_rows
+from data.demo.messages import demo_email, write_messages
 from data.demo.plan import Plan, at
 from data.demo.staff import DEMO_SIGN_INS, DemoAccounts, DemoSignIn, write_accounts
 from data.demo.write import bulk_insert, insert_assessments
@@ -229,6 +230,7 @@ def seed_demo(
         opened=opened,
         account_plan=next(plan for plan in plans if plan.has_account),
     )
+    write_messages(session, clinic_id=clinic_id, today=today)
     clinician_ids = accounts.clinician_ids
     actor = Actor.system(clinic_id, DEMO_ACTOR_NAME)
     patient_ids = _write_patients(session, rng, plans, actor=actor, accounts=accounts)
@@ -344,6 +346,7 @@ def _write_patients(
             assigned_clinician_id=accounts.clinician_ids[plan.clinician],
             user_id=accounts.patient_user_id if plan.has_account else None,
             phone=demo_phone(number),
+            email=demo_email(number),
             created_at=min(
                 [checkin.moment for checkin in plan.checkins] + [at(plan.first_day, 12 * 60)]
             )

@@ -8,21 +8,33 @@ clinic saves its own (:func:`check_template`) and again when a message is render
 
 from __future__ import annotations
 
+import re
 import string
+import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from data import audit
+from data.access import Actor, ensure_role
 from data.errors import InvalidInput
+from data.models import utcnow
 from data.notify.models import MessageTemplate
 
 __all__ = [
     "DEFAULT_TEMPLATES",
     "PLACEHOLDERS",
+    "SAMPLE_VALUES",
+    "ClinicTemplate",
     "Template",
     "check_template",
+    "clinic_templates",
+    "preview_template",
     "render_message",
+    "reset_template",
+    "save_template",
     "template_for",
 ]
 
@@ -130,6 +142,169 @@ def render_message(
     missing = wanted - values.keys()
     if missing:
         raise ValueError(f"no value for {sorted(missing)} in a {kind} message")
+    return Template(
+        None if template.subject is None else template.subject.format_map(values),
+        template.body.format_map(values),
+    )
+
+
+# --- a clinic's own wording, as an administrator edits it -----------------------------------
+
+MAX_SUBJECT: Final = 200
+"""Characters of an e-mail's subject (the column's length)."""
+MAX_EMAIL_BODY: Final = 1_500
+"""Characters of an e-mail's body as written: the filled-in links must still fit the outbox's
+2,000."""
+MAX_SMS_BODY: Final = 320
+"""Characters of a text's body as written: two SMS segments with the link filled in."""
+
+SAMPLE_VALUES: Final[dict[str, str]] = {
+    "clinic_name": "Your Clinic",
+    "link": "https://outcomes.example.org/l/sample-one-time-link",
+    "opt_out_link": "https://outcomes.example.org/l/sample-opt-out-link",
+    "due_date": "Monday 3 March",
+    "minutes": "30",
+}
+"""What a preview fills each placeholder with (never a real link)."""
+
+
+@dataclass(frozen=True)
+class ClinicTemplate:
+    """One kind of message on one channel as the clinic sends it, and whether the wording is
+    the clinic's own (``own``) or the default."""
+
+    kind: str
+    channel: str
+    subject: str | None
+    body: str
+    own: bool
+
+
+def _written_problems(channel: str, subject: str | None, body: str) -> list[str]:
+    """Lengths and characters: a subject on one line, no control characters but line breaks
+    in an e-mail's body, none at all in a text."""
+    problems = []
+    if channel == "email" and len(subject or "") > MAX_SUBJECT:
+        problems.append(f"the subject can have at most {MAX_SUBJECT} characters")
+    limit = MAX_EMAIL_BODY if channel == "email" else MAX_SMS_BODY
+    if len(body) > limit:
+        problems.append(f"the message can have at most {limit} characters (it has {len(body)})")
+    if any(unicodedata.category(c) == "Cc" for c in subject or ""):
+        problems.append("write the subject on one line, without control characters")
+    allowed = "\n" if channel == "email" else ""
+    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in body):
+        where = "" if channel == "email" else " on one line"
+        problems.append(f"write the message{where} as plain text, without control characters")
+    return problems
+
+
+def _checked(kind: str, channel: str, subject: str | None, body: str) -> Template:
+    """The template as it would be saved, or InvalidInput with every problem found."""
+    if not isinstance(body, str) or (subject is not None and not isinstance(subject, str)):
+        raise InvalidInput(["the subject and the message must be text"])
+    # Windows line ends from a pasted text are line ends, not control characters.
+    body = re.sub(r"\r\n?", "\n", body).strip()
+    subject = (subject or "").strip() if channel == "email" else None
+    problems = _written_problems(channel, subject, body)
+    # Spec §4: a reminder says how to stop them (a link in every e-mail, STOP by text).
+    if kind == "checkin_reminder" and channel == "email" and "{opt_out_link}" not in body:
+        problems.append("a reminder e-mail must carry its {opt_out_link}, to stop reminders")
+    if kind == "checkin_reminder" and channel == "sms" and "STOP" not in body:
+        problems.append("a reminder text must say how to stop them (e.g. Reply STOP to stop)")
+    try:
+        check_template(kind, channel, Template(subject, body))
+    except InvalidInput as refused:
+        problems = [*refused.problems, *problems]
+    if problems:
+        raise InvalidInput(problems)
+    return Template(subject, body)
+
+
+def clinic_templates(session: Session, *, actor: Actor) -> list[ClinicTemplate]:
+    """Every kind of message on every channel as the actor's clinic sends it (administrators
+    and the operator). Nothing of a patient: not audited."""
+    ensure_role(session, actor, "administrator", "system")
+    own = {
+        (row.kind, row.channel): row
+        for row in session.scalars(
+            select(MessageTemplate).where(MessageTemplate.clinic_id == actor.clinic_id)
+        )
+    }
+    rows = []
+    for (kind, channel), default in DEFAULT_TEMPLATES.items():
+        stored = own.get((kind, channel))
+        rows.append(
+            ClinicTemplate(kind, channel, default.subject, default.body, own=False)
+            if stored is None
+            else ClinicTemplate(kind, channel, stored.subject, stored.body, own=True)
+        )
+    return rows
+
+
+def save_template(
+    session: Session, *, actor: Actor, kind: str, channel: str, subject: str | None, body: str
+) -> Template:
+    """Store the clinic's own wording of ``kind`` on ``channel`` (an administrator, or the
+    operator); the template as stored.
+
+    The placeholders are checked first (:func:`check_template`: only those of the kind, the
+    check-in reminder's ``{link}`` present), then lengths and characters; an SMS has no
+    subject. Audited with the kind and channel as subject.
+
+    Raises
+    ------
+    AccessDenied
+        The actor does not administer the clinic.
+    InvalidInput
+        Every problem found; nothing is written.
+    """
+    ensure_role(session, actor, "administrator", "system")
+    template = _checked(kind, channel, subject, body)
+    stored = session.get(MessageTemplate, (actor.clinic_id, kind, channel))
+    if stored is None:
+        stored = MessageTemplate(clinic_id=actor.clinic_id, kind=kind, channel=channel)
+        session.add(stored)
+    stored.subject = template.subject
+    stored.body = template.body
+    stored.updated_at = utcnow()
+    stored.updated_by_id = actor.user_id
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=audit.Action.SET_MESSAGE_TEMPLATE,
+        subject=f"template {kind} {channel}",
+    )
+    return template
+
+
+def reset_template(session: Session, *, actor: Actor, kind: str, channel: str) -> bool:
+    """Go back to the default wording of ``kind`` on ``channel``; True if the clinic had its
+    own (then audited), False if it used the default already."""
+    ensure_role(session, actor, "administrator", "system")
+    if (kind, channel) not in DEFAULT_TEMPLATES:
+        raise InvalidInput([f"there is no message {kind!r} by {channel!r}"])
+    stored = session.get(MessageTemplate, (actor.clinic_id, kind, channel))
+    if stored is None:
+        return False
+    session.delete(stored)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=audit.Action.RESET_MESSAGE_TEMPLATE,
+        subject=f"template {kind} {channel}",
+    )
+    return True
+
+
+def preview_template(
+    kind: str, channel: str, subject: str | None, body: str, *, clinic_name: str
+) -> Template:
+    """The message as a recipient would read it, filled with :data:`SAMPLE_VALUES` and the
+    clinic's name; InvalidInput as :func:`save_template` would raise it. Writes nothing."""
+    template = _checked(kind, channel, subject, body)
+    values = {**SAMPLE_VALUES, "clinic_name": clinic_name or SAMPLE_VALUES["clinic_name"]}
     return Template(
         None if template.subject is None else template.subject.format_map(values),
         template.body.format_map(values),

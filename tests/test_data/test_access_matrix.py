@@ -325,6 +325,12 @@ def _export(patient: bool) -> Kwargs:
     return kwargs
 
 
+def _on_call_entry(name: str, email: str) -> Any:
+    from data.notify.on_call import OnCallEntry
+
+    return OnCallEntry(name=name, email=email)
+
+
 # A file of another clinic's record names a patient by the clinic's own id, so an import can
 # only ever reach the importer's own clinic: the case is "none", with unknown ids registered.
 ASSESSMENTS_CSV = (
@@ -508,6 +514,52 @@ CALLS: dict[str, tuple[Call, ...]] = {
     "data.clinic.set_crisis_contacts": (
         Call(NO_TARGET, lambda _, __: {"crisis_call_number": "988", "clinic_hours": "9 to 5"}),
     ),
+    # data.notify (issue 14): message settings, templates, on-call list, delivery log
+    "data.notify.settings_admin.message_settings": (Call(NO_TARGET, _nothing),),
+    "data.notify.settings_admin.set_message_settings": (
+        Call(NO_TARGET, lambda _, __: {"quiet_hours_start": "22:00", "reminders_on": True}),
+    ),
+    "data.notify.templates.clinic_templates": (Call(NO_TARGET, _nothing),),
+    "data.notify.templates.save_template": (
+        Call(
+            NO_TARGET,
+            lambda _, __: {
+                "kind": "checkin_reminder",
+                "channel": "sms",
+                "subject": None,
+                "body": "{clinic_name}: check in here {link} Reply STOP to stop.",
+            },
+        ),
+    ),
+    "data.notify.templates.reset_template": (
+        Call(NO_TARGET, lambda _, __: {"kind": "invitation", "channel": "email"}),
+    ),
+    "data.notify.on_call.on_call_list": (Call(NO_TARGET, _nothing),),
+    "data.notify.on_call.save_on_call_list": (
+        Call(
+            NO_TARGET,
+            lambda _, __: {"entries": [_on_call_entry("Dr On Call", "oncall@example.org")]},
+        ),
+    ),
+    "data.notify.on_call.add_on_call_contact": (
+        Call(NO_TARGET, lambda _, __: {"entry": _on_call_entry("Nurse", "nurse@example.org")}),
+    ),
+    "data.account_admin.set_user_contact": (
+        Call(
+            PATIENT_TARGETS,
+            lambda _, target: {
+                "user_id": target.user_id,
+                "email": "someone@example.org",
+                "phone": "+1 212 555 0143",
+            },
+        ),
+    ),
+    "data.notify.delivery_log.delivery_log": (Call(NO_TARGET, _nothing),),
+    "data.notify.delivery_log.delivery_counts": (Call(NO_TARGET, _nothing),),
+    "data.notify.delivery_log.delivery_health": (Call(NO_TARGET, _nothing),),
+    "data.notify.delivery_log.sent_messages": (Call(NO_TARGET, _nothing),),
+    "data.notify.delivery_log.unreachable_patients": (Call(NO_TARGET, _nothing),),
+    "data.notify.reminder_effect.reminder_completeness": (Call(NO_TARGET, _nothing),),
     # data.rescore
     "data.rescore.rescore": (Call(NO_TARGET, _nothing),),
     # data.access

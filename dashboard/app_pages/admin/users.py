@@ -1,4 +1,5 @@
-"""Users: create, disable and reset staff accounts; patients' sign-ins come from their record.
+"""Users: create, disable and reset staff accounts, and set where safety alerts reach a staff
+member (e-mail, mobile); patients' sign-ins come from their record.
 
 After a change the page reruns at once, so the table and the account picker show the change
 (they are read at the top of the page, before the form that changes them); the message of
@@ -14,7 +15,13 @@ import streamlit as st
 
 from dashboard import resources, state
 from dashboard.plain import literal
-from data.account_admin import create_user, list_users, reset_password, set_user_active
+from data.account_admin import (
+    create_user,
+    list_users,
+    reset_password,
+    set_user_active,
+    set_user_contact,
+)
 from data.errors import AccessDenied, InvalidInput
 from data.password_policy import STAFF_MIN_PASSWORD_LENGTH
 
@@ -98,3 +105,27 @@ if not users.empty:
                 s, actor=actor, user_id=int(chosen), new_password=new_password
             ),
         )
+
+    roles = dict(zip(users["user_id"], users["role"], strict=True))
+    if roles[chosen] != "patient":
+        row = users[users["user_id"] == chosen].iloc[0]
+        # Keyed by account: choosing another account shows its own details.
+        with st.form(f"contact_{chosen}"):
+            st.subheader("Where safety alerts reach this person", anchor=False)
+            st.markdown(
+                "An e-mail address and a mobile number with its country code "
+                "(+1 212 555 0143); leave a field empty to remove it."
+            )
+            email = st.text_input(
+                "E-mail", value=row["email"] if isinstance(row["email"], str) else ""
+            )
+            phone = st.text_input(
+                "Mobile number", value=row["phone"] if isinstance(row["phone"], str) else ""
+            )
+            if st.form_submit_button("Save contact details"):
+                attempt(
+                    "Contact details saved.",
+                    lambda s: set_user_contact(
+                        s, actor=actor, user_id=int(chosen), email=email, phone=phone
+                    ),
+                )
