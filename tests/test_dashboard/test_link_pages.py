@@ -12,9 +12,9 @@ from data.accounts import authenticate
 from data.engine import make_engine, transaction
 from data.models import Assessment, Patient, SafetyAlert, User
 from data.notify.links import LINK_PARAMETER, IssuedLink, issue_link
-from data.notify.models import AccessLink
+from data.notify.models import AccessLink, OutboxMessage
 from data.notify.opt_outs import opted_out
-from tests.test_dashboard.conftest import APP, AppWorld, new_patient
+from tests.test_dashboard.conftest import APP, AppWorld, new_patient, signed_in
 
 
 def _link(app_world: AppWorld, patient_id: int, purpose: str, **options: object) -> IssuedLink:
@@ -176,4 +176,35 @@ def test_an_opt_out_link_stops_reminders_with_one_button(app: AppTest, app_world
     with transaction(engine) as session:
         assert opted_out(session, patient_id=pid, channel="email")
         assert not opted_out(session, patient_id=pid, channel="sms")
+    engine.dispose()
+
+
+def _patient_page(app: AppTest, app_world: AppWorld, patient_id: int) -> AppTest:
+    signed_in(app, app_world.clinician).run()
+    app.session_state["selected_patient"] = patient_id
+    return app.switch_page("app_pages/clinician/patient.py").run()
+
+
+def test_the_clinician_invites_a_patient_from_their_page(app: AppTest, app_world: AppWorld) -> None:
+    patient = new_patient(app_world)
+    pid = patient.patient_id or 0
+    _patient_page(app, app_world, pid)
+    assert not app.exception
+    app.button(key=f"invite_send_{pid}").click().run()
+    assert "no e-mail or phone on record" in app.error[0].value.replace("\\", "")
+    engine = make_engine(app_world.url)
+    with transaction(engine, write=True) as session:
+        row = session.get(Patient, pid)
+        assert row is not None
+        row.email = "fresh@example.org"
+    app.button(key=f"invite_send_{pid}").click().run()
+    assert not app.exception
+    assert "Invitation queued to fresh@example.org" in app.success[0].value.replace(
+        "\\", ""
+    ).replace("\u2060", "")
+    with transaction(engine) as session:
+        (message,) = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.patient_id == pid)
+        ).all()
+        assert message.kind == "invitation" and "?link=" in message.body
     engine.dispose()
