@@ -43,5 +43,6 @@ def show_invitation(actor: Actor, patient_id: int) -> None:
             st.error(f"Not sent: {literal(denied)}")
             return
         st.success(
-            f"Invitation queued to {literal(sent.recipient)}; the message worker sends it on its next pass."
+            f"Invitation queued to {literal(sent.recipient)}; the message worker sends it on "
+            "its next pass."
         )
