@@ -118,5 +118,7 @@ def show_thank_you(config: ClinicConfig, *, safety: bool) -> None:
         show_crisis_panel(config)
     st.title("Thank you", anchor=False)
     st.success("Your answers are saved and your care team can see them.")
-    st.markdown("Sign in to see your progress over time.")
+    st.markdown(
+        "Sign in to see your progress over time. No sign-in yet? Ask the clinic to invite you."
+    )
     leave_link()
