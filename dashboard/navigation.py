@@ -7,6 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from data.notify.links import LINK_PARAMETER
+
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
 # (file, title, icon) per role, in menu order.
@@ -30,6 +32,17 @@ ROLE_PAGES: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("clinician/register.py", "Register a patient", ":material/person_add:"),
     ),
 }
+
+
+LINK_PAGE = "link.py"
+"""The page of a one-tap link from a message (``/?link=...``): no sign-in, nothing else."""
+
+
+def link_page() -> st.Page | None:
+    """The link page while the address carries a link's token (None otherwise)."""
+    if not st.query_params.get(LINK_PARAMETER):
+        return None
+    return st.Page(str(PAGES / LINK_PAGE), title="Your clinic", icon=":material/link:")
 
 
 def page_files(role: str) -> tuple[str, ...]:

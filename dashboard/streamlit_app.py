@@ -44,6 +44,16 @@ look.apply_look()  # focus that shows, no Tab stop on a closed sidebar (dashboar
 
 IDLE_MINUTES = Settings().session_idle_minutes
 
+# A one-tap link from a message (issue 14) opens its own page, whoever is signed in here:
+# without a password, and nothing else of the app.
+link = navigation.link_page()
+if link is not None:
+    try:
+        st.navigation([link], position="hidden").run()
+    except Exception as error:
+        show_unavailable(error)
+    st.stop()
+
 
 @st.fragment(run_every=dt.timedelta(seconds=max(1.0, min(30.0, IDLE_MINUTES * 60 / 4))))
 def end_when_idle() -> None:

@@ -32,7 +32,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from data.errors import AccessDenied
-from data.models import Patient, User
+from data.models import Patient, User, utcnow
+from data.notify.models import AccessLink
 
 Role = Literal["patient", "clinician", "administrator", "system"]
 
@@ -189,6 +190,11 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     "data.notify.reminder_effect.reminder_completeness": {EVERY_CALL: AGGREGATE_READERS},
     # data.rescore: recomputing every stored score is the clinic's administration
     "data.rescore.rescore": {EVERY_CALL: ADMINISTRATION},
+    # data.notify.invitations (issue 14): whoever registers patients invites them to set a
+    # password, as they issue a sign-in (a one-tap link opens nothing of the record)
+    "data.notify.invitations.invite_patient": {
+        EVERY_CALL: frozenset({"clinician:clinic", "administrator:clinic", "system:clinic"})
+    },
     # data.access: the checks themselves, callable by any data module
     "data.access.ensure_can_view_patient": {EVERY_CALL: OWN_OR_CARE_TEAM},
     "data.access.ensure_can_write_patient": {
@@ -243,20 +249,42 @@ ACCESS_EXEMPT: Final[dict[str, str]] = {
 
 
 @dataclass(frozen=True)
+class LinkScope:
+    """What a one-tap link lets its holder do (:mod:`data.notify.links`): ``purpose``
+    (``checkin``, ``invitation``, ``opt_out``), the link's row and, for a check-in, its
+    questionnaires. Re-checked against the link's row on every call, never trusted."""
+
+    purpose: str
+    link_id: int
+    instruments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Actor:
-    """The user on whose behalf a data function runs."""
+    """The user on whose behalf a data function runs.
+
+    ``scope`` is set for the holder of a one-tap link (no password): a patient actor that
+    may submit that link's check-in and nothing else (:func:`ensure_can_write_patient` with
+    ``checkin=``). Every other check refuses it: history, progress, corrections and every
+    other patient need a full sign-in.
+    """
 
     user_id: int | None
     clinic_id: int
     role: Role
     username: str
     patient_id: int | None = None
+    scope: LinkScope | None = None
 
     @classmethod
     def system(cls, clinic_id: int, name: str = "command line") -> Actor:
         """The operator at the command line, acting on one clinic."""
         return cls(user_id=None, clinic_id=clinic_id, role="system", username=name)
 
+
+SCOPED_REFUSAL: Final = (
+    "a check-in link opens that check-in only; please sign in to see your records"
+)
 
 # Built once, the user bound at each check: every data function runs it (profiled, issue 13).
 _USER_AND_OWN_RECORD = (
@@ -273,6 +301,9 @@ def verify_actor(session: Session, actor: Actor) -> Patient | None:
     """
     if not isinstance(actor, Actor):
         raise AccessDenied("no signed-in user")
+    if actor.scope is not None:
+        # A link's holder gave no password: only its own check-in (ensure_can_write_patient).
+        raise AccessDenied(SCOPED_REFUSAL)
     if actor.role == "system":
         if actor.user_id is not None:
             raise AccessDenied("the system actor has no user account")
@@ -322,10 +353,69 @@ def ensure_can_view_patient(session: Session, *, actor: Actor, patient_id: int) 
 
 
 def ensure_can_write_patient(
-    session: Session, *, actor: Actor, patient_id: int, clinician_only: bool = False
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    clinician_only: bool = False,
+    checkin: str | None = None,
 ) -> Patient:
-    """As :func:`ensure_can_view_patient`; ``clinician_only`` also refuses the patient."""
+    """As :func:`ensure_can_view_patient`; ``clinician_only`` also refuses the patient.
+
+    ``checkin`` is the instrument of a new check-in (not a correction): the one write a
+    one-tap link's actor may make, for that link's patient and questionnaires, while the
+    link is open (:func:`verify_link_actor`).
+    """
+    if isinstance(actor, Actor) and actor.scope is not None:
+        if checkin is None or clinician_only:
+            raise AccessDenied(SCOPED_REFUSAL)
+        return verify_link_actor(session, actor, patient_id=patient_id, instrument=checkin)
     patient = ensure_can_view_patient(session, actor=actor, patient_id=patient_id)
     if clinician_only and actor.role == "patient":
         raise AccessDenied("only the care team can record this")
+    return patient
+
+
+def verify_link_actor(
+    session: Session, actor: Actor, *, patient_id: int, instrument: str
+) -> Patient:
+    """The patient's row if ``actor``'s check-in link may store ``instrument`` for them now.
+
+    The link's row decides, not the actor (which a page keeps in its session state): it must
+    be a check-in link of this patient and clinic, for this questionnaire, neither used,
+    revoked nor expired, with the questionnaire not yet stored through it; and the patient's
+    sign-in, if they have one, must not be disabled. Locks the row (PostgreSQL) so that two
+    submissions of one link at once store one check-in.
+    """
+    scope = actor.scope
+    if scope is None or scope.purpose != "checkin" or actor.role != "patient":
+        raise AccessDenied(SCOPED_REFUSAL)
+    link = session.get(AccessLink, scope.link_id, with_for_update=True)
+    if link is None or link.purpose != "checkin":
+        raise AccessDenied("this link is not valid")
+    if (
+        link.patient_id != patient_id
+        or link.patient_id != actor.patient_id
+        or link.clinic_id != actor.clinic_id
+    ):
+        raise AccessDenied(SCOPED_REFUSAL)
+    if link.revoked_at is not None:
+        raise AccessDenied("this link has been withdrawn by the clinic")
+    if link.used_at is not None:
+        raise AccessDenied("this check-in link has been used already")
+    if link.expires_at <= utcnow():
+        raise AccessDenied("this check-in link has expired: its check-in window has closed")
+    wanted = tuple(link.scope.get("instruments", ()))
+    done = tuple(link.scope.get("done", ()))
+    if instrument not in wanted or instrument not in scope.instruments or instrument in done:
+        raise AccessDenied(SCOPED_REFUSAL)
+    patient = session.get(Patient, patient_id)
+    if patient is None or patient.clinic_id != link.clinic_id:
+        raise AccessDenied()
+    if patient.user_id is not None:
+        user = session.get(User, patient.user_id)
+        if user is None or not user.active or user.id != actor.user_id:
+            raise AccessDenied("this patient's sign-in is disabled; please ask the clinic")
+    elif actor.user_id is not None:
+        raise AccessDenied(SCOPED_REFUSAL)
     return patient

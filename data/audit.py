@@ -136,6 +136,29 @@ class Action(Enum):
         "stored a patient's correction of their own answers to this instrument (both kept; "
         "the subject names the record corrected)",
     )
+    # One-tap links a message carries (issue 14; subject: the link, as "link 12").
+    OPEN_LINK = (
+        "open_link",
+        "opened a one-tap link from a message (a check-in, an invitation or an opt-out), "
+        "without a password",
+    )
+    REFUSE_LINK = (
+        "refuse_link",
+        "a one-tap link was refused (used, expired, withdrawn, or the patient's sign-in "
+        "disabled); the subject says which",
+    )
+    INVITE_PATIENT = (
+        "invite_patient",
+        "sent a patient an invitation link to set their password (by e-mail or text)",
+    )
+    ACCEPT_INVITATION = (
+        "accept_invitation",
+        "set their own password with an invitation link",
+    )
+    OPT_OUT_BY_LINK = (
+        "opt_out_by_link",
+        "asked for no more reminders with the link in a message",
+    )
     # The clinic's lists and aggregates (no patient).
     VIEW_PATIENT_LIST = "view_patient_list", "listed the clinic's patients"
     SEARCH_PATIENTS = "search_patients", "searched the clinic's patients"

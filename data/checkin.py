@@ -31,6 +31,7 @@ from data.clinic import SCORING_VERSION, ClinicConfig, clinic_config, clinic_mom
 from data.course_state import refresh_patients
 from data.errors import AccessDenied, InvalidInput
 from data.models import Assessment, Infusion, Patient, SafetyAlert, utcnow
+from data.notify.links import mark_link_checkin
 from data.records.alerts import NewAlert, write_alerts
 from data.records.assessments import counted, insert_unless_stored
 from outcomes import Score, get_instrument, score
@@ -421,6 +422,7 @@ def submit_checkin(
         actor=actor,
         patient_id=patient_id,
         clinician_only=definition.rater == "clinician",
+        checkin=definition.id if corrects is None else None,
     )
     when = administered_at or utcnow()
     if when.tzinfo is None:
@@ -505,6 +507,9 @@ def submit_checkin(
         if stored.patient_id != patient_id or stored.instrument != definition.id:
             raise InvalidInput(["this form was already used for another record"])
         return _result_of(session, stored)
+    if actor.scope is not None:
+        # A one-tap link's check-in: the link is used up in this transaction, with the answers.
+        mark_link_checkin(session, link_id=actor.scope.link_id, instrument=definition.id)
     if earlier is not None:
         session.execute(
             update(Assessment)

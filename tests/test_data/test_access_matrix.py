@@ -233,6 +233,11 @@ def matrix_world(session: Session, world: World, password_hash: str) -> MatrixWo
         "disabled_administrator": _disabled(session, disabled_admin),
         "no_actor": None,
     }
+    # Every patient has an e-mail address on record: an invitation is sent to it (issue 14).
+    for patient in (world.patient_a1, world.patient_a2, world.patient_b1):
+        row = session.get(Patient, patient.patient_id)
+        assert row is not None
+        row.email = f"{patient.username}@example.org"
     targets = {
         "none": Target("none"),
         "absent": Target(
@@ -562,6 +567,12 @@ CALLS: dict[str, tuple[Call, ...]] = {
     "data.notify.reminder_effect.reminder_completeness": (Call(NO_TARGET, _nothing),),
     # data.rescore
     "data.rescore.rescore": (Call(NO_TARGET, _nothing),),
+    # data.notify.invitations (issue 14)
+    "data.notify.invitations.invite_patient": (
+        Call(
+            PATIENT_TARGETS, lambda _, target: {"patient_id": target.patient_id, "channel": "email"}
+        ),
+    ),
     # data.access
     "data.access.ensure_can_view_patient": (Call(PATIENT_TARGETS, _patient),),
     "data.access.ensure_can_write_patient": (

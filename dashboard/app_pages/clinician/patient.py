@@ -14,6 +14,7 @@ from dashboard.patient_view.exports import show_exports
 from dashboard.patient_view.identity import choose_patient, show_header
 from dashboard.patient_view.infusion_form import show_infusion_form
 from dashboard.patient_view.infusion_log import show_infusion_log
+from dashboard.patient_view.invitation import show_invitation
 from dashboard.patient_view.rating_form import show_rating_form
 from data.clinic import clinic_config
 from data.records.alert_review import patient_alerts
@@ -66,6 +67,7 @@ course = course_frame.loc[patient_id].to_dict() if patient_id in course_frame.in
 episodes = patient_episodes(instrument_id, scores, infusions, rules=config.rules)
 
 show_header(record)
+show_invitation(actor, patient_id)
 # An open safety alert comes before everything the latest score says (course-and-reporting §3).
 show_patient_alerts(actor, alerts, now=state.now(), time_zone=config.time_zone)
 show_course_summary(course, config)
