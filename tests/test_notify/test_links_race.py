@@ -10,18 +10,33 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from data.checkin import submit_checkin
-from data.engine import transaction
+from data.engine import make_engine, transaction
 from data.errors import AccessDenied
 from data.models import Assessment, Clinic, Patient
 from data.notify.links import OpenedLink, issue_link, open_link
+from data.schema import upgrade
+from tests.conftest import BACKENDS, fresh_database_url
 
 SECRET = b"a test key that is long enough for links, 48 chars"
 PHQ9 = {f"phq9_{i}": 1 for i in range(1, 10)} | {"phq9_9": 0}
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A database of its own: this test commits, and the suite's shared one must stay clean
+    (the access matrix counts every row a refused call might have written)."""
+    database = make_engine(fresh_database_url(request.param, request, tmp_path))
+    upgrade(database)
+    yield database
+    database.dispose()
 
 
 def test_two_submissions_of_one_link_at_once_store_one_checkin(engine: Engine) -> None:
