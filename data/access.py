@@ -172,6 +172,11 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     "data.clinic.set_crisis_contacts": {EVERY_CALL: ADMINISTRATION},
     # data.rescore: recomputing every stored score is the clinic's administration
     "data.rescore.rescore": {EVERY_CALL: ADMINISTRATION},
+    # Safety alerts reach a person (issue 14): one alert's history is its patient's care
+    # team's; whether the care team was sent a message is also the patient's own (the
+    # crisis panel says so)
+    "data.records.alert_history.alert_history": {EVERY_CALL: CARE_TEAM},
+    "data.notify.safety.care_team_told": {EVERY_CALL: OWN_OR_CARE_TEAM},
     # data.access: the checks themselves, callable by any data module
     "data.access.ensure_can_view_patient": {EVERY_CALL: OWN_OR_CARE_TEAM},
     "data.access.ensure_can_write_patient": {
