@@ -147,8 +147,9 @@ def tell(
     values: dict[str, str] | None = None,
 ) -> tuple[list[NewEvent], int]:
     """Queue ``kind`` to each of ``contacts`` by each channel they have; the history steps to
-    store (``step`` per message, ``delivery_failed`` for an address that is not valid) and
-    how many messages were queued now.
+    store (``notified`` per message, ``delivery_failed`` for an address that is not valid)
+    and how many messages were queued now. ``step`` names the occasion in the messages'
+    dedupe keys (``notified``, ``escalated:2``).
 
     The same address is told once (a clinician who is also on call). A message queued
     already (the same dedupe key: a retried transaction, a second worker) is not queued
@@ -204,7 +205,7 @@ def tell(
                 NewEvent(
                     alert.clinic_id,
                     alert.alert_id,
-                    step,
+                    "notified",
                     at,
                     f"{contact.label} by {by}",
                     message_id=message_id,
