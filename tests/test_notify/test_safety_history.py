@@ -186,3 +186,22 @@ def test_a_former_default_is_still_read_as_no_text_of_the_clinics_own(
     assert not config.custom_crisis_text
     text = crisis_text_at(config, now=MONDAY_NOON, care_team_told=False)
     assert "has been told" not in text and "will contact you" not in text
+
+
+def test_alert_events_are_written_by_one_writer() -> None:
+    """Only data/records/alert_history.py stores steps of an alert's history."""
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[2] / "data"
+    writers = [
+        path.relative_to(data).as_posix()
+        for path in data.rglob("*.py")
+        if "migrations" not in path.parts
+        and path.relative_to(data).as_posix()
+        not in ("records/alert_history.py", "notify/models.py")
+        and any(
+            pattern in path.read_text(encoding="utf-8")
+            for pattern in ("AlertEvent(", "insert(AlertEvent", "INSERT INTO alert_event")
+        )
+    ]
+    assert writers == []
