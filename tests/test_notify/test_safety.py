@@ -222,3 +222,43 @@ def test_the_alert_and_its_messages_are_one_transaction(session: Session, world:
     savepoint.rollback()
     for table in (SafetyAlert, OutboxMessage, AlertEvent):
         assert session.scalar(select(func.count()).select_from(table)) == 0
+
+
+def test_a_checkin_without_an_alert_runs_no_statement_of_its_own_here(
+    session: Session, world: World
+) -> None:
+    """The check-in path stays as cheap as it was: with no safety answer, nothing about
+    notifications is read or written (no extra statement at all)."""
+    from sqlalchemy import event
+
+    reachable_clinician(session, world)
+    on_call(session, world.clinic_a, (1, "Dr On Call", "oncall@clinic.example", None))
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    connection = session.connection()
+    event.listen(connection, "before_cursor_execute", seen)
+    try:
+        checkin(session, world, NO_SELF_HARM)
+        quiet = list(statements)
+        statements.clear()
+        checkin_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+        submit_checkin(
+            session,
+            actor=world.clinician_a,
+            patient_id=world.patient_a1.patient_id or 0,
+            instrument="phq9",
+            answers=SELF_HARM,
+            administered_at=checkin_at,
+        )
+        alerted = list(statements)
+    finally:
+        event.remove(connection, "before_cursor_execute", seen)
+    tables = ("on_call_contact", "alert_event", "outbox_message", "message_template")
+    assert not [s for s in quiet if any(t in s for t in tables)]
+    # With an alert: the clinic's name, its on-call list, the clinician, any own templates,
+    # then one insert per message and one for the history.
+    assert any("on_call_contact" in s for s in alerted)
+    assert sum("INSERT INTO alert_event" in s for s in alerted) == 1
