@@ -32,8 +32,8 @@ from data.access import Actor, ensure_can_view_patient
 from data.errors import InvalidInput
 from data.models import Clinic, Patient, SafetyAlert, User
 from data.notify.models import AlertEvent, OnCallContact
-from data.notify.queue import Channel, NewMessage, normalise_email, normalise_phone, queue_message
-from data.notify.templates import render_message
+from data.notify.queue import Channel, NewMessage, queue_message
+from data.notify.templates import Template, render_message
 from data.records.alert_history import NewEvent, record_events
 from data.settings import get_settings
 
@@ -109,30 +109,30 @@ def on_call_contacts(session: Session, clinic_id: int) -> list[Contact]:
     ]
 
 
-def _clinicians(session: Session, patient_ids: Iterable[int]) -> dict[int, Contact]:
-    """Each patient's assigned clinician, where the account is active."""
+def _patients_people(
+    session: Session, patient_ids: Iterable[int]
+) -> tuple[dict[int, str], dict[int, Contact]]:
+    """Each patient's clinic name, and their assigned clinician where the account is active
+    (one query: a check-in that raises an alert pays for as few reads as can be)."""
     rows = session.execute(
-        select(Patient.id, User.id, User.display_name, User.email, User.phone)
-        .join(User, User.id == Patient.assigned_clinician_id)
-        .where(Patient.id.in_(sorted(set(patient_ids))), User.active.is_(True))
+        select(Patient.id, Clinic.name, User.id, User.display_name, User.email, User.phone)
+        .join(Clinic, Clinic.id == Patient.clinic_id)
+        .outerjoin(User, (User.id == Patient.assigned_clinician_id) & User.active.is_(True))
+        .where(Patient.id.in_(sorted(set(patient_ids))))
     )
-    return {
-        patient_id: Contact(
-            key=f"user:{user_id}",
-            label=f"{name} (the patient's clinician)",
-            email=email,
-            phone=phone,
-            user_id=user_id,
-        )
-        for patient_id, user_id, name, email, phone in rows
-    }
-
-
-def _normalised(channel: Channel, address: str) -> str | None:
-    try:
-        return normalise_email(address) if channel == "email" else normalise_phone(address)
-    except InvalidInput:
-        return None
+    names: dict[int, str] = {}
+    clinicians: dict[int, Contact] = {}
+    for patient_id, clinic_name, user_id, name, email, phone in rows:
+        names[patient_id] = clinic_name
+        if user_id is not None:
+            clinicians[patient_id] = Contact(
+                key=f"user:{user_id}",
+                label=f"{name} (the patient's clinician)",
+                email=email,
+                phone=phone,
+                user_id=user_id,
+            )
+    return names, clinicians
 
 
 def tell(
@@ -159,10 +159,38 @@ def tell(
     queued = 0
     seen: set[tuple[str, str]] = set()
     fields = {"clinic_name": clinic_name, "link": alert_link(alert.alert_id)} | (values or {})
+    texts: dict[str, Template] = {}
     for contact in contacts:
         for channel, address in contact.addresses():
-            recipient = _normalised(channel, address)
-            if recipient is None:
+            # One person on two lists (a clinician also on call) is told once; an address's
+            # case and spacing make no other mailbox or phone in practice.
+            same = (channel, "".join(address.split()).lower())
+            if same in seen:
+                continue
+            seen.add(same)
+            if channel not in texts:  # the same words for everyone told of this alert
+                texts[channel] = render_message(
+                    session, clinic_id=alert.clinic_id, kind=kind, channel=channel, values=fields
+                )
+            text = texts[channel]
+            try:
+                message_id = queue_message(
+                    session,
+                    NewMessage(
+                        clinic_id=alert.clinic_id,
+                        kind=kind,
+                        channel=channel,
+                        recipient=address,
+                        subject=text.subject,
+                        body=text.body,
+                        dedupe_key=f"alert:{alert.alert_id}:{step}:{contact.key}:{channel}",
+                        user_id=contact.user_id,
+                        on_call_contact_id=contact.on_call_contact_id,
+                        alert_id=alert.alert_id,
+                        patient_id=alert.patient_id,
+                    ),
+                )
+            except InvalidInput:  # an address on record that no channel can use
                 events.append(
                     NewEvent(
                         alert.clinic_id,
@@ -173,30 +201,6 @@ def tell(
                     )
                 )
                 continue
-            # One person on two lists (a clinician also on call) is told once; an address's
-            # case is the same mailbox in practice.
-            if (channel, recipient.lower()) in seen:
-                continue
-            seen.add((channel, recipient.lower()))
-            text = render_message(
-                session, clinic_id=alert.clinic_id, kind=kind, channel=channel, values=fields
-            )
-            message_id = queue_message(
-                session,
-                NewMessage(
-                    clinic_id=alert.clinic_id,
-                    kind=kind,
-                    channel=channel,
-                    recipient=recipient,
-                    subject=text.subject,
-                    body=text.body,
-                    dedupe_key=f"alert:{alert.alert_id}:{step}:{contact.key}:{channel}",
-                    user_id=contact.user_id,
-                    on_call_contact_id=contact.on_call_contact_id,
-                    alert_id=alert.alert_id,
-                    patient_id=alert.patient_id,
-                ),
-            )
             if message_id is None:
                 continue
             queued += 1
@@ -220,14 +224,8 @@ def notify_new_alerts(session: Session, alerts: Sequence[OpenAlert]) -> int:
     if not alerts:
         return 0
     clinic_ids = sorted({alert.clinic_id for alert in alerts})
-    names: dict[int, str] = {
-        clinic_id: name
-        for clinic_id, name in session.execute(
-            select(Clinic.id, Clinic.name).where(Clinic.id.in_(clinic_ids))
-        )
-    }
+    names, clinicians = _patients_people(session, (alert.patient_id for alert in alerts))
     on_call = {clinic_id: on_call_contacts(session, clinic_id)[:1] for clinic_id in clinic_ids}
-    clinicians = _clinicians(session, (alert.patient_id for alert in alerts))
     events: list[NewEvent] = []
     queued = 0
     for alert in alerts:
@@ -241,7 +239,7 @@ def notify_new_alerts(session: Session, alerts: Sequence[OpenAlert]) -> int:
             kind="safety_alert",
             step="notified",
             at=alert.created_at,
-            clinic_name=names.get(alert.clinic_id, "your clinic"),
+            clinic_name=names.get(alert.patient_id, "your clinic"),
         )
         queued += count
         events += told
