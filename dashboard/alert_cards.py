@@ -22,7 +22,7 @@ from dashboard.patient_view.identity import phone_link
 from dashboard.plain import alert_label, literal
 from data.access import Actor
 from data.errors import AccessDenied, InvalidInput
-from data.records.alert_history import alert_history
+from data.records.alert_history import alert_histories
 from data.records.alert_review import acknowledge_alert, open_alerts
 from outcomes.errors import UnknownInstrumentError
 from outcomes.instruments import get_instrument
@@ -232,11 +232,14 @@ def _alert_cards(
         if alerts.empty and page > 0:  # the last page emptied (acknowledged): show the first
             page = 0
             alerts = open_alerts(session, actor=actor, limit=PAGE_SIZE)
-        # Each card's history (who was told, escalations), in the same transaction.
-        histories = {
-            int(alert_id): alert_history(session, actor=actor, alert_id=int(alert_id))
-            for alert_id in alerts["alert_id"]
-        }
+        # Each card's history (who was told, escalations): one read for the page's cards.
+        steps = alert_histories(
+            session, actor=actor, alert_ids=[int(i) for i in alerts["alert_id"]]
+        )
+    histories = {
+        int(alert_id): rows.drop(columns=["alert_id"])
+        for alert_id, rows in steps.groupby("alert_id", sort=False)
+    }
     st.session_state[_PAGE] = page
     total = int(alerts["open_total"].iloc[0]) if len(alerts) else 0
     # The worklist's second level, under its title; no link-to-heading anchor.

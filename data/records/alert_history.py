@@ -29,7 +29,7 @@ from data.models import SafetyAlert, User
 from data.notify.models import AlertEvent, OutboxMessage
 from data.records.frames import frame_of, with_nullable_ints
 
-__all__ = ["EVENT_KINDS", "NewEvent", "alert_history", "record_events"]
+__all__ = ["EVENT_KINDS", "NewEvent", "alert_histories", "alert_history", "record_events"]
 
 EVENT_KINDS: Final[tuple[str, ...]] = (
     "raised",
@@ -94,28 +94,7 @@ def alert_history(session: Session, *, actor: Actor, alert_id: int) -> pd.DataFr
     if alert is None or alert.clinic_id != actor.clinic_id:
         raise AccessDenied("no such alert in your clinic")
     ensure_can_write_patient(session, actor=actor, patient_id=alert.patient_id, clinician_only=True)
-    who = aliased(User)
-    query = (
-        select(
-            AlertEvent.at,
-            AlertEvent.kind,
-            AlertEvent.detail,
-            who.display_name,
-            AlertEvent.message_id,
-            OutboxMessage.channel,
-            OutboxMessage.status,
-            OutboxMessage.sent_at,
-        )
-        .outerjoin(who, who.id == AlertEvent.actor_id)
-        .outerjoin(OutboxMessage, OutboxMessage.id == AlertEvent.message_id)
-        .where(AlertEvent.alert_id == alert.id, AlertEvent.clinic_id == actor.clinic_id)
-        .order_by(AlertEvent.at, AlertEvent.id)
-    )
-    frame = frame_of(
-        session,
-        query,
-        ("at", "kind", "detail", "actor", "message_id", "channel", "status", "sent_at"),
-    )
+    frame = _steps(session, clinic_id=actor.clinic_id, alert_ids=[alert.id])
     # A card redrawn by a page's reruns is one read of the history, as a list is one visit.
     audit.record(
         session,
@@ -125,4 +104,71 @@ def alert_history(session: Session, *, actor: Actor, alert_id: int) -> pd.DataFr
         subject=f"alert {alert.id}",
         once_within=audit.VISIT,
     )
-    return with_nullable_ints(frame, "message_id")
+    return frame.drop(columns=["alert_id", "patient_id"])
+
+
+def alert_histories(session: Session, *, actor: Actor, alert_ids: Sequence[int]) -> pd.DataFrame:
+    """The histories of several alerts at once: a page of the worklist's cards in one read.
+
+    The clinic's care team (as :func:`data.records.alert_review.open_alerts`); alerts of
+    another clinic, or none, are left out. One audit event per patient concerned.
+
+    Returns
+    -------
+    DataFrame
+        ``alert_id`` then :func:`alert_history`'s columns, by alert and then oldest first.
+    """
+    ensure_role(session, actor, "clinician", "system")
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in alert_ids):
+        raise AccessDenied("no such alert in your clinic")
+    frame = _steps(session, clinic_id=actor.clinic_id, alert_ids=alert_ids)
+    audit.record_many(
+        session,
+        actor=actor,
+        action=audit.Action.VIEW_ALERT_HISTORY,
+        patient_ids=sorted({int(p) for p in frame["patient_id"]}),
+    )
+    return frame.drop(columns=["patient_id"])
+
+
+_COLUMNS = (
+    "alert_id",
+    "patient_id",
+    "at",
+    "kind",
+    "detail",
+    "actor",
+    "message_id",
+    "channel",
+    "status",
+    "sent_at",
+)
+
+
+def _steps(session: Session, *, clinic_id: int, alert_ids: Sequence[int]) -> pd.DataFrame:
+    """The steps of the clinic's alerts among ``alert_ids``, each with its message's status."""
+    who = aliased(User)
+    query = (
+        select(
+            AlertEvent.alert_id,
+            SafetyAlert.patient_id,
+            AlertEvent.at,
+            AlertEvent.kind,
+            AlertEvent.detail,
+            who.display_name,
+            AlertEvent.message_id,
+            OutboxMessage.channel,
+            OutboxMessage.status,
+            OutboxMessage.sent_at,
+        )
+        .join(SafetyAlert, SafetyAlert.id == AlertEvent.alert_id)
+        .outerjoin(who, who.id == AlertEvent.actor_id)
+        .outerjoin(OutboxMessage, OutboxMessage.id == AlertEvent.message_id)
+        .where(
+            AlertEvent.alert_id.in_(sorted(set(alert_ids))),
+            SafetyAlert.clinic_id == clinic_id,
+            AlertEvent.clinic_id == clinic_id,
+        )
+        .order_by(AlertEvent.alert_id, AlertEvent.at, AlertEvent.id)
+    )
+    return with_nullable_ints(frame_of(session, query, _COLUMNS), "message_id")

@@ -205,3 +205,29 @@ def test_alert_events_are_written_by_one_writer() -> None:
         )
     ]
     assert writers == []
+
+
+def test_a_page_of_histories_is_one_read_of_the_clinics_alerts_only(
+    session: Session, world: World
+) -> None:
+    from data.records.alert_history import alert_histories
+
+    mine = _alert(session, world)
+    other = submit_checkin(
+        session,
+        actor=world.patient_b1,
+        patient_id=world.patient_b1.patient_id or 0,
+        instrument="phq9",
+        answers=SELF_HARM,
+    ).alert_ids[0]
+    steps = alert_histories(session, actor=world.clinician_a, alert_ids=[mine, other])
+    assert set(steps["alert_id"]) == {mine}
+    assert list(steps["kind"]) == ["raised", "notified", "notified"]
+    audited = session.scalars(
+        select(AuditEvent.patient_id).where(AuditEvent.action == Action.VIEW_ALERT_HISTORY.stored)
+    ).all()
+    assert audited == [world.patient_a1.patient_id]
+    assert alert_histories(session, actor=world.clinician_a, alert_ids=[]).empty
+    for refused in (world.patient_a1, world.admin_a):
+        with pytest.raises(AccessDenied):
+            alert_histories(session, actor=refused, alert_ids=[mine])
