@@ -22,6 +22,7 @@ from dashboard.patient_view.identity import phone_link
 from dashboard.plain import alert_label, literal
 from data.access import Actor
 from data.errors import AccessDenied, InvalidInput
+from data.records.alert_history import alert_histories
 from data.records.alert_review import acknowledge_alert, open_alerts
 from outcomes.errors import UnknownInstrumentError
 from outcomes.instruments import get_instrument
@@ -82,6 +83,51 @@ def answer_level(alert: Any) -> str:
     return text
 
 
+_STATUS_WORDS = {
+    "queued": "queued, not sent yet",
+    "sent": "sent",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+_STEP_WORDS = {
+    "raised": "Raised",
+    "notified": "Told",
+    "escalated": "Escalated",
+    "delivery_failed": "Not told",
+    "acknowledged": "Acknowledged",
+}
+
+
+def history_lines(history: pd.DataFrame, time_zone: str = "UTC") -> list[str]:
+    """One alert's history (:func:`data.records.alert_history.alert_history`) as lines of
+    Markdown, oldest first: ``09:02 · Told: Dr Lee (the patient's clinician) by e-mail —
+    sent``. Names and details are supplied text, kept literal."""
+    lines = []
+    for step in history.itertuples(index=False):
+        words = _STEP_WORDS.get(str(step.kind), literal(step.kind))
+        text = f"{when_text(step.at, time_zone)} · **{words}**"
+        if isinstance(step.detail, str) and step.detail:
+            text += f": {literal(step.detail)}"
+        if step.kind == "acknowledged" and isinstance(step.actor, str):
+            text += f" by {literal(step.actor)}"
+        if isinstance(step.status, str):
+            status = _STATUS_WORDS.get(step.status, literal(step.status))
+            if step.status == "sent" and not pd.isna(step.sent_at):
+                status += f" {when_text(step.sent_at, time_zone)}"
+            text += f" — {status}"
+        lines.append(text)
+    return lines
+
+
+def show_history(history: pd.DataFrame | None, *, time_zone: str = "UTC") -> None:
+    """The alert's history on its card: who was told how and when, escalations, who
+    acknowledged (nothing while the records cannot say)."""
+    if history is None or history.empty:
+        return
+    with st.expander(f"Alert history ({len(history)})"):
+        st.markdown("\n".join(f"- {line}" for line in history_lines(history, time_zone)))
+
+
 def show_confirmation() -> None:
     """The confirmation of an acknowledgement stored just before the page reran."""
     done = st.session_state.pop(_ACKNOWLEDGED, None)
@@ -123,9 +169,11 @@ def show_alert_card(
     today: dt.date | None = None,
     now: dt.datetime | None = None,
     time_zone: str = "UTC",
+    history: pd.DataFrame | None = None,
 ) -> None:
     """One open alert (a row of :func:`data.records.alert_review.open_alerts`), the patient
-    named by the row's name, MRN and date of birth, its times on the clinic's clock."""
+    named by the row's name, MRN and date of birth, its times on the clinic's clock, and its
+    ``history`` (:func:`data.records.alert_history.alert_history`) where given."""
     now = now or dt.datetime.now(dt.UTC)
     who = patient_label(
         str(alert.name),
@@ -141,6 +189,7 @@ def show_alert_card(
             f":red[**{who}**] — {answer_level(alert)} · raised {raised} · "
             f"**{open_for(alert.created_at, now)}**" + (f" · phone {phone}" if phone else "")
         )
+        show_history(history, time_zone=time_zone)
         acknowledge_form(actor, alert, key="ack", time_zone=time_zone)
         if st.button("Open patient", key=f"open_alert_{alert.alert_id}"):
             open_patient(int(alert.patient_id))
@@ -183,6 +232,14 @@ def _alert_cards(
         if alerts.empty and page > 0:  # the last page emptied (acknowledged): show the first
             page = 0
             alerts = open_alerts(session, actor=actor, limit=PAGE_SIZE)
+        # Each card's history (who was told, escalations): one read for the page's cards.
+        steps = alert_histories(
+            session, actor=actor, alert_ids=[int(i) for i in alerts["alert_id"]]
+        )
+    histories = {
+        int(alert_id): rows.drop(columns=["alert_id"])
+        for alert_id, rows in steps.groupby("alert_id", sort=False)
+    }
     st.session_state[_PAGE] = page
     total = int(alerts["open_total"].iloc[0]) if len(alerts) else 0
     # The worklist's second level, under its title; no link-to-heading anchor.
@@ -199,7 +256,13 @@ def _alert_cards(
     now = dt.datetime.now(dt.UTC)
     for alert in alerts.itertuples(index=False):
         show_alert_card(
-            actor, alert, open_patient=open_patient, today=today, now=now, time_zone=time_zone
+            actor,
+            alert,
+            open_patient=open_patient,
+            today=today,
+            now=now,
+            time_zone=time_zone,
+            history=histories.get(int(alert.alert_id)),
         )
     if total > PAGE_SIZE:
         back, _, forward = st.columns([1, 3, 1])

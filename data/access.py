@@ -195,6 +195,12 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     "data.notify.invitations.invite_patient": {
         EVERY_CALL: frozenset({"clinician:clinic", "administrator:clinic", "system:clinic"})
     },
+    # Safety alerts reach a person (issue 14): one alert's history is its patient's care
+    # team's; whether the care team was sent a message is also the patient's own (the
+    # crisis panel says so)
+    "data.records.alert_history.alert_history": {EVERY_CALL: CARE_TEAM},
+    "data.records.alert_history.alert_histories": {EVERY_CALL: CLINIC_STAFF},
+    "data.notify.safety.care_team_told": {EVERY_CALL: OWN_OR_CARE_TEAM},
     # data.access: the checks themselves, callable by any data module
     "data.access.ensure_can_view_patient": {EVERY_CALL: OWN_OR_CARE_TEAM},
     "data.access.ensure_can_write_patient": {

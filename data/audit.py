@@ -121,6 +121,16 @@ class Action(Enum):
     VIEW_INFUSIONS = "view_infusions", "read a patient's infusions"
     VIEW_ALERTS = "view_alerts", "read a patient's safety alerts"
     ACKNOWLEDGE_ALERT = "acknowledge_alert", "acknowledged a patient's safety alert"
+    VIEW_ALERT_NOTICE = (
+        "view_alert_notice",
+        "read whether the care team was sent a message about the patient's open safety alert "
+        "(the crisis panel's wording; once per visit)",
+    )
+    VIEW_ALERT_HISTORY = (
+        "view_alert_history",
+        "read a safety alert's history: who was told, by which channel, escalations and the "
+        "acknowledgement (once per visit)",
+    )
     RECORD_INFUSION = "record_infusion", "recorded an infusion for a patient"
     MARK_INFUSION_ENTERED_IN_ERROR = (
         "mark_infusion_entered_in_error",

@@ -18,6 +18,7 @@ from data.access import Actor, ensure_role
 from data.errors import InvalidInput
 from data.models import ClinicSettings
 from outcomes import __version__ as outcomes_version
+from outcomes.clinic_time import clinic_open, next_opening, parse_clock, parse_days
 from outcomes.errors import RulesError
 from outcomes.rules import DEFAULT_RULES, Rules
 
@@ -29,6 +30,17 @@ DEFAULT_CRISIS_CALL_NUMBER = "988"
 DEFAULT_CRISIS_TEXT_NUMBER = "988"
 """The US Suicide & Crisis Lifeline, to text."""
 DEFAULT_EMERGENCY_NUMBER = "911"
+
+DEFAULT_QUIET_HOURS = ("21:00", "08:00")
+"""No reminders from 21:00 to 08:00 on the clinic's clock (course-and-reporting §4)."""
+DEFAULT_OPENING = ("08:00", "18:00")
+"""The care team is in from 08:00 to 18:00 ..."""
+DEFAULT_CLINIC_DAYS = (0, 1, 2, 3, 4)
+"""... Monday to Friday."""
+DEFAULT_ESCALATION_MINUTES = 30
+"""An unacknowledged safety alert escalates after 30 minutes of opening hours (issue 14)."""
+DEFAULT_MAX_REMINDERS = 3
+"""At most three reminders of one check-in window (Osmind's pattern, §4)."""
 
 MAX_CLINIC_HOURS = 200
 """Characters of the clinic's hours ("Monday to Friday, 8 am to 6 pm"): one line."""
@@ -45,16 +57,19 @@ def default_crisis_text(
     call_number: str = DEFAULT_CRISIS_CALL_NUMBER,
     text_number: str = DEFAULT_CRISIS_TEXT_NUMBER,
     emergency_number: str = DEFAULT_EMERGENCY_NUMBER,
+    care_team: str | None = None,
 ) -> str:
     """The crisis panel's text when the clinic has written none of its own.
 
     Says what really happens next: the care team sees the answer when it next reads its
     alerts (during clinic hours), not at once, so a patient in danger now is sent to the
     crisis line or the emergency number. No promise that anyone has been told or will call.
+    ``care_team`` replaces that sentence where more is known (:func:`crisis_text_at`).
     """
     hours = (
         f"during clinic hours ({clinic_hours.strip()})" if clinic_hours else "during clinic hours"
     )
+    care_team = care_team or f"Your care team will see your answers {hours}."
     reach = (
         f"call or text {call_number}"
         if call_number == text_number
@@ -62,7 +77,7 @@ def default_crisis_text(
     )
     return (
         "If you are thinking about harming yourself, you are not alone and help is available "
-        f"now. Your care team will see your answers {hours}. If you are in danger now, "
+        f"now. {care_team} If you are in danger now, "
         f"{reach} (Suicide & Crisis Lifeline) at any time, or call {emergency_number}."
     )
 
@@ -101,6 +116,36 @@ class ClinicConfig:
     """When the care team reads alerts, in the clinic's words (None: not stated)."""
     custom_crisis_text: bool = False
     """Whether ``crisis_text`` is the clinic's own (else the default, from the settings above)."""
+    quiet_hours_start: str = DEFAULT_QUIET_HOURS[0]
+    """No reminder from this time (``"HH:MM"``, the clinic's clock) ..."""
+    quiet_hours_end: str = DEFAULT_QUIET_HOURS[1]
+    """... to this one, across midnight when it is earlier (21:00 to 08:00)."""
+    clinic_opens: str = DEFAULT_OPENING[0]
+    """When the care team is in, on each of ``clinic_days`` (``"HH:MM"``) ..."""
+    clinic_closes: str = DEFAULT_OPENING[1]
+    """... until this time: safety alerts escalate only then; the crisis text says when not."""
+    clinic_days: tuple[int, ...] = DEFAULT_CLINIC_DAYS
+    """The days the clinic is open, Monday 0 to Sunday 6."""
+    escalation_minutes: int = DEFAULT_ESCALATION_MINUTES
+    """Minutes of opening hours an alert may stay unacknowledged before it escalates."""
+    max_reminders: int = DEFAULT_MAX_REMINDERS
+    """Reminders of one check-in window at most."""
+    reminders_on_since: dt.datetime | None = None
+    """When the clinic switched reminders on (None: off)."""
+
+    def open_at(self, moment: dt.datetime) -> bool:
+        """Whether the clinic is open at ``moment`` (its days and hours, on its clock)."""
+        return clinic_open(moment, **self.opening_hours)
+
+    @property
+    def opening_hours(self) -> dict[str, Any]:
+        """The keywords of :mod:`outcomes.clinic_time`'s opening-hours functions."""
+        return {
+            "zone": self.time_zone,
+            "days": self.clinic_days,
+            "opens": self.clinic_opens,
+            "closes": self.clinic_closes,
+        }
 
 
 def rules_from_overrides(overrides: dict[str, Any] | None) -> Rules:
@@ -129,6 +174,9 @@ def clinic_config(session: Session, clinic_id: int) -> ClinicConfig:
         "emergency_number": _stored_number(settings.emergency_number, DEFAULT_EMERGENCY_NUMBER),
     }
     hours = (settings.clinic_hours or "").strip() or None
+    opens, closes = _stored_opening(settings.clinic_opens, settings.clinic_closes)
+    quiet_start = _stored_clock(settings.quiet_hours_start, DEFAULT_QUIET_HOURS[0])
+    quiet_end = _stored_clock(settings.quiet_hours_end, DEFAULT_QUIET_HOURS[1])
     stored_text = (settings.crisis_text or "").strip()
     own_text = (
         stored_text
@@ -147,7 +195,95 @@ def clinic_config(session: Session, clinic_id: int) -> ClinicConfig:
         emergency_number=numbers["emergency_number"],
         clinic_hours=hours,
         custom_crisis_text=own_text is not None,
+        quiet_hours_start=quiet_start,
+        quiet_hours_end=quiet_end,
+        clinic_opens=opens,
+        clinic_closes=closes,
+        clinic_days=_stored_days(settings.clinic_days),
+        escalation_minutes=_stored_count(
+            settings.escalation_minutes, DEFAULT_ESCALATION_MINUTES, most=7 * 24 * 60
+        ),
+        max_reminders=_stored_count(settings.max_reminders, DEFAULT_MAX_REMINDERS, most=10),
+        reminders_on_since=settings.reminders_on_since,
     )
+
+
+CARE_TEAM_TOLD = (
+    "We have sent your care team a message about your answers now, and they will review them."
+)
+"""The default text's middle sentence when a notification was queued to someone reachable
+while the clinic is open (never otherwise: the former default promised it without sending)."""
+
+
+def crisis_text_at(config: ClinicConfig, *, now: dt.datetime, care_team_told: bool) -> str:
+    """The crisis panel's text at ``now``: what really happens next.
+
+    * The clinic is closed (its days and hours, on its clock): it says so plainly and when
+      the care team will see the answers (its next opening), whatever was sent, and sends a
+      patient in danger now to the crisis line or the emergency number. A clinic's own text
+      follows that sentence.
+    * The clinic is open and ``care_team_told`` (a safety notification was queued to
+      someone reachable, :func:`data.notify.safety.care_team_told`): the default text says
+      the care team has been sent a message.
+    * Otherwise the clinic's own text, or the default (the care team sees the answers
+      during clinic hours).
+    """
+    numbers = {
+        "call_number": config.crisis_call_number,
+        "text_number": config.crisis_text_number,
+        "emergency_number": config.emergency_number,
+    }
+    if not config.open_at(now):
+        opening = next_opening(now, **config.opening_hours)
+        when = "when it next opens" if opening is None else _opening_words(opening, now, config)
+        closed = f"Our clinic is closed now; your care team will see your answers {when}."
+        if config.custom_crisis_text:
+            return f"{closed} {config.crisis_text}"
+        return default_crisis_text(care_team=closed, **numbers)
+    if config.custom_crisis_text:
+        return config.crisis_text
+    if care_team_told:
+        return default_crisis_text(care_team=CARE_TEAM_TOLD, **numbers)
+    return default_crisis_text(clinic_hours=config.clinic_hours, **numbers)
+
+
+def _opening_words(opening: dt.datetime, now: dt.datetime, config: ClinicConfig) -> str:
+    """``when it opens at 08:00 tomorrow`` (today, tomorrow, or ``on Monday 30 November``),
+    on the clinic's clock."""
+    zone = zoneinfo.ZoneInfo(config.time_zone)
+    local = opening.astimezone(zone)
+    days = (local.date() - now.astimezone(zone).date()).days
+    day = {0: "today", 1: "tomorrow"}.get(days, f"on {local:%A %d %B}")
+    return f"when it opens at {local:%H:%M} {day}"
+
+
+# Hours, days and counts are validated where an administrator edits them; a row edited by
+# hand must still never stop a check-in or an escalation pass, so a stored value that does
+# not parse is read as the default (as _stored_number does for the crisis numbers).
+
+
+def _stored_clock(stored: str | None, default: str) -> str:
+    try:
+        return f"{parse_clock(stored or ''):%H:%M}"
+    except ValueError:
+        return default
+
+
+def _stored_opening(opens: str | None, closes: str | None) -> tuple[str, str]:
+    start = _stored_clock(opens, DEFAULT_OPENING[0])
+    end = _stored_clock(closes, DEFAULT_OPENING[1])
+    return (start, end) if start < end else DEFAULT_OPENING
+
+
+def _stored_days(stored: str | None) -> tuple[int, ...]:
+    try:
+        return tuple(sorted(parse_days(stored if stored is not None else "0,1,2,3,4")))
+    except ValueError:
+        return DEFAULT_CLINIC_DAYS
+
+
+def _stored_count(stored: int | None, default: int, *, most: int) -> int:
+    return stored if isinstance(stored, int) and 1 <= stored <= most else default
 
 
 def _stored_number(stored: str | None, default: str) -> str:

@@ -15,9 +15,13 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from data.notify.escalation import escalate_due
+
 __all__ = ["STEPS", "Step"]
 
 Step = Callable[[Session, dt.datetime], int]
 
-STEPS: list[tuple[str, Step]] = []
+STEPS: list[tuple[str, Step]] = [
+    ("escalate unacknowledged safety alerts", escalate_due),
+]
 """(name, step) in the order a pass runs them."""

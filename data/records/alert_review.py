@@ -24,6 +24,7 @@ from data.access import Actor, ensure_can_write_patient, ensure_role
 from data.course_state import refresh_patients
 from data.errors import AccessDenied, InvalidInput
 from data.models import Assessment, Patient, SafetyAlert, User, utcnow
+from data.records.alert_history import NewEvent, record_events
 from data.records.frames import frame_of, with_nullable_ints
 from outcomes.instruments import registry
 
@@ -197,7 +198,8 @@ def open_alerts(
 
 
 def acknowledge_alert(session: Session, *, actor: Actor, alert_id: int, note: str) -> None:
-    """Mark a safety alert seen, with what was done; records who and when."""
+    """Mark a safety alert seen, with what was done; records who and when (on the alert, in
+    its history and in the audit trail). An acknowledged alert escalates no further."""
     ensure_role(session, actor, "clinician", "system")
     alert = session.get(SafetyAlert, alert_id) if isinstance(alert_id, int) else None
     if alert is None or alert.clinic_id != actor.clinic_id:
@@ -211,6 +213,20 @@ def acknowledge_alert(session: Session, *, actor: Actor, alert_id: int, note: st
     alert.acknowledged_by_id = actor.user_id
     alert.acknowledged_at = utcnow()
     alert.note = note
+    # On the alert's history too (who, when): escalation stops, as it asks for open alerts.
+    record_events(
+        session,
+        [
+            NewEvent(
+                alert.clinic_id,
+                alert.id,
+                "acknowledged",
+                alert.acknowledged_at,
+                "acknowledged with a note",
+                actor_id=actor.user_id,
+            )
+        ],
+    )
     audit.record(
         session,
         actor=actor,

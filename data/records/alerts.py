@@ -25,6 +25,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from data.models import SafetyAlert
+from data.notify.safety import OpenAlert, notify_new_alerts
 
 __all__ = [
     "HISTORICAL_ALERT_AGE",
@@ -63,18 +64,32 @@ def write_alerts(
     """Store ``alerts`` in the caller's transaction; their ids in order if ``return_ids``.
 
     One multi-row INSERT (a large import writes thousands); ids are only fetched when the
-    caller needs them (a check-in reports its alert).
+    caller needs them (a check-in reports its alert) or an alert is open: each open alert
+    reaches a person in the same transaction (:func:`data.notify.safety.notify_new_alerts`:
+    its clinician and the first on-call contact are sent a message, and its history
+    begins). No alert, no read: a check-in without a safety answer costs nothing here.
     """
     if not alerts:
         return ()
     rows = [asdict(alert) for alert in alerts]
-    if return_ids:
-        ids = session.scalars(
+    if not return_ids and not any(alert.open for alert in alerts):
+        session.execute(insert(SafetyAlert), rows)
+        return ()
+    ids = tuple(
+        int(alert_id)
+        for alert_id in session.scalars(
             insert(SafetyAlert).returning(SafetyAlert.id, sort_by_parameter_order=True), rows
         )
-        return tuple(int(alert_id) for alert_id in ids)
-    session.execute(insert(SafetyAlert), rows)
-    return ()
+    )
+    notify_new_alerts(
+        session,
+        [
+            OpenAlert(alert_id, alert.clinic_id, alert.patient_id, alert.created_at)
+            for alert_id, alert in zip(ids, alerts, strict=True)
+            if alert.open
+        ],
+    )
+    return ids if return_ids else ()
 
 
 def alerts_for_answers(

@@ -5,11 +5,13 @@ themselves are checked in a phone-sized browser in test_browser_phone.py."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import crisis
 from dashboard.crisis import dial_links, links_html
 from data.access import Actor
 from data.clinic import DEFAULT_CRISIS_TEXT, ClinicConfig, clinic_config, set_crisis_contacts
@@ -32,8 +34,11 @@ def _settings(url: str, admin: Actor, **changes: str) -> ClinicConfig:
 
 
 @pytest.fixture
-def reset(app_world: AppWorld) -> object:
-    """Every test starts and ends with the default panel (the world is shared by the module)."""
+def reset(app_world: AppWorld, monkeypatch: pytest.MonkeyPatch) -> object:
+    """Every test starts and ends with the default panel (the world is shared by the module),
+    on a Monday at noon: in clinic hours (the panel's words outside them and after a message
+    to the care team: test_crisis_hours.py)."""
+    monkeypatch.setattr(crisis, "_now", lambda: dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC))
     blank = dict.fromkeys(
         ("crisis_call_number", "crisis_text_number", "emergency_number", "clinic_hours"), ""
     )

@@ -390,6 +390,19 @@ CALLS: dict[str, tuple[Call, ...]] = {
     ),
     "data.records.alert_review.open_alerts": (Call(NO_TARGET, _nothing),),
     "data.records.worklist_state.worklist_state": (Call(NO_TARGET, _nothing),),
+    # Safety alerts reach a person (issue 14)
+    "data.records.alert_history.alert_history": (
+        Call(PATIENT_TARGETS, lambda _, target: {"alert_id": target.alert_id}),
+    ),
+    "data.notify.safety.care_team_told": (Call(PATIENT_TARGETS, _patient),),
+    "data.records.alert_history.alert_histories": (
+        Call(
+            NO_TARGET,
+            lambda matrix, _: {
+                "alert_ids": [t.alert_id for t in matrix.targets.values() if t.alert_id is not None]
+            },
+        ),
+    ),
     "data.records.alert_review.acknowledge_alert": (
         Call(
             PATIENT_TARGETS,
