@@ -172,6 +172,9 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     "data.clinic.set_crisis_contacts": {EVERY_CALL: ADMINISTRATION},
     # data.rescore: recomputing every stored score is the clinic's administration
     "data.rescore.rescore": {EVERY_CALL: ADMINISTRATION},
+    # data.notify.health (issue 14, send): whether messages are leaving, for the
+    # administration (counts and server answers, no patient data)
+    "data.notify.health.delivery_health": {EVERY_CALL: ADMINISTRATION},
     # data.access: the checks themselves, callable by any data module
     "data.access.ensure_can_view_patient": {EVERY_CALL: OWN_OR_CARE_TEAM},
     "data.access.ensure_can_write_patient": {
