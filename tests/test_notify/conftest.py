@@ -97,7 +97,8 @@ def _authenticate(
         and auth_data.login == SMTP_USER.encode()
         and auth_data.password == SMTP_PASSWORD.encode()
     )
-    return AuthResult(success=ok)
+    # handled=False: the server answers "535 credentials invalid" itself.
+    return AuthResult(success=ok, handled=False)
 
 
 @dataclass
