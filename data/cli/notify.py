@@ -23,6 +23,8 @@ def _logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # The schema check at start-up is Alembic's; its notes say nothing to an operator.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @app.command("send-due")
@@ -47,14 +49,14 @@ def send_due_command(database_url: DatabaseUrl = None) -> None:
 @app.command("worker")
 def worker_command(
     database_url: DatabaseUrl = None,
-    stop_with_parent: Annotated[
-        bool,
+    parent_pid: Annotated[
+        int | None,
         typer.Option(
             "--stop-with-parent",
             hidden=True,
-            help="Stop when the process that started this one ends (the embedded app).",
+            help="Stop when this process, the one that started the worker, ends (make run).",
         ),
-    ] = False,
+    ] = None,
 ) -> None:
     """Send messages as they fall due, pass after pass, until stopped (SIGTERM or Ctrl-C).
 
@@ -67,4 +69,4 @@ def worker_command(
 
     _logging()
     with open_engine(database_url) as engine, refusals():
-        run_forever(engine, settings=get_settings(), stop_with_parent=stop_with_parent)
+        run_forever(engine, settings=get_settings(), parent_pid=parent_pid)

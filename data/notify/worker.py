@@ -195,16 +195,16 @@ def run_forever(
     *,
     settings: Settings,
     stop: threading.Event | None = None,
-    stop_with_parent: bool = False,
+    parent_pid: int | None = None,
 ) -> None:
     """Pass after pass until ``stop`` is set, SIGTERM or SIGINT arrives, or (with
-    ``stop_with_parent``) the process that started this one ends (the embedded app's worker).
+    ``parent_pid``) that process, which started this one, has ended (the embedded app's
+    worker: its parent is then no longer that process).
 
     A pass that fails (the database is down, say) is logged and tried again after the
     interval: the worker outlives an outage.
     """
     stop = stop or threading.Event()
-    parent = os.getppid()
     worker = worker_name()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -225,7 +225,7 @@ def run_forever(
         waited = 0.0
         # Short naps: a stop (or the parent's end) is noticed within half a second.
         while waited < settings.worker_interval_seconds and not stop.is_set():
-            if stop_with_parent and os.getppid() != parent:
+            if parent_pid is not None and os.getppid() != parent_pid:
                 log.info("the app that started this worker has stopped; stopping")
                 stop.set()
                 break

@@ -108,6 +108,7 @@ class SmtpTestServer:
     port: int
     handler: _Handler
     controller: Controller
+    auth: bool = False
 
     @property
     def received(self) -> list[Received]:
@@ -126,9 +127,12 @@ class SmtpTestServer:
         return Settings(**(values | changes))
 
     def stop(self) -> None:
+        """The server goes away (its port refuses connections); what it received stays."""
         self.controller.stop()
 
     def start(self) -> None:
+        """The server comes back on the same port (a stopped controller cannot restart)."""
+        self.controller = _controller(self.handler, self.port, auth=self.auth)
         self.controller.start()
 
 
@@ -156,7 +160,7 @@ def smtp_server() -> Iterator[SmtpTestServer]:
     try:
         yield server
     finally:
-        controller.stop(no_assert=True)
+        server.controller.stop(no_assert=True)
 
 
 @pytest.fixture
@@ -166,10 +170,11 @@ def smtp_server_with_sign_in() -> Iterator[SmtpTestServer]:
     port = _free_port()
     controller = _controller(handler, port, auth=True)
     controller.start()
+    server = SmtpTestServer(port, handler, controller, auth=True)
     try:
-        yield SmtpTestServer(port, handler, controller)
+        yield server
     finally:
-        controller.stop(no_assert=True)
+        server.controller.stop(no_assert=True)
 
 
 @dataclass(frozen=True)
