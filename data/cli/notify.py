@@ -3,7 +3,7 @@
 ``send-due`` runs one pass (for cron or a systemd timer) and prints its counts; ``worker``
 runs passes until stopped (SIGTERM or Ctrl-C ends it between two messages). Both read the
 channels from ``OUTCOMES_MESSAGES_TRANSPORT`` and the ``OUTCOMES_SMTP_*`` and
-``OUTCOMES_SMS_*`` settings (docs/records.md); they never print a message or a password.
+``OUTCOMES_SMS_*`` settings (data/settings.py); they never print a message or a password.
 """
 
 from __future__ import annotations
