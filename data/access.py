@@ -201,6 +201,9 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     "data.records.alert_history.alert_history": {EVERY_CALL: CARE_TEAM},
     "data.records.alert_history.alert_histories": {EVERY_CALL: CLINIC_STAFF},
     "data.notify.safety.care_team_told": {EVERY_CALL: OWN_OR_CARE_TEAM},
+    # data.notify.health (issue 14, send): whether messages are leaving, for the
+    # administration (counts and server answers, no patient data)
+    "data.notify.health.delivery_health": {EVERY_CALL: ADMINISTRATION},
     # data.access: the checks themselves, callable by any data module
     "data.access.ensure_can_view_patient": {EVERY_CALL: OWN_OR_CARE_TEAM},
     "data.access.ensure_can_write_patient": {

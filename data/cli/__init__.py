@@ -22,7 +22,8 @@ from data.cli import setup
 from data.cli import records
 from data.cli import maintenance
 from data.cli import verify  # replaces maintenance's verify: it runs it first
+from data.cli import notify
 
 # isort: on
 
-__all__ = ["app", "maintenance", "records", "setup", "verify"]
+__all__ = ["app", "maintenance", "notify", "records", "setup", "verify"]

@@ -596,6 +596,8 @@ CALLS: dict[str, tuple[Call, ...]] = {
             "clinician_only=True",
         ),
     ),
+    # data.notify.health (issue 14, send)
+    "data.notify.health.delivery_health": (Call(NO_TARGET, _nothing),),
 }
 """How to call each function of :data:`data.access.ACCESS_RULES`: one entry per case of its rule
 (or more, told apart by their labels)."""
