@@ -184,7 +184,6 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     "data.account_admin.set_user_contact": {EVERY_CALL: ACCOUNT_MANAGERS},
     "data.notify.delivery_log.delivery_log": {EVERY_CALL: ADMINISTRATION},
     "data.notify.delivery_log.delivery_counts": {EVERY_CALL: ADMINISTRATION},
-    "data.notify.delivery_log.delivery_health": {EVERY_CALL: ADMINISTRATION},
     "data.notify.delivery_log.sent_messages": {EVERY_CALL: ADMINISTRATION},
     "data.notify.delivery_log.unreachable_patients": {EVERY_CALL: AGGREGATE_READERS},
     "data.notify.reminder_effect.reminder_completeness": {EVERY_CALL: AGGREGATE_READERS},

@@ -4,7 +4,7 @@ The delivery log is the outbox itself (nothing is deleted): each message's kind,
 recipient (masked: ``p***@example.org``, ``+1••••••0143``), status, attempts, last error and
 times, filtered and a page at a time; the counts of sent, failed, bounced, opted-out,
 cancelled and queued messages; how many patients cannot be reached at all (no e-mail and no
-phone); whether sending is stuck (the banner's "the mail server cannot be reached"); and the
+phone) (whether sending is stuck: :mod:`data.notify.health`); and the
 sent messages themselves, subject and body, which the embedded default's local outbox lets a
 newcomer read ("messages sent"; one-time links in them are hidden).
 
@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import Final
 
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from data import audit
 from data.access import Actor, ensure_role
 from data.errors import InvalidInput
-from data.models import Patient, utcnow
+from data.models import Patient
 from data.notify.models import MessageOptOut, OutboxAttempt, OutboxMessage
 from data.notify.queue import KINDS
 
@@ -34,10 +34,8 @@ __all__ = [
     "COUNTED",
     "LOG_COLUMNS",
     "STATUSES",
-    "DeliveryHealth",
     "LogPage",
     "delivery_counts",
-    "delivery_health",
     "delivery_log",
     "hide_links",
     "mask_recipient",
@@ -60,10 +58,8 @@ LOG_COLUMNS: Final = (
     "next_attempt_at",
     "sent_at",
 )
-STUCK_AFTER: Final = dt.timedelta(minutes=15)
-"""A message due this long ago and still queued means sending is stuck."""
-FAILURE_WINDOW: Final = dt.timedelta(hours=1)
-"""Failed attempts within this time also mean the server cannot be reached."""
+
+
 MAX_PAGE_SIZE: Final = 200
 
 
@@ -218,53 +214,6 @@ def delivery_counts(
         or 0
     )
     return {name: counts[name] for name in (*COUNTED, "opted_out_patients")}
-
-
-@dataclass(frozen=True)
-class DeliveryHealth:
-    """Whether sending is stuck: messages due for more than :data:`STUCK_AFTER` and still
-    queued (``overdue``, the oldest due at ``oldest_due_at``), or failed attempts within the
-    last :data:`FAILURE_WINDOW` (``recent_failures``)."""
-
-    overdue: int
-    oldest_due_at: dt.datetime | None
-    recent_failures: int
-    last_error: str | None
-
-    @property
-    def stuck(self) -> bool:
-        """Whether the page shows the banner."""
-        return self.overdue > 0 or self.recent_failures > 0
-
-
-def delivery_health(
-    session: Session, *, actor: Actor, now: dt.datetime | None = None
-) -> DeliveryHealth:
-    """Is the clinic's sending stuck (administrators and the operator)? Counts and the
-    latest error only (an error names a server, never a patient): not audited.
-
-    A reminder waiting for the end of quiet hours is not overdue: only messages whose
-    ``next_attempt_at`` is more than :data:`STUCK_AFTER` past count.
-    """
-    ensure_role(session, actor, "administrator", "system")
-    now = now or utcnow()
-    overdue, oldest = session.execute(
-        select(func.count(OutboxMessage.id), func.min(OutboxMessage.next_attempt_at)).where(
-            OutboxMessage.clinic_id == actor.clinic_id,
-            OutboxMessage.status == "queued",
-            OutboxMessage.next_attempt_at <= now - STUCK_AFTER,
-        )
-    ).one()
-    failed = and_(
-        OutboxAttempt.clinic_id == actor.clinic_id,
-        OutboxAttempt.outcome.in_(("failed", "gave_up")),
-        OutboxAttempt.at >= now - FAILURE_WINDOW,
-    )
-    recent = int(session.scalar(select(func.count(OutboxAttempt.id)).where(failed)) or 0)
-    last_error = session.scalar(
-        select(OutboxAttempt.detail).where(failed).order_by(OutboxAttempt.at.desc()).limit(1)
-    )
-    return DeliveryHealth(int(overdue or 0), oldest, recent, last_error)
 
 
 def unreachable_patients(session: Session, *, actor: Actor) -> int:

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data.access import Actor, ensure_role
@@ -37,8 +37,8 @@ class DeliveryHealth:
     queued : int
         Messages waiting (for their time, or for a retry).
     oldest_waiting : datetime.timedelta or None
-        How long the oldest message that is due (or was tried) has been waiting; None when
-        none is. A reminder waiting for the morning is not counted.
+        How long the longest-overdue queued message has been due (its first time, or its
+        next retry); None when none is due. A reminder waiting for the morning is not.
     failed_last_hour : int
         Tries that did not deliver (refused, unreachable, bounced, given up) in the last hour.
     last_error : str or None
@@ -83,11 +83,11 @@ def delivery_health(
         .select_from(OutboxMessage)
         .where(OutboxMessage.clinic_id == clinic, queued)
     )
+    # Waiting since it fell due (a retry's next try, a reminder's end of quiet hours), so a
+    # reminder held for the morning is not "stuck" and a message due 20 minutes ago is.
     oldest = session.scalar(
-        select(func.min(OutboxMessage.created_at)).where(
-            OutboxMessage.clinic_id == clinic,
-            queued,
-            or_(OutboxMessage.next_attempt_at <= now, OutboxMessage.attempts > 0),
+        select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.clinic_id == clinic, queued, OutboxMessage.next_attempt_at <= now
         )
     )
     failed = session.scalar(

@@ -574,7 +574,6 @@ CALLS: dict[str, tuple[Call, ...]] = {
     ),
     "data.notify.delivery_log.delivery_log": (Call(NO_TARGET, _nothing),),
     "data.notify.delivery_log.delivery_counts": (Call(NO_TARGET, _nothing),),
-    "data.notify.delivery_log.delivery_health": (Call(NO_TARGET, _nothing),),
     "data.notify.delivery_log.sent_messages": (Call(NO_TARGET, _nothing),),
     "data.notify.delivery_log.unreachable_patients": (Call(NO_TARGET, _nothing),),
     "data.notify.reminder_effect.reminder_completeness": (Call(NO_TARGET, _nothing),),

@@ -16,13 +16,13 @@ from data.infusions import InfusionInput, record_infusion
 from data.models import AuditEvent, Patient, utcnow
 from data.notify.delivery_log import (
     delivery_counts,
-    delivery_health,
     delivery_log,
     hide_links,
     mask_recipient,
     sent_messages,
     unreachable_patients,
 )
+from data.notify.health import delivery_health
 from data.notify.models import OutboxAttempt, OutboxMessage
 from data.notify.opt_outs import record_opt_out
 from data.notify.queue import NewMessage, queue_message
@@ -176,11 +176,13 @@ def test_health_says_when_sending_is_stuck(session: Session, world: World) -> No
     assert not delivery_health(session, actor=world.admin_a, now=now).stuck
     _message(session, a, "overdue", due=now - dt.timedelta(minutes=20))
     health = delivery_health(session, actor=world.admin_a, now=now)
-    assert health.stuck and health.overdue == 1 and health.recent_failures == 0
+    assert health.stuck and health.failed_last_hour == 0
+    assert health.oldest_waiting is not None
+    assert health.oldest_waiting >= dt.timedelta(minutes=20)
     # A failed attempt within the hour is stuck too, with its error.
     _message(session, a, "retry", outcome="failed", error="connection refused", due=now)
     later = delivery_health(session, actor=world.admin_a, now=now + dt.timedelta(minutes=1))
-    assert later.recent_failures == 1 and later.last_error == "connection refused"
+    assert later.failed_last_hour == 1 and later.last_error == "connection refused"
     elsewhere = Actor.system(world.clinic_b)
     assert not delivery_health(session, actor=elsewhere, now=now + dt.timedelta(minutes=1)).stuck
 

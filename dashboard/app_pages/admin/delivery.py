@@ -19,11 +19,11 @@ from data.errors import InvalidInput
 from data.notify.delivery_log import (
     STATUSES,
     delivery_counts,
-    delivery_health,
     delivery_log,
     sent_messages,
     unreachable_patients,
 )
+from data.notify.health import STUCK_AFTER, delivery_health
 from data.notify.queue import KINDS
 from data.notify.reminder_effect import reminder_completeness
 from data.notify.settings_admin import message_settings
@@ -56,10 +56,11 @@ def local(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
 
 if health.stuck:
     details = []
-    if health.overdue:
-        details.append(f"{health.overdue} message(s) due for more than 15 minutes are waiting")
-    if health.recent_failures:
-        details.append(f"{health.recent_failures} attempt(s) failed in the last hour")
+    if health.oldest_waiting is not None and health.oldest_waiting > STUCK_AFTER:
+        minutes = int(health.oldest_waiting.total_seconds() // 60)
+        details.append(f"{health.queued} message(s) queued, the longest due for {minutes} minutes")
+    if health.failed_last_hour:
+        details.append(f"{health.failed_last_hour} attempt(s) failed in the last hour")
     st.warning(STUCK + " " + literal("; ".join(details) + "."), icon=":material/warning:")
     if health.last_error:
         st.text(f"Last error: {health.last_error}")
