@@ -264,6 +264,7 @@ def measurement_windows(
     infusions: Iterable[dt.datetime],
     time_zone: str,
     through: dt.date,
+    since: dt.date | None = None,
     rules: Rules = DEFAULT_RULES,
 ) -> tuple[MeasurementWindow, ...]:
     """A patient's measurement windows, in time order, up to ``through`` (due dates).
@@ -278,6 +279,9 @@ def measurement_windows(
         The clinic's IANA time zone.
     through : date
         The last due date wanted (the periodic points go on for ever).
+    since : date, optional
+        Weekly and maintenance points due more than :data:`_SKIP_BEFORE` before it are not
+        built (a bulk reader that wants today's windows only): they cannot reach ``since``.
     rules : Rules
         ``early_days`` and ``grace_days``: the days around a weekly or maintenance point
         (course-and-reporting §3).
@@ -330,12 +334,15 @@ def measurement_windows(
             )
         )
     early, grace = dt.timedelta(days=rules.early_days), dt.timedelta(days=rules.grace_days)
+    skip = dt.date.min if since is None else since - _SKIP_BEFORE
     if (point := schedule.point("between_infusions")) is not None:
         step = dt.timedelta(days=point.setting("every_days"))
         for index, day in enumerate(induction):
             stop = induction[index + 1] if index + 1 < len(induction) else end_day
             stop = min(stop or through + _DAY, through + _DAY)
             due = day + step
+            while due < skip:
+                due += step
             while due < stop:
                 found.append(on_days("between_infusions", due, due - early, due + grace))
                 due += step
@@ -345,6 +352,8 @@ def measurement_windows(
         for index, anchor in enumerate(anchors):
             stop = anchors[index + 1] if index + 1 < len(anchors) else through + _DAY
             due = anchor + step
+            while due < skip:
+                due += step
             while due < min(stop, through + _DAY):
                 found.append(on_days("maintenance", due, due - early, due + grace))
                 due += step
@@ -352,6 +361,7 @@ def measurement_windows(
 
 
 _DAY = dt.timedelta(days=1)
+_SKIP_BEFORE = dt.timedelta(days=60)
 
 
 def _placed(found: list[_Candidate], schedule: Schedule) -> tuple[MeasurementWindow, ...]:

@@ -1,0 +1,170 @@
+"""The rows a patient's measurement schedule is computed from, for code that acts for nobody.
+
+A patient's schedule (:mod:`outcomes.schedule`) is their protocol's (the protocol of their
+latest treatment course; the clinic's ``""`` row for a protocol without one; no row at all:
+:data:`outcomes.schedule.DEFAULT_SCHEDULE`) over their recorded infusions and the planned
+ones not yet given or cancelled. The course state's refresh, the check-in writer and the
+reminders step read them here; the functions that act for a person (and check and audit)
+are in :mod:`data.schedule`.
+
+A planned infusion whose day has passed without an infusion still counts until the care team
+cancels it [D]: the schedule stays a function of the records, not of the clock, so the stored
+"next due" is right whenever it was computed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from data.models import Infusion, TreatmentCourse
+from data.notify.models import MeasurementSchedule, PlannedInfusion
+from outcomes.checkin_windows import clinic_date
+from outcomes.schedule import DEFAULT_SCHEDULE, Schedule, parse_schedule
+
+__all__ = [
+    "ScheduleInputs",
+    "clinic_schedules",
+    "fulfil_planned_infusion",
+    "schedule_inputs",
+    "schedule_of",
+]
+
+
+def clinic_schedules(session: Session, *, clinic_id: int) -> dict[str, Schedule]:
+    """The clinic's stored schedules by protocol (``""``: its default)."""
+    rows = session.execute(
+        select(
+            MeasurementSchedule.protocol,
+            MeasurementSchedule.induction_infusions,
+            MeasurementSchedule.points,
+        ).where(MeasurementSchedule.clinic_id == clinic_id)
+    ).all()
+    # Saved through data.schedule.save_schedule, which checked them.
+    return {
+        protocol: parse_schedule(points, induction_infusions=induction)
+        for protocol, induction, points in rows
+    }
+
+
+def schedule_of(schedules: Mapping[str, Schedule], protocol: str | None) -> Schedule:
+    """The schedule of ``protocol``: its own, else the clinic's default, else the spec's."""
+    return schedules.get(protocol or "") or schedules.get("") or DEFAULT_SCHEDULE
+
+
+@dataclass(frozen=True)
+class ScheduleInputs:
+    """Some patients' schedules and the infusions that place them (recorded and planned)."""
+
+    schedules: dict[int, Schedule]
+    infusions: dict[int, list[dt.datetime]]
+
+    def schedule(self, patient_id: int) -> Schedule:
+        return self.schedules.get(patient_id, DEFAULT_SCHEDULE)
+
+    def times(self, patient_id: int) -> list[dt.datetime]:
+        return self.infusions.get(patient_id, [])
+
+
+def _latest_protocols(
+    session: Session, clinic_id: int, patient_ids: Collection[int] | None
+) -> dict[int, str]:
+    """Each patient's latest treatment course's protocol (by start date, then id)."""
+    ranked = select(
+        TreatmentCourse.patient_id,
+        TreatmentCourse.protocol,
+        func.row_number()
+        .over(
+            partition_by=TreatmentCourse.patient_id,
+            order_by=(TreatmentCourse.started_on.desc(), TreatmentCourse.id.desc()),
+        )
+        .label("rank"),
+    ).where(TreatmentCourse.clinic_id == clinic_id)
+    if patient_ids is not None:
+        ranked = ranked.where(TreatmentCourse.patient_id.in_(list(patient_ids)))
+    sub = ranked.subquery()
+    return {
+        int(p): str(protocol or "")
+        for p, protocol in session.execute(
+            select(sub.c.patient_id, sub.c.protocol).where(sub.c.rank == 1)
+        )
+    }
+
+
+def schedule_inputs(
+    session: Session,
+    *,
+    clinic_id: int,
+    patient_ids: Collection[int] | None,
+    planned_only: bool = False,
+) -> ScheduleInputs:
+    """The schedules of ``patient_ids`` (every patient of the clinic for None) and their
+    infusion times: recorded ones that count (not entered in error) and open planned ones.
+
+    Three queries whatever the number of patients (protocols, infusions, planned). With
+    ``planned_only`` the recorded infusions are left out (a caller that has read them).
+    """
+    schedules = clinic_schedules(session, clinic_id=clinic_id)
+    protocols = _latest_protocols(session, clinic_id, patient_ids) if schedules else {}
+    times: dict[int, list[dt.datetime]] = {}
+    queries = [
+        select(PlannedInfusion.patient_id, PlannedInfusion.planned_at).where(
+            PlannedInfusion.clinic_id == clinic_id,
+            PlannedInfusion.infusion_id.is_(None),
+            PlannedInfusion.cancelled_at.is_(None),
+        )
+    ]
+    if not planned_only:
+        queries.append(
+            select(Infusion.patient_id, Infusion.administered_at).where(
+                Infusion.clinic_id == clinic_id, Infusion.entered_in_error_at.is_(None)
+            )
+        )
+    for query in queries:
+        if patient_ids is not None:
+            query = query.where(query.selected_columns[0].in_(list(patient_ids)))
+        for patient_id, moment in session.execute(query):
+            times.setdefault(int(patient_id), []).append(moment)
+    return ScheduleInputs(
+        schedules={p: schedule_of(schedules, protocol) for p, protocol in protocols.items()},
+        infusions=times,
+    )
+
+
+def fulfil_planned_infusion(
+    session: Session,
+    *,
+    patient_id: int,
+    infusion_id: int,
+    administered_at: dt.datetime,
+    time_zone: str,
+) -> int | None:
+    """Link the patient's open planned infusion of the same clinic day to the infusion just
+    recorded (the booking is then given, no longer planned); its id, or None without one.
+
+    Called by the infusion writer in its transaction, before it refreshes the course state.
+    """
+    day = clinic_date(administered_at, time_zone)
+    window = (administered_at - dt.timedelta(days=2), administered_at + dt.timedelta(days=2))
+    candidates = session.execute(
+        select(PlannedInfusion.id, PlannedInfusion.planned_at)
+        .where(
+            PlannedInfusion.patient_id == patient_id,
+            PlannedInfusion.infusion_id.is_(None),
+            PlannedInfusion.cancelled_at.is_(None),
+            PlannedInfusion.planned_at.between(*window),
+        )
+        .order_by(PlannedInfusion.planned_at)
+    ).all()
+    found = next((i for i, at in candidates if clinic_date(at, time_zone) == day), None)
+    if found is not None:
+        session.execute(
+            update(PlannedInfusion)
+            .where(PlannedInfusion.id == found)
+            .values(infusion_id=infusion_id)
+        )
+    return found
