@@ -186,8 +186,12 @@ def plan_infusion(
 
 def cancel_planned_infusion(
     session: Session, *, actor: Actor, patient_id: int, planned_id: int
-) -> None:
-    """Cancel one of the patient's open bookings (kept, with the time it was cancelled)."""
+) -> bool:
+    """Cancel one of the patient's open bookings (kept, with the time it was cancelled).
+
+    False when there is no such open booking (given, cancelled already, or another
+    patient's): nothing changes, as for a second click on "Cancel".
+    """
     ensure_can_write_patient(session, actor=actor, patient_id=patient_id, clinician_only=True)
     done = session.execute(
         update(PlannedInfusion)
@@ -201,11 +205,12 @@ def cancel_planned_infusion(
         .values(cancelled_at=utcnow())
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
-        raise InvalidInput(["that planned infusion was given or cancelled already"])
+        return False
     audit.record(
         session, actor=actor, action=audit.Action.CANCEL_PLANNED_INFUSION, patient_id=patient_id
     )
     refresh_patients(session, clinic_id=actor.clinic_id, patient_ids=(patient_id,))
+    return True
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,21 @@ from sqlalchemy.orm import Session
 from data.models import Infusion, TreatmentCourse
 from data.notify.models import MeasurementSchedule, PlannedInfusion
 from outcomes.checkin_windows import clinic_date
-from outcomes.schedule import DEFAULT_SCHEDULE, Schedule, parse_schedule
+from outcomes.rules import Rules
+from outcomes.schedule import (
+    DEFAULT_SCHEDULE,
+    MeasurementWindow,
+    Schedule,
+    measurement_windows,
+    parse_schedule,
+    windows_through,
+)
 
 __all__ = [
     "ScheduleInputs",
     "clinic_schedules",
     "fulfil_planned_infusion",
+    "patient_windows",
     "schedule_inputs",
     "schedule_of",
 ]
@@ -132,6 +141,28 @@ def schedule_inputs(
     return ScheduleInputs(
         schedules={p: schedule_of(schedules, protocol) for p, protocol in protocols.items()},
         infusions=times,
+    )
+
+
+def patient_windows(
+    session: Session,
+    *,
+    clinic_id: int,
+    patient_id: int,
+    time_zone: str,
+    rules: Rules,
+    today: dt.date,
+) -> tuple[MeasurementWindow, ...]:
+    """One patient's windows around ``today`` (from two months before it to past the next
+    one): what the check-in writer judges a check-in by, in a few small queries."""
+    inputs = schedule_inputs(session, clinic_id=clinic_id, patient_ids=(patient_id,))
+    return measurement_windows(
+        inputs.schedule(patient_id),
+        infusions=inputs.times(patient_id),
+        time_zone=time_zone,
+        through=windows_through(today),
+        since=today,
+        rules=rules,
     )
 
 
