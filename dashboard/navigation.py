@@ -25,6 +25,7 @@ ROLE_PAGES: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("admin/users.py", "Users", ":material/group:"),
         ("admin/audit.py", "Audit log", ":material/policy:"),
         ("admin/clinic.py", "Clinic settings", ":material/settings:"),
+        ("admin/schedule.py", "Schedules", ":material/event_repeat:"),
         ("clinician/register.py", "Register a patient", ":material/person_add:"),
     ),
 }
