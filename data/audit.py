@@ -138,8 +138,7 @@ class Action(Enum):
     )
     VIEW_DUE_CHECKINS = (
         "view_due_checkins",
-        "read which of the clinic's patients have a check-in window open (reminders; once an "
-        "hour)",
+        "read which of the clinic's patients have a check-in window open (reminders; once an hour)",
     )
     MARK_INFUSION_ENTERED_IN_ERROR = (
         "mark_infusion_entered_in_error",
