@@ -300,6 +300,8 @@ def _patient_row(
         infusions=times,
         time_zone=zone,
         through=windows_through(latest),
+        # Only the windows from the latest check-in's on decide what is next.
+        since=checked,
         rules=rules,
     )
     return {

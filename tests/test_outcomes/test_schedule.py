@@ -213,3 +213,33 @@ def test_next_due_is_never_before_todays_window(
         windows, instrument="phq9", today=_on(today), checkins=[*checkins, _on(today)]
     )
     assert again.done and (again.next_window is None or again.next_window.opens > _on(today))
+
+
+@settings(max_examples=100, deadline=None)
+@given(days=infusion_days, since=st.integers(-30, 400), maintenance=st.integers(7, 365))
+def test_windows_built_from_a_day_on_are_the_full_schedules_from_that_day(
+    days: list[int], since: int, maintenance: int
+) -> None:
+    """The check-in writer and the reminders build windows around a day only (``since``):
+    from the window before that day on, they are exactly the full schedule's."""
+    points = schedule_json(DEFAULT_SCHEDULE)
+    for point in points:
+        if point["kind"] == "maintenance":
+            point["every_days"] = maintenance
+    schedule = parse_schedule(points, induction_infusions=6)
+
+    def built(**since_day: dt.date) -> tuple[MeasurementWindow, ...]:
+        return measurement_windows(
+            schedule,
+            infusions=[START + dt.timedelta(days=d) for d in days],
+            time_zone=ZONE,
+            through=_on(800),
+            **since_day,
+        )
+
+    full, near = built(), built(since=_on(since))
+    wanted = [w for w in full if w.days.closes >= _on(since)]
+    before = [w for w in full if w.days.closes < _on(since)]
+    assert [w for w in near if w.days.closes >= _on(since)] == wanted
+    if before:
+        assert before[-1] in near  # the stretch before the day starts where it did
