@@ -71,9 +71,12 @@ class ScheduleInputs:
 
     schedules: dict[int, Schedule]
     infusions: dict[int, list[dt.datetime]]
+    # A patient without a treatment course (or of a protocol without a schedule of its
+    # own): the clinic's default, else the spec's.
+    default: Schedule = DEFAULT_SCHEDULE
 
     def schedule(self, patient_id: int) -> Schedule:
-        return self.schedules.get(patient_id, DEFAULT_SCHEDULE)
+        return self.schedules.get(patient_id, self.default)
 
     def times(self, patient_id: int) -> list[dt.datetime]:
         return self.infusions.get(patient_id, [])
@@ -141,6 +144,7 @@ def schedule_inputs(
     return ScheduleInputs(
         schedules={p: schedule_of(schedules, protocol) for p, protocol in protocols.items()},
         infusions=times,
+        default=schedule_of(schedules, ""),
     )
 
 

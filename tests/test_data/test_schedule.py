@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import replace
 
 import pytest
@@ -221,3 +222,34 @@ def test_due_checkins_lists_open_windows_until_each_questionnaire_is_done(
     assert due_checkins(session, actor=world.clinician_b, at=utcnow()) == []
     # Read once an hour for the audit trail, however often the worker asks.
     assert _audits(session, Action.VIEW_DUE_CHECKINS) == 2  # clinic A's worker, clinician B
+
+
+def test_the_clinic_default_applies_to_a_patient_without_a_course(
+    session: Session, world: World
+) -> None:
+    """A patient with no treatment course (or of a protocol without a schedule) follows the
+    clinic's own default (the ``""`` row), not the spec's."""
+    patient = world.patient_a1.patient_id or 0
+    save_schedule(
+        session,
+        actor=world.admin_a,
+        protocol="",
+        induction_infusions=1,
+        points=[{"kind": "maintenance", "instruments": ["phq9"], "every_days": 7}],
+    )
+    record_infusion(
+        session,
+        actor=world.clinician_a,
+        patient_id=patient,
+        infusion=replace(GOOD, administered_at=utcnow() - dt.timedelta(days=70)),
+    )
+    mine = patient_schedule(
+        session, actor=world.clinician_a, patient_id=patient, today=dt.date.today()
+    )
+    kinds = {w.kind for w in mine.windows}
+    assert kinds == {"maintenance"}
+    dues = [w.days.due for w in mine.windows]
+    assert all((later - earlier).days == 7 for earlier, later in itertools.pairwise(dues))
+    # Weekly forms are one per window: the writer follows the clinic's default too.
+    for weeks in (2, 1, 0):
+        _checkin(session, world, days_ago=7 * weeks)
