@@ -194,7 +194,9 @@ def _reads(one: bool) -> Any:
 _READ_ONE, _READ_MANY = _reads(True), _reads(False)
 
 
-def _read_rows(session: Session, clinic_id: int, patient_ids: Sequence[int]) -> _Rows:
+def _read_rows(
+    session: Session, clinic_id: int, patient_ids: Sequence[int], time_zone: str | None = None
+) -> _Rows:
     # The writer's own changes first (an acknowledged alert is still an ORM object); then
     # the read goes to the connection as a Core statement, past the ORM's execution path.
     session.flush()
@@ -212,7 +214,7 @@ def _read_rows(session: Session, clinic_id: int, patient_ids: Sequence[int]) -> 
         [(int(p), when) for _, p, _, when, _, _ in given],
         [(int(p), when) for _, p, _, when, _, _ in open_alerts],
         schedule_inputs(session, clinic_id=clinic_id, patient_ids=patient_ids, planned_only=True),
-        clinic_config(session, clinic_id).time_zone,
+        time_zone or clinic_config(session, clinic_id).time_zone,
     )
 
 
@@ -295,11 +297,12 @@ def _patient_row(
     latest = max(
         [clinic_date(t, zone) for t in times] + ([checked] if checked else []), default=_EPOCH
     )
+    schedule = rows.schedule.schedule(patient_id)
     windows = measurement_windows(
-        rows.schedule.schedule(patient_id),
+        schedule,
         infusions=times,
         time_zone=zone,
-        through=windows_through(latest),
+        through=windows_through(latest, schedule),
         # Only the windows from the latest check-in's on decide what is next.
         since=checked,
         rules=rules,
@@ -532,15 +535,14 @@ def refresh_patients(
     ids = sorted({int(p) for p in patient_ids})
     if not ids:
         return
-    if config is not None and config.clinic_id == clinic_id:
-        rules, cadence = config.rules, config.checkin_cadence_days
-    else:
-        rules, cadence = _clinic_rules(session, clinic_id)
+    if config is None or config.clinic_id != clinic_id:
+        config = clinic_config(session, clinic_id)
+    rules, cadence = config.rules, config.checkin_cadence_days
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         compute = _expected_few if len(chunk) <= _FEW else _expected
         patient_rows, course_rows = compute(
-            _read_rows(session, clinic_id, chunk),
+            _read_rows(session, clinic_id, chunk, config.time_zone),
             chunk,
             rules=rules,
             cadence_days=cadence,

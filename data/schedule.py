@@ -29,7 +29,7 @@ from data.models import (
     utcnow,
 )
 from data.notify.models import MeasurementSchedule, PlannedInfusion
-from data.schedule_store import clinic_schedules, schedule_inputs
+from data.schedule_store import clinic_schedules, forget_clinic_schedules, schedule_inputs
 from outcomes.checkin_windows import clinic_date
 from outcomes.schedule import (
     MeasurementWindow,
@@ -118,6 +118,7 @@ def save_schedule(
     row.updated_at = utcnow()
     row.updated_by_id = actor.user_id
     session.flush()
+    forget_clinic_schedules(session)
     audit.record(
         session,
         actor=actor,
@@ -246,12 +247,13 @@ def patient_schedule(
         patient_id=patient_id,
         once_within=audit.VISIT,
     )
+    schedule = inputs.schedule(patient_id)
     return PatientSchedule(
         windows=measurement_windows(
-            inputs.schedule(patient_id),
+            schedule,
             infusions=inputs.times(patient_id),
             time_zone=config.time_zone,
-            through=windows_through(today),
+            through=windows_through(today, schedule),
             rules=config.rules,
         ),
         planned=tuple((int(i), at) for i, at in planned),

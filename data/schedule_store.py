@@ -15,13 +15,15 @@ cancels it [D]: the schedule stays a function of the records, not of the clock, 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, bindparam, cast, func, literal, null, select, union_all, update
 from sqlalchemy.orm import Session
 
-from data.models import Infusion, TreatmentCourse
+from data.models import Infusion, TreatmentCourse, UTCDateTime
 from data.notify.models import MeasurementSchedule, PlannedInfusion
 from outcomes.checkin_windows import clinic_date
 from outcomes.rules import Rules
@@ -37,6 +39,7 @@ from outcomes.schedule import (
 __all__ = [
     "ScheduleInputs",
     "clinic_schedules",
+    "forget_clinic_schedules",
     "fulfil_planned_infusion",
     "patient_windows",
     "schedule_inputs",
@@ -44,20 +47,66 @@ __all__ = [
 ]
 
 
+# Statements built once, values bound at each call: the check-in writer and the course
+# state's refresh read one patient's schedule on every check-in (issue 13's lesson: building
+# a statement per call cost a third of the window check).
+_SCHEDULES = select(
+    MeasurementSchedule.protocol,
+    MeasurementSchedule.induction_infusions,
+    MeasurementSchedule.points,
+).where(MeasurementSchedule.clinic_id == bindparam("clinic_id"))
+# One patient's infusion times: recorded (0) and booked (1).
+_RECORDED = select(literal(0), Infusion.administered_at, cast(null(), String)).where(
+    Infusion.patient_id == bindparam("patient_id"), Infusion.entered_in_error_at.is_(None)
+)
+_PLANNED = select(literal(1), PlannedInfusion.planned_at, cast(null(), String)).where(
+    PlannedInfusion.patient_id == bindparam("patient_id"),
+    PlannedInfusion.infusion_id.is_(None),
+    PlannedInfusion.cancelled_at.is_(None),
+)
+# The protocol of the patient's latest treatment course, as one more row (kind 2).
+_PROTOCOL = select(
+    literal(2),
+    cast(null(), UTCDateTime()),
+    select(TreatmentCourse.protocol)
+    .where(TreatmentCourse.patient_id == bindparam("patient_id"))
+    .order_by(TreatmentCourse.started_on.desc(), TreatmentCourse.id.desc())
+    .limit(1)
+    .scalar_subquery(),
+)
+# One patient's rows in one statement: recorded infusions (0), bookings (1), protocol (2).
+_ONE_PATIENT = union_all(_RECORDED, _PLANNED, _PROTOCOL)
+_ONE_PATIENT_PLANNED = union_all(_PLANNED, _PROTOCOL)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(points: str, induction_infusions: int) -> Schedule:
+    return parse_schedule(json.loads(points), induction_infusions=induction_infusions)
+
+
+_CACHE = "clinic_schedules"
+
+
 def clinic_schedules(session: Session, *, clinic_id: int) -> dict[str, Schedule]:
-    """The clinic's stored schedules by protocol (``""``: its default)."""
-    rows = session.execute(
-        select(
-            MeasurementSchedule.protocol,
-            MeasurementSchedule.induction_infusions,
-            MeasurementSchedule.points,
-        ).where(MeasurementSchedule.clinic_id == clinic_id)
-    ).all()
-    # Saved through data.schedule.save_schedule, which checked them.
-    return {
-        protocol: parse_schedule(points, induction_infusions=induction)
-        for protocol, induction, points in rows
-    }
+    """The clinic's stored schedules by protocol (``""``: its default).
+
+    Read once per transaction (a check-in's window check and its course-state refresh both
+    need them); :func:`forget_clinic_schedules` after a change in the same transaction.
+    """
+    cached: dict[int, dict[str, Schedule]] = session.info.setdefault(_CACHE, {})
+    if clinic_id not in cached:
+        rows = session.execute(_SCHEDULES, {"clinic_id": clinic_id}).all()
+        # Saved through data.schedule.save_schedule, which checked them; parsed once per text.
+        cached[clinic_id] = {
+            protocol: _parsed(json.dumps(points, sort_keys=True), induction)
+            for protocol, induction, points in rows
+        }
+    return cached[clinic_id]
+
+
+def forget_clinic_schedules(session: Session) -> None:
+    """Drop the transaction's copy of the clinic's schedules (one was saved)."""
+    session.info.pop(_CACHE, None)
 
 
 def schedule_of(schedules: Mapping[str, Schedule], protocol: str | None) -> Schedule:
@@ -117,10 +166,13 @@ def schedule_inputs(
     """The schedules of ``patient_ids`` (every patient of the clinic for None) and their
     infusion times: recorded ones that count (not entered in error) and open planned ones.
 
-    Three queries whatever the number of patients (protocols, infusions, planned). With
-    ``planned_only`` the recorded infusions are left out (a caller that has read them).
+    Three queries whatever the number of patients (protocols, infusions, planned); two for
+    one patient of a clinic without schedules of its own. With ``planned_only`` the
+    recorded infusions are left out (a caller that has read them).
     """
     schedules = clinic_schedules(session, clinic_id=clinic_id)
+    if patient_ids is not None and len(patient_ids) == 1:
+        return _one_patient(session, schedules, next(iter(patient_ids)), planned_only)
     protocols = _latest_protocols(session, clinic_id, patient_ids) if schedules else {}
     times: dict[int, list[dt.datetime]] = {}
     queries = [
@@ -148,6 +200,25 @@ def schedule_inputs(
     )
 
 
+def _one_patient(
+    session: Session, schedules: dict[str, Schedule], patient_id: int, planned_only: bool
+) -> ScheduleInputs:
+    """:func:`schedule_inputs` of one patient: one statement, built once."""
+    statement = _ONE_PATIENT_PLANNED if planned_only else _ONE_PATIENT
+    times: list[dt.datetime] = []
+    protocol: str | None = None
+    for kind, moment, name in session.execute(statement, {"patient_id": patient_id}):
+        if kind == 2:
+            protocol = name
+        else:
+            times.append(moment)
+    return ScheduleInputs(
+        schedules={patient_id: schedule_of(schedules, protocol)} if protocol else {},
+        infusions={patient_id: times} if times else {},
+        default=schedule_of(schedules, ""),
+    )
+
+
 def patient_windows(
     session: Session,
     *,
@@ -160,11 +231,12 @@ def patient_windows(
     """One patient's windows around ``today`` (from two months before it to past the next
     one): what the check-in writer judges a check-in by, in a few small queries."""
     inputs = schedule_inputs(session, clinic_id=clinic_id, patient_ids=(patient_id,))
+    schedule = inputs.schedule(patient_id)
     return measurement_windows(
-        inputs.schedule(patient_id),
+        schedule,
         infusions=inputs.times(patient_id),
         time_zone=time_zone,
-        through=windows_through(today),
+        through=windows_through(today, schedule),
         since=today,
         rules=rules,
     )

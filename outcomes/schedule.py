@@ -96,8 +96,9 @@ _PRIORITY = {
     "between_infusions": 2,
     "maintenance": 2,
 }
-# How far past a day windows are built: longer than any setting's reach.
-_REACH = dt.timedelta(days=400)
+# Beyond the longest periodic step, a margin for a window's early and grace days.
+_REACH = dt.timedelta(days=14)
+_PERIODIC = ("between_infusions", "maintenance")
 
 
 class ScheduleError(RulesError):
@@ -267,7 +268,8 @@ def measurement_windows(
     since: dt.date | None = None,
     rules: Rules = DEFAULT_RULES,
 ) -> tuple[MeasurementWindow, ...]:
-    """A patient's measurement windows, in time order, up to ``through`` (due dates).
+    """A patient's measurement windows, in time order: every window tied to an infusion,
+    and the periodic ones (weekly, maintenance) due up to ``through``.
 
     Parameters
     ----------
@@ -278,10 +280,12 @@ def measurement_windows(
     time_zone : str
         The clinic's IANA time zone.
     through : date
-        The last due date wanted (the periodic points go on for ever).
+        The last due date of a periodic point (they go on for ever):
+        :func:`windows_through` gives one far enough to know what is next after a day.
     since : date, optional
         Weekly and maintenance points due more than :data:`_SKIP_BEFORE` before it are not
-        built (a bulk reader that wants today's windows only): they cannot reach ``since``.
+        built, but for the last one before that (a reader that wants the windows around a
+        day only): the windows from ``since`` on, and the one before them, are the same.
     rules : Rules
         ``early_days`` and ``grace_days``: the days around a weekly or maintenance point
         (course-and-reporting §3).
@@ -341,7 +345,7 @@ def measurement_windows(
             stop = induction[index + 1] if index + 1 < len(induction) else end_day
             stop = min(stop or through + _DAY, through + _DAY)
             due = day + step
-            while due < skip:
+            while due + step < skip:
                 due += step
             while due < stop:
                 found.append(on_days("between_infusions", due, due - early, due + grace))
@@ -352,12 +356,12 @@ def measurement_windows(
         for index, anchor in enumerate(anchors):
             stop = anchors[index + 1] if index + 1 < len(anchors) else through + _DAY
             due = anchor + step
-            while due < skip:
+            while due + step < skip:
                 due += step
             while due < min(stop, through + _DAY):
                 found.append(on_days("maintenance", due, due - early, due + grace))
                 due += step
-    return tuple(w for w in _placed(found, schedule) if w.days.due <= through)
+    return _placed(found, schedule)
 
 
 _DAY = dt.timedelta(days=1)
@@ -426,6 +430,8 @@ def next_due_after(
     return status_in_windows(days, today=last_checkin, checkins=[last_checkin]).next_due
 
 
-def windows_through(today: dt.date) -> dt.date:
-    """How far to build windows to know what is next after ``today``."""
-    return today + _REACH
+def windows_through(today: dt.date, schedule: Schedule) -> dt.date:
+    """How far to build the periodic points to know what is next after ``today``: past the
+    longest step between two of them (the windows tied to infusions are always built)."""
+    steps = [p.setting("every_days") for p in schedule.points if p.kind in _PERIODIC]
+    return today + dt.timedelta(days=max(steps, default=0)) + _REACH
