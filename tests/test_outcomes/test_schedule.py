@@ -65,14 +65,21 @@ def test_a_twice_weekly_induction_gets_the_spec_points_in_order() -> None:
 
 
 def test_weekly_points_fill_only_gaps_longer_than_a_week() -> None:
+    # (``through`` bounds the periodic points only: the end of induction, tied to the
+    # infusions, is always built.)
     windows = _windows([0, 14], through=14)
     assert [(w.kind, w.days.due) for w in windows] == [
         ("baseline", _on(0)),
         ("between_infusions", _on(7)),
         ("before_infusion", _on(14)),
+        ("end_of_induction", _on(28)),
     ]
     # An 8-day gap: the weekly point on day 7 is the pre-infusion check-in of day 8.
-    assert [w.kind for w in _windows([0, 8], through=10)] == ["baseline", "before_infusion"]
+    assert [w.kind for w in _windows([0, 8], through=10)] == [
+        "baseline",
+        "before_infusion",
+        "end_of_induction",
+    ]
 
 
 def test_a_booster_restarts_the_maintenance_clock() -> None:
@@ -172,7 +179,7 @@ def test_windows_never_overlap_and_hold_their_due_day(
         # the infusion: reminders skip it; its day still holds one check-in.)
         assert window.opens <= window.due <= window.closes
         assert window.kind in KINDS and window.key == f"{window.kind}:{window.days.due}"
-        assert window.days.due <= _on(200)
+        assert window.kind in INFUSION_KINDS | {"end_of_induction"} or window.days.due <= _on(200)
     for earlier, later in itertools.pairwise(windows):
         assert earlier.days.closes < later.days.opens
         assert earlier.closes <= later.opens
