@@ -20,7 +20,19 @@ import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import String, bindparam, cast, func, literal, null, select, union_all, update
+from sqlalchemy import (
+    Integer,
+    String,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from data.models import Infusion, TreatmentCourse, UTCDateTime
@@ -56,31 +68,57 @@ _SCHEDULES = select(
     MeasurementSchedule.points,
 ).where(MeasurementSchedule.clinic_id == bindparam("clinic_id"))
 # One patient's infusion times: recorded (0) and booked (1).
-_RECORDED = select(literal(0), Infusion.administered_at, cast(null(), String)).where(
+# One patient's rows in one statement, ``(kind, moment, name, number, text)``: recorded
+# infusions (0), bookings (1), the protocol of their latest treatment course (2) and, unless
+# this transaction has read them already, the clinic's schedules (3: protocol, induction
+# infusions, points as JSON text).
+_NO_TIME, _NO_TEXT, _NO_NUMBER = (
+    cast(null(), UTCDateTime()),
+    cast(null(), String),
+    cast(null(), Integer),
+)
+_RECORDED = select(literal(0), Infusion.administered_at, _NO_TEXT, _NO_NUMBER, _NO_TEXT).where(
     Infusion.patient_id == bindparam("patient_id"), Infusion.entered_in_error_at.is_(None)
 )
-_PLANNED = select(literal(1), PlannedInfusion.planned_at, cast(null(), String)).where(
+_PLANNED = select(literal(1), PlannedInfusion.planned_at, _NO_TEXT, _NO_NUMBER, _NO_TEXT).where(
     PlannedInfusion.patient_id == bindparam("patient_id"),
     PlannedInfusion.infusion_id.is_(None),
     PlannedInfusion.cancelled_at.is_(None),
 )
-# The protocol of the patient's latest treatment course, as one more row (kind 2).
 _PROTOCOL = select(
     literal(2),
-    cast(null(), UTCDateTime()),
+    _NO_TIME,
     select(TreatmentCourse.protocol)
     .where(TreatmentCourse.patient_id == bindparam("patient_id"))
     .order_by(TreatmentCourse.started_on.desc(), TreatmentCourse.id.desc())
     .limit(1)
     .scalar_subquery(),
+    _NO_NUMBER,
+    _NO_TEXT,
 )
-# One patient's rows in one statement: recorded infusions (0), bookings (1), protocol (2).
-_ONE_PATIENT = union_all(_RECORDED, _PLANNED, _PROTOCOL)
-_ONE_PATIENT_PLANNED = union_all(_PLANNED, _PROTOCOL)
+_SCHEDULE_ROWS = select(
+    literal(3),
+    _NO_TIME,
+    MeasurementSchedule.protocol,
+    MeasurementSchedule.induction_infusions,
+    cast(MeasurementSchedule.points, Text),
+).where(MeasurementSchedule.clinic_id == bindparam("clinic_id"))
+# (with the recorded infusions, with the clinic's schedules) -> the statement
+_ONE_PATIENT = {
+    (recorded, schedules): union_all(
+        *((_RECORDED,) if recorded else ()),
+        _PLANNED,
+        _PROTOCOL,
+        *((_SCHEDULE_ROWS,) if schedules else ()),
+    )
+    for recorded in (True, False)
+    for schedules in (True, False)
+}
 
 
 @functools.lru_cache(maxsize=256)
 def _parsed(points: str, induction_infusions: int) -> Schedule:
+    # Saved through data.schedule.save_schedule, which checked them; parsed once per text.
     return parse_schedule(json.loads(points), induction_infusions=induction_infusions)
 
 
@@ -93,15 +131,18 @@ def clinic_schedules(session: Session, *, clinic_id: int) -> dict[str, Schedule]
     Read once per transaction (a check-in's window check and its course-state refresh both
     need them); :func:`forget_clinic_schedules` after a change in the same transaction.
     """
-    cached: dict[int, dict[str, Schedule]] = session.info.setdefault(_CACHE, {})
+    cached = _cached(session)
     if clinic_id not in cached:
         rows = session.execute(_SCHEDULES, {"clinic_id": clinic_id}).all()
-        # Saved through data.schedule.save_schedule, which checked them; parsed once per text.
         cached[clinic_id] = {
-            protocol: _parsed(json.dumps(points, sort_keys=True), induction)
-            for protocol, induction, points in rows
+            protocol: _parsed(json.dumps(points), induction) for protocol, induction, points in rows
         }
     return cached[clinic_id]
+
+
+def _cached(session: Session) -> dict[int, dict[str, Schedule]]:
+    found: dict[int, dict[str, Schedule]] = session.info.setdefault(_CACHE, {})
+    return found
 
 
 def forget_clinic_schedules(session: Session) -> None:
@@ -170,9 +211,9 @@ def schedule_inputs(
     one patient of a clinic without schedules of its own. With ``planned_only`` the
     recorded infusions are left out (a caller that has read them).
     """
-    schedules = clinic_schedules(session, clinic_id=clinic_id)
     if patient_ids is not None and len(patient_ids) == 1:
-        return _one_patient(session, schedules, next(iter(patient_ids)), planned_only)
+        return _one_patient(session, clinic_id, next(iter(patient_ids)), planned_only)
+    schedules = clinic_schedules(session, clinic_id=clinic_id)
     protocols = _latest_protocols(session, clinic_id, patient_ids) if schedules else {}
     times: dict[int, list[dt.datetime]] = {}
     queries = [
@@ -201,17 +242,23 @@ def schedule_inputs(
 
 
 def _one_patient(
-    session: Session, schedules: dict[str, Schedule], patient_id: int, planned_only: bool
+    session: Session, clinic_id: int, patient_id: int, planned_only: bool
 ) -> ScheduleInputs:
     """:func:`schedule_inputs` of one patient: one statement, built once."""
-    statement = _ONE_PATIENT_PLANNED if planned_only else _ONE_PATIENT
+    cached = _cached(session)
+    statement = _ONE_PATIENT[(not planned_only, clinic_id not in cached)]
     times: list[dt.datetime] = []
     protocol: str | None = None
-    for kind, moment, name in session.execute(statement, {"patient_id": patient_id}):
+    stored: dict[str, Schedule] = {}
+    values = {"patient_id": patient_id, "clinic_id": clinic_id}
+    for kind, moment, name, number, text in session.execute(statement, values):
         if kind == 2:
             protocol = name
+        elif kind == 3:
+            stored[name] = _parsed(text, number)
         else:
             times.append(moment)
+    schedules = cached.setdefault(clinic_id, stored)
     return ScheduleInputs(
         schedules={patient_id: schedule_of(schedules, protocol)} if protocol else {},
         infusions={patient_id: times} if times else {},
