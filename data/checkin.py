@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from data import audit
@@ -127,6 +127,7 @@ _CHECKINS_BETWEEN = select(Assessment.administered_at).where(
     Assessment.administered_at >= bindparam("lower"),
     Assessment.administered_at < bindparam("upper"),
 )
+_FIRST_CHECKIN = select(func.min(Assessment.administered_at)).where(*_ORIGINALS)
 # Before any check-in, and after every one (the bounds of an open-ended stretch).
 _LONG_AGO = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 _FAR_AHEAD = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
@@ -148,7 +149,7 @@ def _refuse_second_in_window(
     session.execute(_LOCK_PATIENT, {"patient_id": patient_id}).one()
     zone = config.time_zone
     today = clinic_date(when, zone)
-    windows = patient_windows(
+    found = patient_windows(
         session,
         clinic_id=config.clinic_id,
         patient_id=patient_id,
@@ -156,9 +157,20 @@ def _refuse_second_in_window(
         rules=config.rules,
         today=today,
     )
+    # No infusion given or booked: the weekly cadence from the first check-in meanwhile.
+    first = None if found.infused else session.scalar(_FIRST_CHECKIN, {"patient_id": patient_id})
 
     def status_with(days: list[dt.date]) -> WindowStatus:
-        return schedule_status(windows, instrument=definition.id, today=today, checkins=days)
+        return schedule_status(
+            found.windows,
+            instrument=definition.id,
+            today=today,
+            checkins=days,
+            infused=found.infused,
+            first_checkin=None if first is None else clinic_date(first, zone),
+            cadence_days=config.checkin_cadence_days,
+            rules=config.rules,
+        )
 
     # The stretch of days first, then only this instrument's check-ins in it (a range of
     # the patient-instrument-time index, with a day's margin for the clock), so the cost does

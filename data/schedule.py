@@ -216,11 +216,13 @@ def cancel_planned_infusion(
 
 @dataclass(frozen=True)
 class PatientSchedule:
-    """One patient's measurement windows and open bookings (``(id, planned_at)``)."""
+    """One patient's measurement windows and open bookings (``(id, planned_at)``);
+    ``infused``: an infusion is given or booked (else no schedule yet)."""
 
     windows: tuple[MeasurementWindow, ...]
     planned: tuple[tuple[int, dt.datetime], ...]
     time_zone: str
+    infused: bool
 
 
 def patient_schedule(
@@ -258,6 +260,7 @@ def patient_schedule(
         ),
         planned=tuple((int(i), at) for i, at in planned),
         time_zone=config.time_zone,
+        infused=bool(inputs.times(patient_id)),
     )
 
 

@@ -49,6 +49,7 @@ from outcomes.schedule import (
 )
 
 __all__ = [
+    "PatientWindows",
     "ScheduleInputs",
     "clinic_schedules",
     "forget_clinic_schedules",
@@ -266,6 +267,15 @@ def _one_patient(
     )
 
 
+@dataclass(frozen=True)
+class PatientWindows:
+    """One patient's windows around a day, and whether any infusion is given or booked
+    (without one there is no schedule yet: :func:`outcomes.schedule.schedule_status`)."""
+
+    windows: tuple[MeasurementWindow, ...]
+    infused: bool
+
+
 def patient_windows(
     session: Session,
     *,
@@ -274,18 +284,22 @@ def patient_windows(
     time_zone: str,
     rules: Rules,
     today: dt.date,
-) -> tuple[MeasurementWindow, ...]:
+) -> PatientWindows:
     """One patient's windows around ``today`` (from two months before it to past the next
-    one): what the check-in writer judges a check-in by, in a few small queries."""
+    one): what the check-in writer judges a check-in by, in one small statement."""
     inputs = schedule_inputs(session, clinic_id=clinic_id, patient_ids=(patient_id,))
     schedule = inputs.schedule(patient_id)
-    return measurement_windows(
-        schedule,
-        infusions=inputs.times(patient_id),
-        time_zone=time_zone,
-        through=windows_through(today, schedule),
-        since=today,
-        rules=rules,
+    times = inputs.times(patient_id)
+    return PatientWindows(
+        windows=measurement_windows(
+            schedule,
+            infusions=times,
+            time_zone=time_zone,
+            through=windows_through(today, schedule),
+            since=today,
+            rules=rules,
+        ),
+        infused=bool(times),
     )
 
 

@@ -36,9 +36,11 @@ Choices made here [D]
 * **Weekly points belong to the induction.** After it, maintenance every four weeks applies;
   an induction cut short (fewer infusions than ``induction_infusions``) ends with its latest
   infusion, and a further one moves the schedule again.
-* **No infusion, recorded or planned: no window.** One check-in (a baseline) may be taken
-  in the stretch before the schedule starts (§3); the next is due once an infusion is
-  booked.
+* **No infusion, recorded or planned: no window, and the weekly cadence meanwhile.** A
+  patient waiting for a first infusion that nobody has booked yet checks in once a week from
+  their first check-in, as before issue 14 (:func:`outcomes.checkin_windows.
+  cadence_window_status`); the stored "next due" stays empty (nothing scheduled). Once an
+  infusion is booked, its baseline window applies.
 """
 
 from __future__ import annotations
@@ -49,7 +51,13 @@ import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from outcomes.checkin_windows import Window, WindowStatus, clinic_date, status_in_windows
+from outcomes.checkin_windows import (
+    Window,
+    WindowStatus,
+    cadence_window_status,
+    clinic_date,
+    status_in_windows,
+)
 from outcomes.errors import RulesError
 from outcomes.instruments import instrument_ids
 from outcomes.rules import DEFAULT_RULES, Rules
@@ -403,6 +411,10 @@ def schedule_status(
     instrument: str,
     today: dt.date,
     checkins: Iterable[dt.date],
+    infused: bool = True,
+    first_checkin: dt.date | None = None,
+    cadence_days: int = 7,
+    rules: Rules = DEFAULT_RULES,
 ) -> WindowStatus:
     """One questionnaire's §3 status on ``today`` on a patient's schedule.
 
@@ -410,7 +422,20 @@ def schedule_status(
     :func:`outcomes.checkin_windows.status_in_windows`: the window open today (or the
     stretch between windows), whether a check-in of it is stored there, and next due (None
     when the schedule has no later point for it).
+
+    A patient with no infusion given or booked (``infused`` False) has no schedule yet: the
+    weekly cadence from ``first_checkin`` (their first check-in of any questionnaire) holds
+    meanwhile (module docstring; ``cadence_days`` and ``rules``' early and grace days).
     """
+    if not infused:
+        return cadence_window_status(
+            first_infusion=None,
+            first_checkin=first_checkin,
+            today=today,
+            checkins=checkins,
+            cadence_days=cadence_days,
+            rules=rules,
+        )
     mine = [w.days for w in windows if instrument in w.instruments]
     return status_in_windows(mine, today=today, checkins=checkins)
 

@@ -145,19 +145,25 @@ def test_recording_the_infusion_fulfils_the_booking_of_its_day(
 
 def test_the_check_in_writer_follows_the_schedule(session: Session, world: World) -> None:
     patient = world.patient_a1.patient_id or 0
-    _checkin(session, world, days_ago=20)
-    # No infusion given or booked: the stretch holds one check-in, and then none.
-    with pytest.raises(InvalidInput, match="before your next infusion"):
+    today = utcnow().date()
+
+    def opens(days: int) -> str:
+        return f"opens on {today + dt.timedelta(days=days):%A %d %B}"
+
+    # No infusion given or booked: the weekly cadence from the first check-in meanwhile.
+    _checkin(session, world, days_ago=7)
+    _checkin(session, world)
+    with pytest.raises(InvalidInput, match=opens(6)):
         _checkin(session, world)
-    # A booking in three days opens its baseline window (7 days before): due now.
+    # A booking in three days starts the schedule: today is in its baseline window (done),
+    # and the next is the weekly point a week after that infusion, no longer the cadence's.
     plan_infusion(
         session,
         actor=world.clinician_a,
         patient_id=patient,
         planned_at=utcnow() + dt.timedelta(days=3),
     )
-    _checkin(session, world)
-    with pytest.raises(InvalidInput, match="already done the PHQ-9"):
+    with pytest.raises(InvalidInput, match=opens(9)):
         _checkin(session, world)
 
 

@@ -92,12 +92,27 @@ def test_a_booster_restarts_the_maintenance_clock() -> None:
     assert later == [_on(booster + 28), _on(booster + 56)]
 
 
-def test_no_infusion_no_window_and_one_baseline_in_the_open_stretch() -> None:
+def test_no_infusion_no_window_and_the_weekly_cadence_meanwhile() -> None:
     assert _windows([]) == ()
     status = schedule_status((), instrument="phq9", today=_on(0), checkins=[])
     assert (status.done, status.next_due, status.stretch_end) == (False, None, None)
     done = schedule_status((), instrument="phq9", today=_on(0), checkins=[_on(-40)])
     assert done.done and done.next_due is None
+    # A patient waiting for a first infusion nobody has booked: weekly from their first
+    # check-in meanwhile (as before the schedule), one per week.
+    waiting = schedule_status(
+        (),
+        instrument="phq9",
+        today=_on(0),
+        checkins=[_on(-7)],
+        infused=False,
+        first_checkin=_on(-7),
+    )
+    assert (waiting.done, waiting.next_due) == (False, _on(0))
+    again = schedule_status(
+        (), instrument="phq9", today=_on(0), checkins=[_on(0)], infused=False, first_checkin=_on(-7)
+    )
+    assert (again.done, again.next_due) == (True, _on(7))
 
 
 def test_the_next_due_after_a_check_in_is_the_next_window() -> None:

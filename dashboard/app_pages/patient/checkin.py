@@ -91,6 +91,11 @@ def window_statuses() -> dict[str, WindowStatus] | None:
             instrument=i.id,
             today=today,
             checkins=[day for name, day in days if name == i.id],
+            # No infusion given or booked: the weekly cadence from the first check-in.
+            infused=schedule.infused,
+            first_checkin=min((day for _, day in days), default=None),
+            cadence_days=config.checkin_cadence_days,
+            rules=config.rules,
         )
         for i in instruments
     }
