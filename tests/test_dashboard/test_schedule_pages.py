@@ -7,8 +7,10 @@ import datetime as dt
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from data.clinic import clinic_now
 from data.engine import make_engine, transaction
 from data.notify.models import MeasurementSchedule, PlannedInfusion
+from data.schedule import plan_infusion
 from tests.test_dashboard.conftest import AppWorld, new_patient, signed_in
 
 PATIENT_PAGE = "app_pages/clinician/patient.py"
@@ -98,3 +100,27 @@ def test_a_clinician_books_and_cancels_an_infusion_on_the_patient_page(
     next(b for b in app.button if b.label == "Cancel").click().run()
     assert not app.exception, app.exception
     assert _bookings(app_world.url, patient_id)[0][1] is True
+
+
+def test_the_check_in_page_says_next_due_by_the_schedule(app: AppTest, app_world: AppWorld) -> None:
+    """A first infusion booked in ten days: today is before its baseline window, so after a
+    check-in today the next is the baseline, due on the infusion's day (not a week on)."""
+    patient = new_patient(app_world)
+    engine = make_engine(app_world.url)
+    with transaction(engine, write=True) as session:
+        plan_infusion(
+            session,
+            actor=app_world.clinician,
+            patient_id=patient.patient_id or 0,
+            planned_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=10),
+        )
+    engine.dispose()
+    signed_in(app, patient).run()
+    for radio in app.radio:
+        radio.set_value(1)
+    next(b for b in app.button if b.label == "Submit check-in").click().run()
+    assert not app.exception, app.exception
+    due = clinic_now("UTC").date() + dt.timedelta(days=10)
+    opens = due - dt.timedelta(days=7)
+    texts = " ".join(i.value for i in app.info)
+    assert f"due on **{due:%A %d %B}**. You can do it from {opens:%A %d %B}" in texts
