@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from data import audit
@@ -127,7 +127,6 @@ _CHECKINS_BETWEEN = select(Assessment.administered_at).where(
     Assessment.administered_at >= bindparam("lower"),
     Assessment.administered_at < bindparam("upper"),
 )
-_FIRST_CHECKIN = select(func.min(Assessment.administered_at)).where(*_ORIGINALS)
 # Before any check-in, and after every one (the bounds of an open-ended stretch).
 _LONG_AGO = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 _FAR_AHEAD = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
@@ -158,7 +157,7 @@ def _refuse_second_in_window(
         today=today,
     )
     # No infusion given or booked: the weekly cadence from the first check-in meanwhile.
-    first = None if found.infused else session.scalar(_FIRST_CHECKIN, {"patient_id": patient_id})
+    first = found.first_checkin
 
     def status_with(days: list[dt.date]) -> WindowStatus:
         return schedule_status(

@@ -60,10 +60,12 @@ from data.models import (
     Patient,
     PatientState,
     SafetyAlert,
+    TreatmentCourse,
     utcnow,
 )
+from data.notify.models import PlannedInfusion
 from data.records.assessments import counted
-from data.schedule_store import ScheduleInputs, schedule_inputs
+from data.schedule_store import ScheduleInputs, one_patient_inputs, schedule_inputs
 from outcomes.checkin_windows import clinic_date
 from outcomes.completeness import checkin_days
 from outcomes.course import FACT_COLUMNS, course_facts
@@ -134,7 +136,9 @@ class _Records:
 def _reads(one: bool) -> Any:
     """The one read of :func:`_read_rows` (built once, for one patient or a list): the
     patients' counted scores, infusions and open alerts as one ``UNION ALL``, so a write's
-    refresh costs one round trip, each row tagged with its kind (0, 1, 2)."""
+    refresh costs one round trip, each row tagged with its kind (0, 1, 2). For one patient,
+    also what their measurement schedule needs (issue 14): open bookings (3) and the protocol
+    of their latest treatment course (4, in the instrument column)."""
     clinic: Any = bindparam("clinic_id")
 
     def only(column: Any) -> Any:
@@ -179,9 +183,39 @@ def _reads(one: bool) -> Any:
         only(SafetyAlert.patient_id),
         SafetyAlert.acknowledged_at.is_(None),
     )
+    parts = [scores, given, open_alerts]
+    if one:
+        parts.append(
+            select(
+                literal_column("3"),
+                PlannedInfusion.patient_id,
+                nothing[0],
+                PlannedInfusion.planned_at,
+                nothing[1],
+                PlannedInfusion.id,
+            ).where(
+                only(PlannedInfusion.patient_id),
+                PlannedInfusion.infusion_id.is_(None),
+                PlannedInfusion.cancelled_at.is_(None),
+            )
+        )
+        parts.append(
+            select(
+                literal_column("4"),
+                bindparam("patient_id", type_=Integer),
+                select(TreatmentCourse.protocol)
+                .where(only(TreatmentCourse.patient_id))
+                .order_by(TreatmentCourse.started_on.desc(), TreatmentCourse.id.desc())
+                .limit(1)
+                .scalar_subquery(),
+                cast(null(), Assessment.administered_at.type),
+                nothing[1],
+                nothing[1],
+            )
+        )
     # The order a same-day repeat is read in decides the latest score (outcomes' rule): the
     # same order on every path (patient, time, id).
-    return union_all(scores, given, open_alerts).order_by(
+    return union_all(*parts).order_by(
         literal_column("kind"),
         literal_column("patient_id"),
         literal_column("at"),
@@ -205,15 +239,27 @@ def _read_rows(
         statement, values["patient_id"] = _READ_ONE, patient_ids[0]
     else:
         statement, values["patient_ids"] = _READ_MANY, list(patient_ids)
-    found: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
+    found: tuple[list[Any], ...] = ([], [], [], [], [])
     for row in session.connection().execute(statement, values):
         found[row[0]].append(row)
-    scores, given, open_alerts = found
+    scores, given, open_alerts, planned, protocol = found
     return _Rows(
         [(int(p), str(i), when, total) for _, p, i, when, total, _ in scores],
         [(int(p), when) for _, p, _, when, _, _ in given],
         [(int(p), when) for _, p, _, when, _, _ in open_alerts],
-        schedule_inputs(session, clinic_id=clinic_id, patient_ids=patient_ids, planned_only=True),
+        (
+            one_patient_inputs(
+                session,
+                clinic_id=clinic_id,
+                patient_id=patient_ids[0],
+                planned=[when for _, _, _, when, _, _ in planned],
+                protocol=next((name for _, _, name, _, _, _ in protocol), None),
+            )
+            if len(patient_ids) == 1
+            else schedule_inputs(
+                session, clinic_id=clinic_id, patient_ids=patient_ids, planned_only=True
+            )
+        ),
         time_zone or clinic_config(session, clinic_id).time_zone,
     )
 

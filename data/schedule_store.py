@@ -18,7 +18,7 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import (
     Integer,
@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from data.models import Infusion, TreatmentCourse, UTCDateTime
+from data.models import Assessment, Infusion, TreatmentCourse, UTCDateTime
 from data.notify.models import MeasurementSchedule, PlannedInfusion
 from outcomes.checkin_windows import clinic_date
 from outcomes.rules import Rules
@@ -54,6 +54,7 @@ __all__ = [
     "clinic_schedules",
     "forget_clinic_schedules",
     "fulfil_planned_infusion",
+    "one_patient_inputs",
     "patient_windows",
     "schedule_inputs",
     "schedule_of",
@@ -104,10 +105,21 @@ _SCHEDULE_ROWS = select(
     MeasurementSchedule.induction_infusions,
     cast(MeasurementSchedule.points, Text),
 ).where(MeasurementSchedule.clinic_id == bindparam("clinic_id"))
+# The patient's first check-in (kind 4: corrections take no window), read with the
+# recorded infusions: without an infusion the weekly cadence counts from it.
+_FIRST_CHECKIN = select(
+    literal(4),
+    select(func.min(Assessment.administered_at))
+    .where(Assessment.patient_id == bindparam("patient_id"), Assessment.corrects_id.is_(None))
+    .scalar_subquery(),
+    _NO_TEXT,
+    _NO_NUMBER,
+    _NO_TEXT,
+)
 # (with the recorded infusions, with the clinic's schedules) -> the statement
 _ONE_PATIENT = {
     (recorded, schedules): union_all(
-        *((_RECORDED,) if recorded else ()),
+        *((_RECORDED, _FIRST_CHECKIN) if recorded else ()),
         _PLANNED,
         _PROTOCOL,
         *((_SCHEDULE_ROWS,) if schedules else ()),
@@ -162,6 +174,8 @@ class ScheduleInputs:
 
     schedules: dict[int, Schedule]
     infusions: dict[int, list[dt.datetime]]
+    # Each patient's first check-in, where it was read (one patient's inputs).
+    first_checkins: dict[int, dt.datetime] = field(default_factory=dict)
     # A patient without a treatment course (or of a protocol without a schedule of its
     # own): the clinic's default, else the spec's.
     default: Schedule = DEFAULT_SCHEDULE
@@ -250,6 +264,7 @@ def _one_patient(
     statement = _ONE_PATIENT[(not planned_only, clinic_id not in cached)]
     times: list[dt.datetime] = []
     protocol: str | None = None
+    first: dt.datetime | None = None
     stored: dict[str, Schedule] = {}
     values = {"patient_id": patient_id, "clinic_id": clinic_id}
     for kind, moment, name, number, text in session.execute(statement, values):
@@ -257,6 +272,8 @@ def _one_patient(
             protocol = name
         elif kind == 3:
             stored[name] = _parsed(text, number)
+        elif kind == 4:
+            first = moment
         else:
             times.append(moment)
     schedules = cached.setdefault(clinic_id, stored)
@@ -264,6 +281,7 @@ def _one_patient(
         schedules={patient_id: schedule_of(schedules, protocol)} if protocol else {},
         infusions={patient_id: times} if times else {},
         default=schedule_of(schedules, ""),
+        first_checkins={patient_id: first} if first is not None else {},
     )
 
 
@@ -274,6 +292,26 @@ class PatientWindows:
 
     windows: tuple[MeasurementWindow, ...]
     infused: bool
+    first_checkin: dt.datetime | None
+
+
+def one_patient_inputs(
+    session: Session,
+    *,
+    clinic_id: int,
+    patient_id: int,
+    planned: list[dt.datetime],
+    protocol: str | None,
+) -> ScheduleInputs:
+    """:class:`ScheduleInputs` of one patient from their bookings and protocol as a caller
+    read them (the course state's refresh, in its own read); the clinic's schedules once
+    per transaction."""
+    schedules = clinic_schedules(session, clinic_id=clinic_id)
+    return ScheduleInputs(
+        schedules={patient_id: schedule_of(schedules, protocol)} if protocol else {},
+        infusions={patient_id: planned} if planned else {},
+        default=schedule_of(schedules, ""),
+    )
 
 
 def patient_windows(
@@ -300,6 +338,7 @@ def patient_windows(
             rules=rules,
         ),
         infused=bool(times),
+        first_checkin=inputs.first_checkins.get(patient_id),
     )
 
 

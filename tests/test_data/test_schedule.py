@@ -259,3 +259,35 @@ def test_the_clinic_default_applies_to_a_patient_without_a_course(
     # Weekly forms are one per window: the writer follows the clinic's default too.
     for weeks in (2, 1, 0):
         _checkin(session, world, days_ago=7 * weeks)
+
+
+def test_next_due_follows_a_long_named_protocols_schedule(session: Session, world: World) -> None:
+    """The stored next due is computed with the patient's protocol's schedule, whatever the
+    length of its name (the refresh reads it beside the instruments' names)."""
+    patient = world.patient_a1.patient_id or 0
+    protocol = "Accelerated twice-weekly induction with monthly maintenance (2026 revision)"
+    session.add(
+        TreatmentCourse(
+            clinic_id=world.clinic_a,
+            patient_id=patient,
+            indication="TRD",
+            protocol=protocol,
+            started_on=dt.date.today() - dt.timedelta(days=30),
+        )
+    )
+    save_schedule(
+        session,
+        actor=world.admin_a,
+        protocol=protocol,
+        induction_infusions=1,
+        points=[{"kind": "maintenance", "instruments": ["phq9"], "every_days": 7}],
+    )
+    given = utcnow() - dt.timedelta(days=20)
+    record_infusion(
+        session,
+        actor=world.clinician_a,
+        patient_id=patient,
+        infusion=replace(GOOD, administered_at=given),
+    )
+    # Its first window is the weekly point a week after the infusion (no baseline point).
+    assert _next_due(session, patient) == given.date() + dt.timedelta(days=7)
