@@ -29,6 +29,7 @@ ROLE_PAGES: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("admin/clinic.py", "Clinic settings", ":material/settings:"),
         ("admin/messages.py", "Messages", ":material/mail:"),
         ("admin/delivery.py", "Message delivery", ":material/outbox:"),
+        ("admin/schedule.py", "Schedules", ":material/event_repeat:"),
         ("clinician/register.py", "Register a patient", ":material/person_add:"),
     ),
 }
