@@ -168,6 +168,15 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
         "one patient": OWN_OR_CARE_TEAM,
         "whole clinic": CLINIC_STAFF,
     },
+    # data.schedule (issue 14): schedules are the clinic's administration; bookings are the
+    # care team's; a patient's windows are theirs and their care team's; the clinic's open
+    # windows (reminders) are the care team's and the worker's
+    "data.schedule.protocol_schedules": {EVERY_CALL: ADMINISTRATION},
+    "data.schedule.save_schedule": {EVERY_CALL: ADMINISTRATION},
+    "data.schedule.plan_infusion": {EVERY_CALL: CARE_TEAM},
+    "data.schedule.cancel_planned_infusion": {EVERY_CALL: CARE_TEAM},
+    "data.schedule.patient_schedule": {EVERY_CALL: OWN_OR_CARE_TEAM},
+    "data.schedule.due_checkins": {EVERY_CALL: CLINIC_STAFF},
     # data.clinic: the clinic's own settings are its administration
     "data.clinic.set_clinic_time_zone": {EVERY_CALL: ADMINISTRATION},
     "data.clinic.set_crisis_contacts": {EVERY_CALL: ADMINISTRATION},

@@ -132,6 +132,24 @@ class Action(Enum):
         "acknowledgement (once per visit)",
     )
     RECORD_INFUSION = "record_infusion", "recorded an infusion for a patient"
+    # Measurement schedules (issue 14).
+    SAVE_SCHEDULE = (
+        "save_schedule",
+        "saved a protocol's measurement schedule (or the clinic's default one)",
+    )
+    PLAN_INFUSION = "plan_infusion", "booked a patient's infusion ahead (it moves their schedule)"
+    CANCEL_PLANNED_INFUSION = (
+        "cancel_planned_infusion",
+        "cancelled a patient's planned infusion",
+    )
+    VIEW_SCHEDULE = (
+        "view_schedule",
+        "read a patient's measurement schedule, planned infusions and check-ins due",
+    )
+    VIEW_DUE_CHECKINS = (
+        "view_due_checkins",
+        "read which of the clinic's patients have a check-in window open (reminders; once an hour)",
+    )
     MARK_INFUSION_ENTERED_IN_ERROR = (
         "mark_infusion_entered_in_error",
         "marked a patient's infusion entered in error, with the reason (kept, no longer counted)",

@@ -30,21 +30,22 @@ from data.access import Actor, ensure_can_view_patient, ensure_can_write_patient
 from data.clinic import SCORING_VERSION, ClinicConfig, clinic_config, clinic_moment
 from data.course_state import refresh_patients
 from data.errors import AccessDenied, InvalidInput
+<<<<<<< HEAD
 from data.models import Assessment, Infusion, Patient, SafetyAlert, utcnow
 from data.notify.links import mark_link_checkin
+=======
+from data.models import Assessment, Patient, SafetyAlert, utcnow
+>>>>>>> schedule
 from data.records.alerts import NewAlert, write_alerts
 from data.records.assessments import counted, insert_unless_stored
+from data.schedule_store import patient_windows
 from outcomes import Score, get_instrument, score
-from outcomes.checkin_windows import (
-    WindowStatus,
-    cadence_window_status,
-    clinic_date,
-    correction_open,
-)
+from outcomes.checkin_windows import WindowStatus, clinic_date, correction_open
 from outcomes.errors import UnknownInstrumentError
 from outcomes.instruments import Instrument
 from outcomes.instruments.safety import safety_alert_kinds
 from outcomes.rules import Rules
+from outcomes.schedule import schedule_status
 
 _DAYS_2 = dt.timedelta(days=2)
 _KEY_LENGTH: int = Assessment.__table__.c.idempotency_key.type.length  # type: ignore[attr-defined]
@@ -117,22 +118,11 @@ def _replay(
 
 # Corrections take no window of their own: the check-in they correct holds it.
 _ORIGINALS = (Assessment.patient_id == bindparam("patient_id"), Assessment.corrects_id.is_(None))
-# One statement: the patient's row locked (one check-in of theirs at a time: the rule reads
-# what another submission of theirs may be writing; on SQLite the write transaction holds the
-# whole database already) and the two dates the schedule needs. Built once, values bound at
-# each check-in: building it per call cost a third of the window check (profiled, issue 13).
-_PATIENT_DATES = (
-    select(
-        Patient.id,
-        select(func.min(Infusion.administered_at))
-        .where(
-            Infusion.patient_id == bindparam("patient_id"), Infusion.entered_in_error_at.is_(None)
-        )
-        .scalar_subquery(),
-        select(func.min(Assessment.administered_at)).where(*_ORIGINALS).scalar_subquery(),
-    )
-    .where(Patient.id == bindparam("patient_id"))
-    .with_for_update(of=Patient)
+# The patient's row locked: one check-in of theirs at a time (the rule reads what another
+# submission of theirs may be writing; on SQLite the write transaction holds the whole
+# database already). Built once, values bound at each check-in (profiled, issue 13).
+_LOCK_PATIENT = (
+    select(Patient.id).where(Patient.id == bindparam("patient_id")).with_for_update(of=Patient)
 )
 # The instrument's check-ins in a stretch of days: a range of the patient-instrument-time
 # index, so the cost does not grow with the patient's history.
@@ -142,8 +132,10 @@ _CHECKINS_BETWEEN = select(Assessment.administered_at).where(
     Assessment.administered_at >= bindparam("lower"),
     Assessment.administered_at < bindparam("upper"),
 )
-# Before any check-in (the lower bound of a window check with no stretch start).
+_FIRST_CHECKIN = select(func.min(Assessment.administered_at)).where(*_ORIGINALS)
+# Before any check-in, and after every one (the bounds of an open-ended stretch).
 _LONG_AGO = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+_FAR_AHEAD = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 
 def _refuse_second_in_window(
@@ -156,27 +148,44 @@ def _refuse_second_in_window(
     flags: tuple[str, ...],
 ) -> None:
     """Refuse a patient's check-in when one of the instrument is stored in the window (or the
-    stretch between windows) of ``when``'s clinic date already (course-and-reporting §3)."""
-    _, first_infusion, first_checkin = session.execute(
-        _PATIENT_DATES, {"patient_id": patient_id}
-    ).one()
+    stretch between windows) of ``when``'s clinic date already (course-and-reporting §3), on
+    the patient's measurement schedule (§4: their protocol's, over their recorded and
+    planned infusions)."""
+    session.execute(_LOCK_PATIENT, {"patient_id": patient_id}).one()
     zone = config.time_zone
+    today = clinic_date(when, zone)
+    found = patient_windows(
+        session,
+        clinic_id=config.clinic_id,
+        patient_id=patient_id,
+        time_zone=zone,
+        rules=config.rules,
+        today=today,
+    )
+    # No infusion given or booked: the weekly cadence from the first check-in meanwhile.
+    first = None if found.infused else session.scalar(_FIRST_CHECKIN, {"patient_id": patient_id})
 
     def status_with(days: list[dt.date]) -> WindowStatus:
-        return cadence_window_status(
-            first_infusion=None if first_infusion is None else clinic_date(first_infusion, zone),
-            first_checkin=None if first_checkin is None else clinic_date(first_checkin, zone),
-            today=clinic_date(when, zone),
+        return schedule_status(
+            found.windows,
+            instrument=definition.id,
+            today=today,
             checkins=days,
+            infused=found.infused,
+            first_checkin=None if first is None else clinic_date(first, zone),
             cadence_days=config.checkin_cadence_days,
             rules=config.rules,
         )
 
     # The stretch of days first, then only this instrument's check-ins in it (a range of
     # the patient-instrument-time index, with a day's margin for the clock), so the cost does
-    # not grow with the patient's history: what patient_window_status reads from all of it.
+    # not grow with the patient's history.
     stretch = status_with([])
-    upper = clinic_moment(stretch.stretch_end + _DAYS_2, dt.time(), zone)
+    upper = (
+        _FAR_AHEAD
+        if stretch.stretch_end is None
+        else clinic_moment(stretch.stretch_end + _DAYS_2, dt.time(), zone)
+    )
     lower = (
         _LONG_AGO
         if stretch.stretch_start is None
@@ -188,12 +197,16 @@ def _refuse_second_in_window(
     )
     status = status_with([clinic_date(moment, zone) for moment in moments])
     if status.done:
-        opens = status.next_window.opens
+        nxt = status.next_window
+        when_next = (
+            "the next one is due before your next infusion"
+            if nxt is None
+            else f"the next one opens on {nxt.opens:%A %d %B} (due {nxt.due:%A %d %B})"
+        )
         raise InvalidInput(
             [
-                f"you have already done the {definition.name} check-in for now; the next one "
-                f"opens on {opens:%A %d %B} (due {status.next_due:%A %d %B}). To change "
-                f'your answers, use "Correct my answers" within '
+                f"you have already done the {definition.name} check-in for now; {when_next}. "
+                f'To change your answers, use "Correct my answers" within '
                 f"{config.rules.correction_hours} hours of your check-in"
             ],
             flags=flags,

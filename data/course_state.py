@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from typing import cast as typed
 
@@ -64,14 +64,16 @@ from data.models import (
     utcnow,
 )
 from data.records.assessments import counted
+from data.schedule_store import ScheduleInputs, schedule_inputs
+from outcomes.checkin_windows import clinic_date
 from outcomes.completeness import checkin_days
 from outcomes.course import FACT_COLUMNS, course_facts
 from outcomes.episodes import episodes
 from outcomes.instruments import course_instruments
 from outcomes.patient_course import patient_course
 from outcomes.rules import Rules
+from outcomes.schedule import measurement_windows, next_due_after, windows_through
 from outcomes.stored_timepoints import patient_timepoints
-from outcomes.worklist import next_checkin_due
 
 __all__ = [
     "PATIENT_STATE_COLUMNS",
@@ -99,6 +101,8 @@ PATIENT_STATE_COLUMNS = (
 
 _COURSE_COLUMNS = (*FACT_COLUMNS, "last_administered_at", "episodes", "timepoints", "scored_days")
 
+_EPOCH = dt.date(1970, 1, 1)
+
 # A clinic is recomputed this many patients at a time: one read of their records each, so a
 # full build or verify holds one chunk's history in memory, never a large clinic's.
 _CHUNK = 2_000
@@ -113,6 +117,10 @@ class _Rows:
     assessments: list[tuple[int, str, dt.datetime, int | None]]
     infusions: list[tuple[int, dt.datetime]]  # (patient_id, administered_at)
     alerts: list[tuple[int, dt.datetime]]  # (patient_id, created_at) of the open ones
+    # Each patient's measurement schedule and open bookings, and the clinic's time zone: what
+    # "next due" is computed from (outcomes.schedule).
+    schedule: ScheduleInputs = field(default_factory=lambda: ScheduleInputs({}, {}))
+    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -195,7 +203,9 @@ def _reads(one: bool) -> Any:
 _READ_ONE, _READ_MANY = _reads(True), _reads(False)
 
 
-def _read_rows(session: Session, clinic_id: int, patient_ids: Sequence[int]) -> _Rows:
+def _read_rows(
+    session: Session, clinic_id: int, patient_ids: Sequence[int], time_zone: str | None = None
+) -> _Rows:
     # The writer's own changes first (an acknowledged alert is still an ORM object); then
     # the read goes to the connection as a Core statement, past the ORM's execution path.
     session.flush()
@@ -212,6 +222,8 @@ def _read_rows(session: Session, clinic_id: int, patient_ids: Sequence[int]) -> 
         [(int(p), str(i), when, total) for _, p, i, when, total, _ in scores],
         [(int(p), when) for _, p, _, when, _, _ in given],
         [(int(p), when) for _, p, _, when, _, _ in open_alerts],
+        schedule_inputs(session, clinic_id=clinic_id, patient_ids=patient_ids, planned_only=True),
+        time_zone or clinic_config(session, clinic_id).time_zone,
     )
 
 
@@ -280,27 +292,37 @@ def _patient_row(
     open_alerts: int,
     oldest_open_alert_at: dt.datetime | None,
     rules: Rules,
-    cadence_days: int,
+    rows: _Rows,
+    given: Sequence[dt.datetime],
 ) -> dict[str, Any]:
-    """One ``patient_state`` row; the next check-in is due from the first infusion (None
-    before one: a baseline is due at once)."""
+    """One ``patient_state`` row. The next check-in is due by the patient's measurement
+    schedule (course-and-reporting §4) over their recorded infusions (``given``) and open
+    bookings: the first window after the one of their latest check-in, a missed one staying
+    due (None with no infusion given or booked: a baseline may be taken at any time)."""
+    zone = rows.time_zone
+    times = [*given, *rows.schedule.times(patient_id)]
+    checked = None if last_checkin_at is None else clinic_date(last_checkin_at, zone)
+    # Far enough past the latest check-in and the latest infusion to hold the next window.
+    latest = max(
+        [clinic_date(t, zone) for t in times] + ([checked] if checked else []), default=_EPOCH
+    )
+    schedule = rows.schedule.schedule(patient_id)
+    windows = measurement_windows(
+        schedule,
+        infusions=times,
+        time_zone=zone,
+        through=windows_through(latest, schedule),
+        # Only the windows from the latest check-in's on decide what is next.
+        since=checked,
+        rules=rules,
+    )
     return {
         "patient_id": patient_id,
         "infusions": infusions,
         "first_infusion_date": first,
         "last_infusion_date": last,
         "last_checkin_at": last_checkin_at,
-        "next_due": (
-            next_checkin_due(
-                first_infusion=first,
-                last_checkin=None if last_checkin_at is None else last_checkin_at.date(),
-                today=first,
-                cadence_days=cadence_days,
-                early_days=rules.early_days,
-            )
-            if first is not None
-            else None
-        ),
+        "next_due": next_due_after(windows, last_checkin=checked),
         "open_alerts": open_alerts,
         "oldest_open_alert_at": oldest_open_alert_at,
     }
@@ -328,6 +350,9 @@ def _expected(
     last_checkin = scores.groupby("patient_id")["administered_at"].max().to_dict()
     alerts = records.alerts.groupby("patient_id")["created_at"]
     open_count, oldest_alert = alerts.size().to_dict(), alerts.min().to_dict()
+    given_at: dict[int, list[dt.datetime]] = {}
+    for who, when in rows.infusions:
+        given_at.setdefault(who, []).append(when)
     for patient_id in patient_ids:
         first = first_day.get(patient_id)
         patient_rows.append(
@@ -340,7 +365,8 @@ def _expected(
                 open_alerts=int(open_count.get(patient_id, 0)),
                 oldest_open_alert_at=_python(oldest_alert.get(patient_id)),
                 rules=rules,
-                cadence_days=cadence_days,
+                rows=rows,
+                given=given_at.get(patient_id, []),
             )
         )
     for definition in course_instruments():
@@ -416,7 +442,8 @@ def _expected_few(
         if instruments is None or definition.id in instruments
     ]
     for patient_id in patient_ids:
-        given = sorted(when.date() for who, when in rows.infusions if who == patient_id)
+        given_at = [when for who, when in rows.infusions if who == patient_id]
+        given = sorted(when.date() for when in given_at)
         taken = [
             (name, when, total) for who, name, when, total in rows.assessments if who == patient_id
         ]
@@ -433,7 +460,8 @@ def _expected_few(
                 open_alerts=len(alerts),
                 oldest_open_alert_at=min(alerts, default=None),
                 rules=rules,
-                cadence_days=cadence_days,
+                rows=rows,
+                given=given_at,
             )
         )
         for instrument in wanted:
@@ -516,15 +544,14 @@ def refresh_patients(
     ids = sorted({int(p) for p in patient_ids})
     if not ids:
         return
-    if config is not None and config.clinic_id == clinic_id:
-        rules, cadence = config.rules, config.checkin_cadence_days
-    else:
-        rules, cadence = _clinic_rules(session, clinic_id)
+    if config is None or config.clinic_id != clinic_id:
+        config = clinic_config(session, clinic_id)
+    rules, cadence = config.rules, config.checkin_cadence_days
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         compute = _expected_few if len(chunk) <= _FEW else _expected
         patient_rows, course_rows = compute(
-            _read_rows(session, clinic_id, chunk),
+            _read_rows(session, clinic_id, chunk, config.time_zone),
             chunk,
             rules=rules,
             cadence_days=cadence,

@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.access import Actor, ensure_can_write_patient
+from data.clinic import clinic_config
 from data.course_state import refresh_patients
 from data.errors import InvalidInput
 from data.models import Infusion, Patient, utcnow
 from data.records.infusions import write_infusion
+from data.schedule_store import fulfil_planned_infusion
 from outcomes.infusion_terms import ROUTE_LABELS, ROUTES, SIDE_EFFECTS
 
 # Plausible ranges: wide enough for any real infusion-chair reading, narrow enough to catch a
@@ -295,6 +297,14 @@ def record_infusion(
             "recorded_by_id": actor.user_id,
             **values,
         },
+    )
+    # The booking this infusion fulfils (same clinic day) is given, no longer planned.
+    fulfil_planned_infusion(
+        session,
+        patient_id=patient_id,
+        infusion_id=infusion_id,
+        administered_at=infusion.administered_at,
+        time_zone=clinic_config(session, actor.clinic_id).time_zone,
     )
     audit.record(session, actor=actor, action=audit.Action.RECORD_INFUSION, patient_id=patient_id)
     # An infusion moves every course of the patient (baseline, induction, infusion counts).

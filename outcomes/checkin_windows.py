@@ -53,6 +53,7 @@ __all__ = [
     "correction_open",
     "patient_window_status",
     "schedule_anchor",
+    "status_in_windows",
     "window_status",
     "windows",
 ]
@@ -87,20 +88,22 @@ class WindowStatus:
     done : bool
         A check-in of this instrument is stored in the stretch: another one is not offered
         (or accepted) before the next window opens.
-    next_due : date
+    next_due : date or None
         The current window's due date while it is open and not done; otherwise the next
-        schedule point after the current stretch (never the day after a check-in).
-    next_window : Window
+        schedule point after the current stretch (never the day after a check-in). None when
+        the schedule has no later point (an infusion schedule with nothing booked yet,
+        :mod:`outcomes.schedule`); :func:`window_status` always has one.
+    next_window : Window or None
         The window of ``next_due``: from ``next_window.opens`` the patient can check in.
     """
 
     today: dt.date
     window: Window | None
     stretch_start: dt.date | None
-    stretch_end: dt.date
+    stretch_end: dt.date | None
     done: bool
-    next_due: dt.date
-    next_window: Window
+    next_due: dt.date | None
+    next_window: Window | None
 
     @property
     def can_check_in(self) -> bool:
@@ -239,22 +242,37 @@ def window_status(
     Course-and-reporting §3 (check-in windows and resubmission), this project's decision [D].
     """
     all_windows = windows(points, rules=rules)
-    later = [w for w in all_windows if w.opens > today]
-    if not later:
+    if not any(w.opens > today for w in all_windows):
         raise ScoringError(
             "the schedule ends before the next check-in: pass schedule points at least one "
             "cadence past today"
         )
-    upcoming = later[0]
+    return status_in_windows(all_windows, today=today, checkins=checkins)
+
+
+def status_in_windows(
+    all_windows: Sequence[Window], *, today: dt.date, checkins: Iterable[dt.date]
+) -> WindowStatus:
+    """:func:`window_status` on windows already built (sorted, never overlapping): the
+    protocol schedule's (:func:`outcomes.schedule.schedule_status`) or the weekly one's.
+
+    With no window after ``today`` the stretch runs on for ever (``stretch_end`` None) and
+    ``next_due`` is None: one check-in is still taken in it, then none until the schedule
+    has a later point.
+    """
+    later = [w for w in all_windows if w.opens > today]
+    upcoming = later[0] if later else None
     current = next((w for w in all_windows if today in w), None)
+    start: dt.date | None
+    end: dt.date | None
     if current is not None:
-        start: dt.date | None = current.opens
+        start = current.opens
         end = current.closes
     else:
         earlier = [w for w in all_windows if w.closes < today]
         start = earlier[-1].closes + dt.timedelta(days=1) if earlier else None
-        end = upcoming.opens - dt.timedelta(days=1)
-    done = any((start is None or start <= day) and day <= end for day in checkins)
+        end = None if upcoming is None else upcoming.opens - dt.timedelta(days=1)
+    done = any((start is None or start <= day) and (end is None or day <= end) for day in checkins)
     next_window = current if current is not None and not done else upcoming
     return WindowStatus(
         today=today,
@@ -262,7 +280,7 @@ def window_status(
         stretch_start=start,
         stretch_end=end,
         done=done,
-        next_due=next_window.due,
+        next_due=None if next_window is None else next_window.due,
         next_window=next_window,
     )
 

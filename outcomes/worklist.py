@@ -106,6 +106,7 @@ def worklist(
     grace_days: int | None = None,
     active_days: int = 90,
     rules: Rules | None = None,
+    next_due: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The clinician's worklist, most urgent first.
 
@@ -145,6 +146,12 @@ def worklist(
         The clinic's rules: ``booster_recency_cadences`` and ``lost_to_follow_up_days``
         (in the detail). The spec's rules by default. ``courses`` must have been computed
         with the same rules and ``today``.
+    next_due : Series, optional
+        Each patient's next check-in due date on their measurement schedule
+        (course-and-reporting §4: the stored ``patient_state.next_due``, from
+        :func:`outcomes.schedule.next_due_after`; index ``patient_id``; missing: nothing
+        due). When given, "overdue" is counted from it; otherwise from the weekly cadence
+        (:func:`next_checkin_due`).
 
     Returns
     -------
@@ -155,6 +162,8 @@ def worklist(
     .. versionchanged:: issue 13
        Vectorised; ``last_checkin`` is any submitted check-in (the page passed the latest
        valid PHQ-9 before).
+    .. versionchanged:: issue 14
+       ``next_due``: "overdue" from the measurement schedule.
     """
     if cadence_days < 1:
         raise ScoringError("cadence_days must be at least 1")
@@ -239,7 +248,13 @@ def worklist(
     due_day = np.where(
         has_first, due_day, np.where(checked_in, np.maximum(today_day, checkin_day), today_day)
     )
-    overdue = in_treatment & (status != "lost_to_follow_up") & (today_day - due_day > late_days)
+    has_due = np.ones(len(ids), dtype=bool)
+    if next_due is not None:
+        # The schedule's due date (§4) replaces the weekly cadence's.
+        due_day, has_due = _day_numbers(next_due.reindex(ids))
+    overdue = (
+        in_treatment & has_due & (status != "lost_to_follow_up") & (today_day - due_day > late_days)
+    )
     parts.append(
         _rows(
             "overdue",

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from data.clinic import clinic_now
 from data.engine import make_engine, transaction
 from data.models import Assessment, SafetyAlert
+from data.schedule import plan_infusion
 from tests.test_dashboard.conftest import APP, AppWorld, new_patient, signed_in
 
 
@@ -55,6 +56,17 @@ def test_after_a_check_in_the_page_offers_a_correction_not_another_check_in(
 ) -> None:
     patient = new_patient(app_world)
     patient_id = patient.patient_id or 0
+    # The schedule hangs on infusions (spec §4): the first one is booked in ten days, so
+    # today is before its baseline window (the 7 days before it).
+    engine = make_engine(app_world.url)
+    with transaction(engine, write=True) as session:
+        plan_infusion(
+            session,
+            actor=app_world.clinician,
+            patient_id=patient_id,
+            planned_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=10),
+        )
+    engine.dispose()
     signed_in(app, patient).run()
     for radio in app.radio:
         radio.set_value(3 if str(radio.key).endswith(":phq9_9") else 1)
@@ -62,8 +74,9 @@ def test_after_a_check_in_the_page_offers_a_correction_not_another_check_in(
     assert not app.exception
     labels = [b.label for b in app.button]
     assert "Start another check-in" not in labels and "Correct my answers" in labels
-    # Next due is the next schedule point after this window: a week on, never tomorrow.
-    next_due = clinic_now("UTC").date() + dt.timedelta(days=7)
+    # Next due is the next schedule point after this stretch: the baseline, due on the day
+    # of the first infusion, never tomorrow.
+    next_due = clinic_now("UTC").date() + dt.timedelta(days=10)
     assert f"due on **{next_due:%A %d %B}**" in _texts(app)
     assert len(app.radio) == 0
 

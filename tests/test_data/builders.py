@@ -75,6 +75,21 @@ def _one_response_bundle(subject: str, authored: str = "2025-01-06") -> dict[str
 
 def _history(session: Session, world: World) -> None:
     """Check-ins and infusions of clinic A, entered the way the app enters them."""
+    # The infusion first: the check-ins' windows hang on it (spec §4, issue 14).
+    record_infusion(
+        session,
+        actor=world.clinician_a,
+        patient_id=world.patient_a1.patient_id or 0,
+        infusion=InfusionInput(
+            administered_at=NOW - dt.timedelta(days=21),
+            route="iv",
+            dose_mg_per_kg=0.5,
+            systolic_before=130,
+            diastolic_before=85,
+            side_effects=("nausea",),
+            side_effects_note="=1+1 ginger ale helped",
+        ),
+    )
     for days, patient, item9 in (
         (20, world.patient_a1, 1),
         (13, world.patient_a1, 0),
@@ -97,20 +112,6 @@ def _history(session: Session, world: World) -> None:
         instrument="gad7",
         answers={f"gad7_{i}": 2 for i in range(1, 7)},  # one missing: prorated
         administered_at=NOW - dt.timedelta(days=13, hours=1),
-    )
-    record_infusion(
-        session,
-        actor=world.clinician_a,
-        patient_id=world.patient_a1.patient_id or 0,
-        infusion=InfusionInput(
-            administered_at=NOW - dt.timedelta(days=21),
-            route="iv",
-            dose_mg_per_kg=0.5,
-            systolic_before=130,
-            diastolic_before=85,
-            side_effects=("nausea",),
-            side_effects_note="=1+1 ginger ale helped",
-        ),
     )
 
 

@@ -454,6 +454,37 @@ CALLS: dict[str, tuple[Call, ...]] = {
             },
         ),
     ),
+    # data.schedule (issue 14)
+    "data.schedule.protocol_schedules": (Call(NO_TARGET, _nothing),),
+    "data.schedule.save_schedule": (
+        Call(
+            NO_TARGET,
+            lambda _, __: {
+                "protocol": "standard",
+                "induction_infusions": 6,
+                "points": [{"kind": "baseline", "instruments": ["phq9"]}],
+            },
+        ),
+    ),
+    "data.schedule.plan_infusion": (
+        Call(
+            PATIENT_TARGETS,
+            lambda _, target: {
+                "patient_id": target.patient_id,
+                "planned_at": dt.datetime.now(dt.UTC) + dt.timedelta(days=5),
+            },
+        ),
+    ),
+    "data.schedule.cancel_planned_infusion": (
+        Call(PATIENT_TARGETS, lambda _, target: {"patient_id": target.patient_id, "planned_id": 0}),
+    ),
+    "data.schedule.patient_schedule": (
+        Call(
+            PATIENT_TARGETS,
+            lambda _, target: {"patient_id": target.patient_id, "today": dt.date.today()},
+        ),
+    ),
+    "data.schedule.due_checkins": (Call(NO_TARGET, lambda _, __: {"at": dt.datetime.now(dt.UTC)}),),
     # data.accounts (sign-in), data.account_admin, data.audit_trail
     "data.account_admin.create_user": (
         Call(

@@ -9,6 +9,7 @@ linked to the one it corrects, which is kept; the earlier answers' alert stays o
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -18,12 +19,14 @@ from sqlalchemy.orm import Session
 from data.audit import Action, stored_action
 from data.checkin import CheckinResult, submit_checkin
 from data.errors import AccessDenied, InvalidInput
-from data.models import Assessment, AuditEvent, SafetyAlert
+from data.infusions import record_infusion
+from data.models import Assessment, AuditEvent, SafetyAlert, utcnow
 from data.records.alert_review import open_alerts, patient_alerts
 from data.records.patient_record import patient_assessments, patient_infusions
 from outcomes.course import course_outcomes
 from outcomes.worklist import worklist
 from tests.conftest import World
+from tests.test_data.test_infusions import GOOD
 
 ZEROS = {f"phq9_{i}": 0 for i in range(1, 10)}
 CRISIS = ZEROS | {"phq9_1": 2, "phq9_2": 3, "phq9_9": 3}
@@ -96,6 +99,14 @@ def test_the_same_form_sent_again_returns_the_stored_one(session: Session, world
 
 
 def test_the_next_window_takes_a_new_check_in(session: Session, world: World) -> None:
+    # The schedule hangs on infusions (spec §4): one 8 days ago puts today in the weekly
+    # window after it (days -2..1) and 7 days ago in the stretch before that window.
+    record_infusion(
+        session,
+        actor=world.clinician_a,
+        patient_id=world.patient_a1.patient_id or 0,
+        infusion=replace(GOOD, administered_at=utcnow() - dt.timedelta(days=8)),
+    )
     _checkin(session, world, MILD, days_ago=7)
     later = _checkin(session, world, ZEROS)
     assert later.duplicate is False

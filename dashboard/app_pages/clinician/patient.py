@@ -14,7 +14,11 @@ from dashboard.patient_view.exports import show_exports
 from dashboard.patient_view.identity import choose_patient, show_header
 from dashboard.patient_view.infusion_form import show_infusion_form
 from dashboard.patient_view.infusion_log import show_infusion_log
+<<<<<<< HEAD
 from dashboard.patient_view.invitation import show_invitation
+=======
+from dashboard.patient_view.planned_infusions import show_planned_infusions
+>>>>>>> schedule
 from dashboard.patient_view.rating_form import show_rating_form
 from data.clinic import clinic_config
 from data.records.alert_review import patient_alerts
@@ -117,6 +121,7 @@ def show_tabs() -> None:
     if tabs[1].open:
         with tabs[1]:
             show_infusion_log(actor=actor, patient_id=patient_id, time_zone=config.time_zone)
+            show_planned_infusions(actor, patient_id, time_zone=config.time_zone)
     if tabs[2].open:
         with tabs[2]:
             show_infusion_form(actor, patient_id, time_zone=config.time_zone)

@@ -80,6 +80,8 @@ items = worklist(
     cadence_days=config.checkin_cadence_days,
     active_days=config.rules.after_course_days,
     rules=config.rules,
+    # "Overdue" from each patient's measurement schedule (spec §4), stored on write.
+    next_due=patients["next_due"],
 )
 
 

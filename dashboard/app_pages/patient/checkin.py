@@ -1,8 +1,9 @@
-"""Weekly check-in: the clinic's questionnaires, the scores in plain words, crisis help.
+"""Check-in: the clinic's questionnaires, the scores in plain words, crisis help.
 
-One check-in per questionnaire per window (course-and-reporting §3): a questionnaire done
-in the current window is not offered again before the next one opens, and "next due" is the
-next schedule point after the window. For ``correction_hours`` after a check-in the patient
+One check-in per questionnaire per window (course-and-reporting §3) of the patient's
+measurement schedule (§4: anchored to their infusions, given and booked): a questionnaire
+done in the current window is not offered again before the next one opens, and "next due" is
+the next schedule point after the window. For ``correction_hours`` after a check-in the patient
 may correct their answers: the form opens with the earlier answers, and both are kept.
 """
 
@@ -23,10 +24,12 @@ from data.checkin import correctable_checkins, submit_checkin
 from data.clinic import clinic_config, clinic_now
 from data.engine import DAMAGED_MESSAGE, database_damaged, database_unavailable
 from data.errors import AccessDenied, InvalidInput
-from data.records.patient_record import patient_assessments, patient_infusions
-from outcomes.checkin_windows import WindowStatus, patient_window_status
+from data.records.patient_record import patient_assessments
+from data.schedule import patient_schedule
+from outcomes.checkin_windows import WindowStatus, clinic_date
 from outcomes.instruments import Instrument, get_instrument
 from outcomes.instruments.safety import safety_alert_kinds
+from outcomes.schedule import schedule_status
 
 FORM_ID = "checkin_form_id"
 CONFIG = "checkin_clinic_config"  # the clinic's settings (no patient data), for an outage
@@ -38,7 +41,9 @@ patient_id = actor.patient_id or 0
 try:
     with resources.session_scope() as session:
         config = clinic_config(session, actor.clinic_id)
-        infusions = patient_infusions(session, actor=actor, patient_id=patient_id)
+        # The clinic's own date: windows turn over at the clinic's midnight, not the server's.
+        today = clinic_now(config.time_zone).date()
+        schedule = patient_schedule(session, actor=actor, patient_id=patient_id, today=today)
         # Corrected answers too: a corrected check-in still holds its window.
         history = patient_assessments(
             session, actor=actor, patient_id=patient_id, include_superseded=True
@@ -54,11 +59,10 @@ except Exception as error:
     if not database_unavailable(error) or CONFIG not in st.session_state:
         raise
     config = st.session_state[CONFIG]
-    infusions = history = None
+    schedule = history = None
     correctable_ids = {}
 
 st.title("Weekly check-in", anchor=False)
-# The clinic's own date: windows turn over at the clinic's midnight, not the server's.
 today = clinic_now(config.time_zone).date()
 instruments = [get_instrument(i) for i in config.checkin_instruments]
 
@@ -72,23 +76,24 @@ def _moment(value: Any) -> dt.datetime:
 
 
 def window_statuses() -> dict[str, WindowStatus] | None:
-    """Each questionnaire's window today, as the writer will judge it (None while the
-    records are unreachable: the writer still refuses a second check-in)."""
-    if history is None or infusions is None:
+    """Each questionnaire's window today on the patient's schedule, as the writer will judge
+    it (None while the records are unreachable: the writer still refuses a second one)."""
+    if history is None or schedule is None:
         return None
-    first_infusion = infusions["administered_at"].min() if len(infusions) else None
     originals = history[history["corrects_id"].isna()]
-    checkins = [
-        (str(name), _moment(moment))
+    days = [
+        (str(name), clinic_date(_moment(moment), config.time_zone))
         for name, moment in zip(originals["instrument"], originals["administered_at"], strict=True)
     ]
     return {
-        i.id: patient_window_status(
+        i.id: schedule_status(
+            schedule.windows,
             instrument=i.id,
-            first_infusion=None if first_infusion is None else _moment(first_infusion),
-            checkins=checkins,
             today=today,
-            time_zone=config.time_zone,
+            checkins=[day for name, day in days if name == i.id],
+            # No infusion given or booked: the weekly cadence from the first check-in.
+            infused=schedule.infused,
+            first_checkin=min((day for _, day in days), default=None),
             cadence_days=config.checkin_cadence_days,
             rules=config.rules,
         )
@@ -135,15 +140,24 @@ def show_due(offered: list[Instrument]) -> None:
         return  # unknown while the records are unreachable
     if offered:
         open_now = [statuses[i.id] for i in offered if statuses[i.id].window is not None]
-        if open_now:
-            due = min(s.next_due for s in open_now)
+        dues = [s.next_due for s in open_now or [statuses[i.id] for i in offered]]
+        due = min((d for d in dues if d is not None), default=None)
+        if open_now and due is not None:
             when = "today" if due == today else f"on {due:%A %d %B}"
             st.info(f"Your check-in is open now: it is due {when}.")
-        else:
-            due = min(statuses[i.id].next_due for i in offered)
+        elif due is not None:
             st.info(f"Your next check-in is due on **{due:%A %d %B}**. You can also answer now.")
+        else:
+            st.info("You can answer now. Your next check-ins are set by your infusion dates.")
         return
-    first = min((s.next_window for s in statuses.values()), key=lambda w: w.due)
+    ahead = [s.next_window for s in statuses.values() if s.next_window is not None]
+    if not ahead:
+        st.info(
+            "Your next check-in is due before your next infusion: it opens once your care "
+            "team has booked it."
+        )
+        return
+    first = min(ahead, key=lambda w: w.due)
     st.info(
         f"Your next check-in is due on **{first.due:%A %d %B}**. "
         f"You can do it from {first.opens:%A %d %B}."
