@@ -27,12 +27,9 @@ ROLE_PAGES: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("admin/users.py", "Users", ":material/group:"),
         ("admin/audit.py", "Audit log", ":material/policy:"),
         ("admin/clinic.py", "Clinic settings", ":material/settings:"),
-<<<<<<< HEAD
         ("admin/messages.py", "Messages", ":material/mail:"),
         ("admin/delivery.py", "Message delivery", ":material/outbox:"),
-=======
         ("admin/schedule.py", "Schedules", ":material/event_repeat:"),
->>>>>>> schedule
         ("clinician/register.py", "Register a patient", ":material/person_add:"),
     ),
 }

@@ -30,12 +30,8 @@ from data.access import Actor, ensure_can_view_patient, ensure_can_write_patient
 from data.clinic import SCORING_VERSION, ClinicConfig, clinic_config, clinic_moment
 from data.course_state import refresh_patients
 from data.errors import AccessDenied, InvalidInput
-<<<<<<< HEAD
-from data.models import Assessment, Infusion, Patient, SafetyAlert, utcnow
-from data.notify.links import mark_link_checkin
-=======
 from data.models import Assessment, Patient, SafetyAlert, utcnow
->>>>>>> schedule
+from data.notify.links import mark_link_checkin
 from data.records.alerts import NewAlert, write_alerts
 from data.records.assessments import counted, insert_unless_stored
 from data.schedule_store import patient_windows

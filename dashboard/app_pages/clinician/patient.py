@@ -14,11 +14,8 @@ from dashboard.patient_view.exports import show_exports
 from dashboard.patient_view.identity import choose_patient, show_header
 from dashboard.patient_view.infusion_form import show_infusion_form
 from dashboard.patient_view.infusion_log import show_infusion_log
-<<<<<<< HEAD
 from dashboard.patient_view.invitation import show_invitation
-=======
 from dashboard.patient_view.planned_infusions import show_planned_infusions
->>>>>>> schedule
 from dashboard.patient_view.rating_form import show_rating_form
 from data.clinic import clinic_config
 from data.records.alert_review import patient_alerts
