@@ -57,7 +57,7 @@ from data.models import Clinic, ClinicSettings, Patient, User
 from data.notify.links import issue_link, link_secret
 from data.notify.models import MessageOptOut, OutboxMessage
 from data.notify.queue import Channel, NewMessage, normalise_email, normalise_phone, queue_message
-from data.notify.templates import render_message, template_for
+from data.notify.templates import PLACEHOLDERS, Template, render_message
 from data.schedule import DueCheckin, due_checkins
 from data.settings import get_settings
 from outcomes.checkin_windows import clinic_date
@@ -96,7 +96,7 @@ def due_date_words(due: dt.datetime, zone: str) -> str:
 
 @dataclass(frozen=True)
 class _Reachable:
-    """A due patient's addresses that may be sent to, by channel."""
+    """A due patient's addresses on the channels they did not opt out of, as entered."""
 
     patient_id: int
     addresses: tuple[tuple[Channel, str], ...]
@@ -143,9 +143,11 @@ def _clinic_reminders(session: Session, clinic_id: int, clinic_name: str, now: d
             continue
         todo = [
             (channel, address)
-            for channel, address in patient.addresses
+            for channel, raw in patient.addresses
             if dedupe_key(checkin.patient_id, checkin.window.key, number, channel)
             not in queued_before
+            # Checked only when a message is to be queued: a second pass checks nothing.
+            and (address := _valid(channel, raw)) is not None
         ]
         if todo and sender.send(checkin, number, todo):
             reminded.append(checkin.patient_id)
@@ -164,8 +166,9 @@ def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
 def _reachable(
     session: Session, clinic_id: int, patient_ids: Sequence[int]
 ) -> dict[int, _Reachable]:
-    """The due patients who can be sent a reminder, with each address they can get one at:
-    not opted out of its channel, valid, and the patient's sign-in (if any) not disabled."""
+    """The due patients who can be sent a reminder, with each address they have on a channel
+    they did not opt out of (as entered: checked when used), their sign-in (if any) not
+    disabled."""
     opted: dict[int, set[str]] = {}
     for patient_id, channel in session.execute(
         select(MessageOptOut.patient_id, MessageOptOut.channel).where(
@@ -191,9 +194,9 @@ def _reachable(
                 continue
             pairs: tuple[tuple[Channel, str | None], ...] = (("email", email), ("sms", phone))
             addresses = [
-                (channel, address)
+                (channel, raw)
                 for channel, raw in pairs
-                if channel not in stopped and (address := _valid(channel, raw)) is not None
+                if channel not in stopped and raw is not None and raw.strip()
             ]
             if addresses:
                 found[int(patient_id)] = _Reachable(int(patient_id), tuple(addresses))
@@ -226,6 +229,17 @@ def _queued_keys(session: Session, clinic_id: int, now: dt.datetime) -> set[str]
     )
 
 
+def _marker(name: str) -> str:
+    # NUL never occurs in a template (refused when saved) nor in a value filled in.
+    return f"\x00{name}\x00"
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        text = text.replace(_marker(name), value)
+    return text
+
+
 class _Sender:
     """Issues the links and queues the messages of one clinic's pass."""
 
@@ -238,7 +252,7 @@ class _Sender:
         # Read once a pass: each link would otherwise read the secret and the settings again.
         self.secret = link_secret(session)
         self.public_url = get_settings().public_url
-        self.wants_opt_out: dict[str, bool] = {}
+        self.wordings: dict[str, Template] = {}
 
     def _link(self, checkin: DueCheckin, purpose: str, channel: str = "all") -> str:
         return issue_link(
@@ -253,13 +267,18 @@ class _Sender:
             public_url=self.public_url,
         ).url
 
-    def _asks_opt_out(self, channel: str) -> bool:
-        if channel not in self.wants_opt_out:
-            wording = template_for(
-                self.session, clinic_id=self.config.clinic_id, kind=KIND, channel=channel
+    def _wording(self, channel: str) -> Template:
+        """The clinic's wording on ``channel``, rendered once a pass (one template read, not
+        one per message) with a marker in each placeholder that :meth:`_fill` replaces."""
+        if channel not in self.wordings:
+            self.wordings[channel] = render_message(
+                self.session,
+                clinic_id=self.config.clinic_id,
+                kind=KIND,
+                channel=channel,
+                values={name: _marker(name) for name in PLACEHOLDERS[KIND]},
             )
-            self.wants_opt_out[channel] = "{opt_out_link}" in f"{wording.subject}{wording.body}"
-        return self.wants_opt_out[channel]
+        return self.wordings[channel]
 
     def send(
         self, checkin: DueCheckin, number: int, addresses: Sequence[tuple[Channel, str]]
@@ -273,16 +292,10 @@ class _Sender:
         }
         any_queued = False
         for channel, address in addresses:
-            if channel == "email" or self._asks_opt_out(channel):
-                # An opt-out link per channel; a text's default says "reply STOP" instead.
+            wording = self._wording(channel)
+            if _marker("opt_out_link") in f"{wording.subject}{wording.body}":
+                # An opt-out link per channel (a text's default says "reply STOP" instead).
                 values["opt_out_link"] = self._link(checkin, "opt_out", channel)
-            wording = render_message(
-                self.session,
-                clinic_id=self.config.clinic_id,
-                kind=KIND,
-                channel=channel,
-                values=values,
-            )
             queued = queue_message(
                 self.session,
                 NewMessage(
@@ -290,8 +303,8 @@ class _Sender:
                     kind=KIND,
                     channel=channel,
                     recipient=address,
-                    subject=wording.subject,
-                    body=wording.body,
+                    subject=None if wording.subject is None else _fill(wording.subject, values),
+                    body=_fill(wording.body, values),
                     dedupe_key=dedupe_key(checkin.patient_id, checkin.window.key, number, channel),
                     patient_id=checkin.patient_id,
                     expires_at=checkin.window.closes,
