@@ -24,7 +24,7 @@ from data.notify.opt_outs import record_opt_out
 from data.notify.outbox import claim_due
 from data.notify.reminders import due_date_words, queue_due_reminders, reminder_number
 from data.notify.steps import STEPS
-from data.notify.templates import DEFAULT_TEMPLATES
+from data.notify.templates import DEFAULT_TEMPLATES, save_template
 from data.schedule import due_checkins, plan_infusion
 from tests.conftest import World
 
@@ -379,3 +379,27 @@ def test_a_reminder_carries_no_clinical_content(session: Session, world: World) 
     # The opt-out link stops e-mails.
     opened = open_link(session, token=parse_qs(urlsplit(opt_out_link).query)[LINK_PARAMETER][0])
     assert isinstance(opened, OpenedLink) and opened.purpose == "opt_out"
+
+
+def test_the_clinics_own_wording_with_an_opt_out_link_in_the_text(
+    session: Session, world: World
+) -> None:
+    """A clinic whose text carries ``{opt_out_link}`` gets one that stops texts."""
+    save_template(
+        session,
+        actor=world.admin_a,
+        kind="checkin_reminder",
+        channel="sms",
+        subject=None,
+        body="{clinic_name}: check-in due {due_date}. {link} Stop: {opt_out_link} or reply STOP",
+    )
+    patient_id, day = set_up(session, world)
+    assert queue_due_reminders(session, local(day - dt.timedelta(days=7), 9)) == 2
+    _, sms = reminders(session, patient_id)
+    email_checkin_link = URL.findall(reminders(session, patient_id)[0].body)[0]
+    checkin_link, opt_out_link = URL.findall(sms.body)
+    assert checkin_link == email_checkin_link  # one check-in link for both messages
+    assert sms.body.startswith(f"Clinic A: check-in due {due_date_words(local(day, 10), NY)}.")
+    opened = open_link(session, token=parse_qs(urlsplit(opt_out_link).query)[LINK_PARAMETER][0])
+    assert isinstance(opened, OpenedLink)
+    assert (opened.purpose, opened.channel) == ("opt_out", "sms")
