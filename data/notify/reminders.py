@@ -132,7 +132,7 @@ def _clinic_reminders(session: Session, clinic_id: int, clinic_name: str, now: d
         return 0
     reachable = _reachable(session, clinic_id, [d.patient_id for d in due])
     queued_before = _queued_keys(session, clinic_id, now)
-    sender = _Sender(session, config, clinic_name, now)
+    sender = _Sender(session, config, clinic_name)
     reminded: list[int] = []
     for checkin in due:
         patient = reachable.get(checkin.patient_id)
@@ -211,7 +211,7 @@ def _valid(channel: str, raw: str | None) -> str | None:
     try:
         return normalise_email(raw) if channel == "email" else normalise_phone(raw)
     except InvalidInput:
-        log.info("a reminder was not queued: a patient's %s is not valid", channel)
+        log.debug("a reminder was not queued: a patient's %s is not valid", channel)
         return None
 
 
@@ -243,11 +243,10 @@ def _fill(text: str, values: dict[str, str]) -> str:
 class _Sender:
     """Issues the links and queues the messages of one clinic's pass."""
 
-    def __init__(self, session: Session, config: ClinicConfig, clinic_name: str, now: dt.datetime):
+    def __init__(self, session: Session, config: ClinicConfig, clinic_name: str):
         self.session = session
         self.config = config
         self.clinic_name = clinic_name
-        self.now = now
         self.queued = 0
         # Read once a pass: each link would otherwise read the secret and the settings again.
         self.secret = link_secret(session)
