@@ -227,6 +227,11 @@ class Action(Enum):
     )
     REMINDERS_ON = "reminders_on", "switched check-in reminders on for the clinic"
     REMINDERS_OFF = "reminders_off", "switched check-in reminders off for the clinic"
+    QUEUE_REMINDER = (
+        "queue_reminder",
+        "read a patient's e-mail address and phone number to queue a check-in reminder to them "
+        "(the worker, as the system)",
+    )
     SET_MESSAGE_TEMPLATE = (
         "set_message_template",
         "changed the clinic's wording of one kind of message on one channel (the subject)",

@@ -303,12 +303,16 @@ def due_checkins(session: Session, *, actor: Actor, at: dt.datetime) -> list[Due
     zone = config.time_zone
     today = clinic_date(at, zone)
     found: list[DueCheckin] = []
+    # A weekly or maintenance window open today opens ``early_days`` before its due day at
+    # the earliest, and one due later never cuts it (windows are placed in due order): the
+    # periodic points are built up to there only, not a month ahead (bench/reminders.py).
+    through = today + dt.timedelta(days=config.rules.early_days + 1)
     for patient_id, times in inputs.infusions.items():
         windows = measurement_windows(
             inputs.schedule(patient_id),
             infusions=times,
             time_zone=zone,
-            through=today + dt.timedelta(days=31),
+            through=through,
             since=today,
             rules=config.rules,
         )

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 from urllib.parse import urlencode
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from data import audit
@@ -46,6 +46,7 @@ __all__ = [
     "LINK_PARAMETER",
     "PURPOSES",
     "IssuedLink",
+    "LinkBatch",
     "OpenedLink",
     "RefusedLink",
     "issue_link",
@@ -177,6 +178,38 @@ def issue_link(
     public_url : str, optional
         Where the app is reached (``OUTCOMES_PUBLIC_URL`` by default).
     """
+    row, value = _new_link(
+        clinic_id=clinic_id,
+        patient_id=patient_id,
+        purpose=purpose,
+        expires_at=expires_at,
+        instruments=instruments,
+        channel=channel,
+        secret=secret or link_secret(session),
+    )
+    link = AccessLink(**row)
+    session.add(link)
+    session.flush()
+    return IssuedLink(
+        link_id=link.id,
+        token=value,
+        url=_address(value, public_url),
+        expires_at=link.expires_at,
+    )
+
+
+def _new_link(
+    *,
+    clinic_id: int,
+    patient_id: int,
+    purpose: str,
+    expires_at: dt.datetime | None,
+    instruments: tuple[str, ...],
+    channel: str,
+    secret: bytes,
+) -> tuple[dict[str, object], str]:
+    """A link's row (checked) and its signed value: what :func:`issue_link` and
+    :class:`LinkBatch` both store."""
     if purpose not in PURPOSES:
         raise InvalidInput([f"unknown purpose of a link {purpose!r}"])
     now = utcnow()
@@ -189,25 +222,67 @@ def issue_link(
     if purpose == "checkin" and not instruments:
         raise InvalidInput(["a check-in link needs its questionnaires"])
     token = secrets.token_urlsafe(_TOKEN_BYTES)
-    link = AccessLink(
-        clinic_id=clinic_id,
-        patient_id=patient_id,
-        purpose=purpose,
-        token_hash=_token_hash(token),
-        scope={"instruments": list(instruments), "done": [], "channel": channel},
-        created_at=now,
-        expires_at=expires_at,
-    )
-    session.add(link)
-    session.flush()
-    value = f"{token}.{_signature(token, secret or link_secret(session))}"
+    row: dict[str, object] = {
+        "clinic_id": clinic_id,
+        "patient_id": patient_id,
+        "purpose": purpose,
+        "token_hash": _token_hash(token),
+        "scope": {"instruments": list(instruments), "done": [], "channel": channel},
+        "created_at": now,
+        "expires_at": expires_at,
+    }
+    return row, f"{token}.{_signature(token, secret)}"
+
+
+def _address(value: str, public_url: str | None) -> str:
     base = (public_url or Settings().public_url).rstrip("/")
-    return IssuedLink(
-        link_id=link.id,
-        token=value,
-        url=f"{base}/?{urlencode({LINK_PARAMETER: value})}",
-        expires_at=expires_at,
-    )
+    return f"{base}/?{urlencode({LINK_PARAMETER: value})}"
+
+
+class LinkBatch:
+    """Links issued many at a time (a reminders pass): each is made at once (its address is
+    known straight away) and all are stored by :meth:`store` in one statement, in the
+    caller's transaction. One insert and flush per link cost a 10,000-patient reminders pass
+    about 1.8 s on SQLite and 3 s on PostgreSQL (profiled)."""
+
+    def __init__(
+        self, session: Session, *, secret: bytes | None = None, public_url: str | None = None
+    ):
+        self.session = session
+        self.secret = secret or link_secret(session)
+        self.public_url = public_url or Settings().public_url
+        self.rows: list[dict[str, object]] = []
+
+    def issue(
+        self,
+        *,
+        clinic_id: int,
+        patient_id: int,
+        purpose: str,
+        expires_at: dt.datetime | None = None,
+        instruments: tuple[str, ...] = (),
+        channel: str = "all",
+    ) -> str:
+        """The new link's address (checked as :func:`issue_link` checks it); stored later."""
+        row, value = _new_link(
+            clinic_id=clinic_id,
+            patient_id=patient_id,
+            purpose=purpose,
+            expires_at=expires_at,
+            instruments=instruments,
+            channel=channel,
+            secret=self.secret,
+        )
+        self.rows.append(row)
+        return _address(value, self.public_url)
+
+    def store(self) -> int:
+        """Store every link issued so far; how many."""
+        stored = len(self.rows)
+        if self.rows:
+            self.session.execute(insert(AccessLink), self.rows)
+            self.rows = []
+        return stored
 
 
 def _stored_since(session: Session, link: AccessLink, instruments: tuple[str, ...]) -> set[str]:

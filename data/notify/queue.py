@@ -14,6 +14,7 @@ again (two workers, a retry of the event's transaction) finds it queued already.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -33,6 +34,7 @@ __all__ = [
     "normalise_email",
     "normalise_phone",
     "queue_message",
+    "queue_messages",
 ]
 
 Channel = Literal["email", "sms"]
@@ -105,13 +107,8 @@ def _insert_once(dialect: str) -> object:
     )
 
 
-def queue_message(session: Session, message: NewMessage) -> int | None:
-    """Queue ``message`` in the caller's transaction; its id, or None when a message with its
-    ``dedupe_key`` is queued (or was sent) already.
-
-    Raises InvalidInput for an unknown kind or channel, an invalid address or number, or a
-    body that is empty or too long. Nothing is written then.
-    """
+def _row(message: NewMessage, now: dt.datetime, *, recipient_checked: bool) -> dict[str, object]:
+    """The outbox row of ``message``, checked (InvalidInput says what is wrong)."""
     if message.kind not in KINDS:
         raise InvalidInput([f"unknown kind of message {message.kind!r}"])
     if message.channel not in CHANNELS:
@@ -120,13 +117,13 @@ def queue_message(session: Session, message: NewMessage) -> int | None:
         raise InvalidInput([f"a message needs a body of 1 to {_MAX_BODY} characters"])
     if not message.dedupe_key or len(message.dedupe_key) > 200:
         raise InvalidInput(["a message needs a dedupe key of 1 to 200 characters"])
-    recipient = (
-        normalise_email(message.recipient)
-        if message.channel == "email"
-        else normalise_phone(message.recipient)
-    )
-    now = utcnow()
-    values = {
+    if recipient_checked:
+        recipient = message.recipient
+    elif message.channel == "email":
+        recipient = normalise_email(message.recipient)
+    else:
+        recipient = normalise_phone(message.recipient)
+    return {
         "clinic_id": message.clinic_id,
         "kind": message.kind,
         "channel": message.channel,
@@ -144,9 +141,40 @@ def queue_message(session: Session, message: NewMessage) -> int | None:
         "next_attempt_at": message.not_before or now,
         "expires_at": message.expires_at,
     }
+
+
+def queue_message(session: Session, message: NewMessage) -> int | None:
+    """Queue ``message`` in the caller's transaction; its id, or None when a message with its
+    ``dedupe_key`` is queued (or was sent) already.
+
+    Raises InvalidInput for an unknown kind or channel, an invalid address or number, or a
+    body that is empty or too long. Nothing is written then.
+    """
+    values = _row(message, utcnow(), recipient_checked=False)
     connection = session.connection()
     found = connection.execute(_insert_once(connection.dialect.name), values).scalar()  # type: ignore[call-overload]
     return None if found is None else int(found)
+
+
+def queue_messages(
+    session: Session, messages: Sequence[NewMessage], *, recipients_checked: bool = False
+) -> int:
+    """Queue many messages in one statement (a reminders pass); how many were new (a key
+    queued already is skipped, as :func:`queue_message` skips it).
+
+    Every message is checked first: one bad message refuses them all (InvalidInput) and
+    nothing is written. ``recipients_checked``: the caller has normalised every address and
+    number with :func:`normalise_email` / :func:`normalise_phone` already (not done twice).
+    """
+    if not messages:
+        return 0
+    now = utcnow()
+    rows = [_row(m, now, recipient_checked=recipients_checked) for m in messages]
+    connection = session.connection()
+    # One INSERT ... ON CONFLICT DO NOTHING RETURNING id for all (SQLAlchemy's "insert many
+    # values"): only the new rows come back.
+    found = connection.execute(_insert_once(connection.dialect.name), rows).all()  # type: ignore[call-overload]
+    return len(found)
 
 
 def queued_ids(session: Session, *, clinic_id: int, dedupe_prefix: str) -> list[int]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from data.notify.escalation import escalate_due
+from data.notify.reminders import queue_due_reminders
 
 __all__ = ["STEPS", "Step"]
 
@@ -23,5 +24,6 @@ Step = Callable[[Session, dt.datetime], int]
 
 STEPS: list[tuple[str, Step]] = [
     ("escalate unacknowledged safety alerts", escalate_due),
+    ("queue due check-in reminders", queue_due_reminders),
 ]
 """(name, step) in the order a pass runs them."""

@@ -8,7 +8,13 @@ from sqlalchemy.orm import Session
 
 from data.errors import InvalidInput
 from data.notify.models import OutboxMessage
-from data.notify.queue import NewMessage, normalise_email, normalise_phone, queue_message
+from data.notify.queue import (
+    NewMessage,
+    normalise_email,
+    normalise_phone,
+    queue_message,
+    queue_messages,
+)
 from tests.conftest import World
 
 
@@ -70,3 +76,35 @@ def test_normalisers_say_what_is_wrong() -> None:
     assert normalise_phone("+44 20 7946 0958") == "+442079460958"
     with pytest.raises(InvalidInput, match="not a valid number"):
         normalise_phone("555")
+
+
+def test_many_messages_in_one_statement_skip_keys_queued_already(
+    session: Session, world: World
+) -> None:
+    first = queue_message(session, _message(world))
+    assert first is not None
+    batch = [
+        _message(world),  # its key is queued already
+        _message(world, dedupe_key="reminder:1:2026-11-30:2"),
+        _message(
+            world,
+            dedupe_key="reminder:1:2026-11-30:3",
+            channel="sms",
+            recipient="+12025550143",
+            subject=None,
+        ),
+    ]
+    assert queue_messages(session, batch) == 2
+    keys = session.scalars(select(OutboxMessage.dedupe_key).order_by(OutboxMessage.id)).all()
+    assert keys == ["reminder:1:2026-11-30:1", "reminder:1:2026-11-30:2", "reminder:1:2026-11-30:3"]
+    assert queue_messages(session, batch) == 0
+
+
+def test_one_bad_message_refuses_the_whole_batch(session: Session, world: World) -> None:
+    batch = [
+        _message(world, dedupe_key="reminder:1:2026-11-30:2"),
+        _message(world, dedupe_key="reminder:1:2026-11-30:3", recipient="not an address"),
+    ]
+    with pytest.raises(InvalidInput, match="not valid"):
+        queue_messages(session, batch)
+    assert session.scalar(select(OutboxMessage.id)) is None
