@@ -74,7 +74,7 @@ from outcomes.episodes import episodes
 from outcomes.instruments import course_instruments
 from outcomes.patient_course import patient_course
 from outcomes.rules import Rules
-from outcomes.schedule import measurement_windows, next_due_after, windows_through
+from outcomes.schedule import measurement_windows, next_window_after, windows_through
 from outcomes.stored_timepoints import patient_timepoints
 
 __all__ = [
@@ -362,13 +362,15 @@ def _patient_row(
         since=checked,
         rules=rules,
     )
+    upcoming = next_window_after(windows, last_checkin=checked)
     return {
         "patient_id": patient_id,
         "infusions": infusions,
         "first_infusion_date": first,
         "last_infusion_date": last,
         "last_checkin_at": last_checkin_at,
-        "next_due": next_due_after(windows, last_checkin=checked),
+        "next_due": None if upcoming is None else upcoming.due,
+        "next_due_closes": None if upcoming is None else upcoming.closes,
         "open_alerts": open_alerts,
         "oldest_open_alert_at": oldest_open_alert_at,
     }

@@ -384,6 +384,8 @@ class PatientState(Base):
     # The next scheduled check-in after the last one (None before the first infusion: a
     # baseline is due at once).
     next_due: Mapped[dt.date | None] = mapped_column(Date)
+    # The last clinic day of that check-in's window (migration 0012): "overdue" after it.
+    next_due_closes: Mapped[dt.date | None] = mapped_column(Date)
     open_alerts: Mapped[int] = mapped_column(Integer, default=0)
     oldest_open_alert_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

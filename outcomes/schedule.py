@@ -80,6 +80,7 @@ __all__ = [
     "SchedulePoint",
     "measurement_windows",
     "next_due_after",
+    "next_window_after",
     "parse_schedule",
     "schedule_json",
     "schedule_status",
@@ -312,19 +313,27 @@ def schedule_status(
     return status_in_windows(mine, today=today, checkins=checkins)
 
 
-def next_due_after(
+def next_window_after(
     windows: Sequence[MeasurementWindow], *, last_checkin: dt.date | None
-) -> dt.date | None:
-    """The due date of the first window after the one (or the stretch) of the patient's
-    latest check-in of any questionnaire: the stored "next due" (None with no window after
-    it). Without a check-in, the first window's; a missed window stays due, so lateness
-    shows."""
+) -> Window | None:
+    """The window (its clinic days) after the one (or the stretch) of the patient's latest
+    check-in of any questionnaire: what is stored as "next due" and when it closes (None
+    with no window after it). Without a check-in, the first window; a missed window stays
+    due, so lateness shows."""
     days = [w.days for w in windows]
     if not days:
         return None
     if last_checkin is None:
-        return days[0].due
-    return status_in_windows(days, today=last_checkin, checkins=[last_checkin]).next_due
+        return days[0]
+    return status_in_windows(days, today=last_checkin, checkins=[last_checkin]).next_window
+
+
+def next_due_after(
+    windows: Sequence[MeasurementWindow], *, last_checkin: dt.date | None
+) -> dt.date | None:
+    """The due date of :func:`next_window_after` (None with no window after it)."""
+    window = next_window_after(windows, last_checkin=last_checkin)
+    return None if window is None else window.due
 
 
 def windows_through(today: dt.date, schedule: Schedule) -> dt.date:

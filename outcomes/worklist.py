@@ -107,6 +107,7 @@ def worklist(
     active_days: int = 90,
     rules: Rules | None = None,
     next_due: pd.Series | None = None,
+    next_due_closes: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The clinician's worklist, most urgent first.
 
@@ -152,6 +153,10 @@ def worklist(
         :func:`outcomes.schedule.next_due_after`; index ``patient_id``; missing: nothing
         due). When given, "overdue" is counted from it; otherwise from the weekly cadence
         (:func:`next_checkin_due`).
+    next_due_closes : Series, optional
+        The last clinic day of each ``next_due``'s window (``patient_state.next_due_closes``):
+        when given, a patient is overdue only after it (a window of the schedule may be
+        longer than ``grace_days``: the end of induction's runs 14 to 31 days).
 
     Returns
     -------
@@ -163,7 +168,7 @@ def worklist(
        Vectorised; ``last_checkin`` is any submitted check-in (the page passed the latest
        valid PHQ-9 before).
     .. versionchanged:: issue 14
-       ``next_due``: "overdue" from the measurement schedule.
+       ``next_due``, ``next_due_closes``: "overdue" from the measurement schedule.
     """
     if cadence_days < 1:
         raise ScoringError("cadence_days must be at least 1")
@@ -252,9 +257,12 @@ def worklist(
     if next_due is not None:
         # The schedule's due date (§4) replaces the weekly cadence's.
         due_day, has_due = _day_numbers(next_due.reindex(ids))
-    overdue = (
-        in_treatment & has_due & (status != "lost_to_follow_up") & (today_day - due_day > late_days)
-    )
+    late = today_day - due_day > late_days
+    if next_due is not None and next_due_closes is not None:
+        # The window's own last day (§4's windows differ in length), where it is stored.
+        closes_day, has_close = _day_numbers(next_due_closes.reindex(ids))
+        late = np.where(has_close, today_day > closes_day, late)
+    overdue = in_treatment & has_due & (status != "lost_to_follow_up") & late
     parts.append(
         _rows(
             "overdue",

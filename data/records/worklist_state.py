@@ -31,6 +31,7 @@ PATIENT_COLUMNS = (
     "assigned_clinician_id",
     "last_checkin_at",
     "next_due",
+    "next_due_closes",
     "open_alerts",
     "oldest_open_alert_at",
 )
@@ -101,6 +102,7 @@ def worklist_state(
             Patient.assigned_clinician_id,
             PatientState.last_checkin_at,
             PatientState.next_due,
+            PatientState.next_due_closes,
             PatientState.open_alerts,
             PatientState.oldest_open_alert_at,
             CourseState.patient_id,

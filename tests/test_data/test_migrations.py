@@ -12,10 +12,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from data.course_state import bump_data_version, data_version
+from data.course_state import bump_data_version, data_version, drift
 from data.engine import make_engine
 from data.errors import InvalidInput
-from data.models import Base
+from data.models import Base, PatientState
 from data.schema import downgrade, is_current, upgrade
 from tests.conftest import BACKENDS, fresh_database_url
 
@@ -266,5 +266,55 @@ def test_0011_keeps_a_clinics_data_version_and_spreads_it_over_slots(
         downgrade(database, "0010")
         with database.connect() as connection:
             assert connection.scalar(text("SELECT data_version FROM clinic")) == 43
+    finally:
+        database.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0012_rebuilds_every_patients_state_by_the_schedule(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Issue 14: "next due" follows the measurement schedule now, and a window's close is
+    stored: state stored by the weekly rule is replaced on upgrade, never left to drift."""
+    database = make_engine(fresh_database_url(backend, request, tmp_path))
+    try:
+        upgrade(database, "0011")
+        at = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+        with database.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO clinic (id, name, is_demo, created_at) VALUES (1, 'c', false, :at)"
+                ),
+                {"at": at},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO patient (id, clinic_id, external_id, name, created_at)"
+                    " VALUES (1, 1, 'MRN-1', 'P', :at)"
+                ),
+                {"at": at},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO infusion (clinic_id, patient_id, administered_at, route,"
+                    " side_effects, created_at) VALUES (1, 1, :at, 'iv', '[]', :at)"
+                ),
+                {"at": at},
+            )
+            # What the weekly rule stored: due a week after the infusion.
+            connection.execute(
+                text(
+                    "INSERT INTO patient_state (patient_id, clinic_id, infusions, next_due,"
+                    " open_alerts, updated_at) VALUES (1, 1, 1, '2026-01-12', 0, :at)"
+                ),
+                {"at": at},
+            )
+        upgrade(database)
+        with Session(database) as session:
+            assert drift(session, clinic_id=1) == []
+            state = session.get(PatientState, 1)
+            assert state is not None and state.infusions == 1
+            assert state.next_due is not None and state.next_due_closes is not None
+            assert state.next_due_closes >= state.next_due
     finally:
         database.dispose()

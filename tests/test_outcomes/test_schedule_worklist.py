@@ -7,7 +7,12 @@ import datetime as dt
 import pandas as pd
 
 from outcomes.course import course_outcomes
-from outcomes.schedule import DEFAULT_SCHEDULE, measurement_windows, next_due_after
+from outcomes.schedule import (
+    DEFAULT_SCHEDULE,
+    measurement_windows,
+    next_due_after,
+    next_window_after,
+)
 from outcomes.worklist import worklist
 
 TODAY = dt.date(2026, 5, 4)
@@ -65,3 +70,64 @@ def test_overdue_comes_from_the_schedule_not_the_weekly_cadence() -> None:
         next_due=pd.Series({"late": _day(2), "unbooked": _day(1)}),
     )
     assert "overdue" not in set(kind["reason"])
+
+
+def test_a_long_window_is_not_overdue_until_it_closes() -> None:
+    """The end of induction's window runs 14 to 31 days after the last induction infusion:
+    due on its first day, a patient is not overdue on day 17 (grace days from the due date
+    would say so), only after its last day (the stored ``next_due_closes``)."""
+    induction = [30, 29, 27, 25, 23, 21]
+    rows = [("waiting", _day(d)) for d in induction]
+    scores = [("waiting", _day(31), 15)]
+    courses = course_outcomes(
+        "phq9",
+        pd.DataFrame(scores, columns=["patient_id", "administered_at", "total"]),
+        pd.DataFrame(rows, columns=["patient_id", "administered_at"]),
+        today=TODAY,
+    )
+    windows = measurement_windows(
+        DEFAULT_SCHEDULE,
+        infusions=[_at(d) for d in induction],
+        time_zone="UTC",
+        through=TODAY + dt.timedelta(days=60),
+    )
+    end_of_induction = next(w for w in windows if w.kind == "end_of_induction")
+    upcoming = end_of_induction.days
+    assert upcoming.closes - upcoming.due > dt.timedelta(days=2)  # longer than grace_days
+    alerts = pd.DataFrame(columns=["patient_id", "kind", "created_at"])
+    last = pd.Series({"waiting": _day(21)})
+    for today, overdue in (
+        (upcoming.due + dt.timedelta(days=3), False),
+        (upcoming.closes, False),
+        (upcoming.closes + dt.timedelta(days=1), True),
+    ):
+        found = worklist(
+            course_outcomes(
+                "phq9",
+                pd.DataFrame(scores, columns=["patient_id", "administered_at", "total"]),
+                pd.DataFrame(rows, columns=["patient_id", "administered_at"]),
+                today=today,
+            ),
+            last_checkin=last,
+            open_alerts=alerts,
+            today=today,
+            next_due=pd.Series({"waiting": upcoming.due}),
+            next_due_closes=pd.Series({"waiting": upcoming.closes}),
+        )
+        assert ("overdue" in set(found["reason"])) is overdue, today
+    assert not courses.empty
+
+
+def test_the_next_window_is_the_one_after_the_latest_checkin() -> None:
+    induction = [30, 29, 27, 25, 23, 21]
+    windows = measurement_windows(
+        DEFAULT_SCHEDULE,
+        infusions=[_at(d) for d in induction],
+        time_zone="UTC",
+        through=TODAY + dt.timedelta(days=60),
+    )
+    first = next_window_after(windows, last_checkin=None)
+    assert first is not None and first == windows[0].days
+    later = next_window_after(windows, last_checkin=first.due)
+    assert later is not None and later.opens > first.closes
+    assert next_due_after(windows, last_checkin=first.due) == later.due

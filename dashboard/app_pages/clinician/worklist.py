@@ -82,6 +82,7 @@ items = worklist(
     rules=config.rules,
     # "Overdue" from each patient's measurement schedule (spec §4), stored on write.
     next_due=patients["next_due"],
+    next_due_closes=patients["next_due_closes"],
 )
 
 
