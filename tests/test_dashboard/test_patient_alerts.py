@@ -77,7 +77,8 @@ def test_an_alert_is_acknowledged_on_the_patient_page_and_shown_in_its_history(
         assert alert.note == NOTE
         shown_name = clinician.display_name
     engine.dispose()
-    history = "\n".join(str(m.value) for m in page.expander[0].markdown)
+    card = next(e for e in page.expander if e.label.startswith("Alert history"))
+    history = "\n".join(str(m.value) for m in card.markdown)
     assert f"by {shown_name}" in history
     assert "acknowledged " in history and "UTC" in history
     assert f"What was done: {literal(NOTE)}" in history
