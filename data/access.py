@@ -93,6 +93,7 @@ ACCESS_RULES: Final[dict[str, dict[str, frozenset[Grant]]]] = {
     # data.records: the clinic's lists and aggregates (patient_lists, patients, cohort)
     "data.records.patient_lists.clinic_patients": {EVERY_CALL: CLINIC_STAFF},
     "data.records.patient_lists.find_patients": {EVERY_CALL: CLINIC_STAFF},
+    "data.records.patient_lists.patients_without_contact": {EVERY_CALL: CLINIC_STAFF},
     "data.records.alert_review.open_alerts": {EVERY_CALL: CLINIC_STAFF},
     "data.records.worklist_state.worklist_state": {EVERY_CALL: CLINIC_STAFF},
     # Registering a patient (the "Register a patient" page): the care team and the clinic's

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = "outcomes@localhost"
     smtp_timeout_seconds: float = 10
+    # A CA certificate (PEM file) to trust for STARTTLS besides the system's: a clinic's own
+    # mail relay signed by its own authority. The server's name is always checked.
+    smtp_ca_file: str | None = None
     # Twilio's Messages API, or any gateway with its shape.
     sms_base_url: str = "https://api.twilio.com"
     sms_account_sid: str = ""

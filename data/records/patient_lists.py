@@ -1,5 +1,5 @@
-"""The clinic's patients as lists: the worklist's roster and the patient view's search, and
-the contact phone the patient view's header shows.
+"""The clinic's patients as lists: the worklist's roster, the patients no reminder can reach,
+and the patient view's search, and the contact phone the patient view's header shows.
 
 For the care team (clinicians and the operator) of the actor's own clinic; each read is
 recorded in the audit trail.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from data import audit
@@ -67,6 +67,28 @@ def clinic_patients(
     )
     audit.record(session, actor=actor, action=audit.Action.VIEW_PATIENT_LIST)
     return frame
+
+
+def patients_without_contact(
+    session: Session, *, actor: Actor, assigned_to: int | None = None
+) -> list[int]:
+    """The clinic's patients with neither an e-mail address nor a phone number, by name: no
+    reminder, invitation or link can reach them (issue 14). ``assigned_to`` narrows them to
+    one clinician's patients. Ids only: the page names the ones it shows
+    (:func:`clinic_patients`), as the worklist does."""
+    ensure_role(session, actor, "clinician", "system")
+    no_email = or_(Patient.email.is_(None), func.trim(Patient.email) == "")
+    no_phone = or_(Patient.phone.is_(None), func.trim(Patient.phone) == "")
+    query = (
+        select(Patient.id)
+        .where(Patient.clinic_id == actor.clinic_id, no_email, no_phone)
+        .order_by(Patient.name, Patient.id)
+    )
+    if assigned_to is not None:
+        query = query.where(Patient.assigned_clinician_id == assigned_to)
+    found = [int(p) for p in session.scalars(query)]
+    audit.record(session, actor=actor, action=audit.Action.VIEW_PATIENT_LIST)
+    return found
 
 
 def find_patients(

@@ -87,3 +87,18 @@ def test_a_clinician_with_no_patients_of_their_own_starts_with_the_clinic(
     page = _worklist(app, team.newcomer)
     assert next(r for r in page.radio if r.key == "worklist_scope").value == "clinic"
     assert "Mo Patient" in _rows(page) and "Ro Patient" in _rows(page)
+
+
+def test_patients_no_reminder_can_reach_are_counted_and_named_on_request(
+    app: AppTest, team: Team
+) -> None:
+    """Neither patient has an e-mail or a phone (issue 14): each clinician sees their own."""
+    page = _worklist(app, team.morgan)
+    assert "No e-mail or phone on record (1)" in [s.value for s in page.subheader]
+    toggle = next(t for t in page.toggle if t.key == "unreachable_mine")
+    toggle.set_value(True).run()
+    assert not page.exception, page.exception
+    listed = [str(m.value) for m in page.markdown if str(m.value).startswith("- ")]
+    assert len(listed) == 1 and "Mo Patient" in listed[0]
+    next(r for r in page.radio if r.key == "worklist_scope").set_value("clinic").run()
+    assert "No e-mail or phone on record (2)" in [s.value for s in page.subheader]

@@ -382,6 +382,7 @@ CALLS: dict[str, tuple[Call, ...]] = {
     "data.records.patient_record.patient_infusion_log": (Call(PATIENT_TARGETS, _patient),),
     "data.records.alert_review.patient_alerts": (Call(PATIENT_TARGETS, _patient),),
     "data.records.patient_lists.clinic_patients": (Call(NO_TARGET, _nothing),),
+    "data.records.patient_lists.patients_without_contact": (Call(NO_TARGET, _nothing),),
     "data.records.cohort.weekly_aggregates": (
         Call(NO_TARGET, lambda _, __: {"instrument": "phq9"}),
     ),

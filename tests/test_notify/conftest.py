@@ -16,11 +16,14 @@ import email
 import email.message
 import email.policy
 import json
+import ssl
+import subprocess
 import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -136,7 +139,20 @@ class SmtpTestServer:
         self.controller.start()
 
 
-def _controller(handler: _Handler, port: int, *, auth: bool) -> Controller:
+def _controller(
+    handler: _Handler, port: int, *, auth: bool, tls: ssl.SSLContext | None = None
+) -> Controller:
+    if tls is not None:
+        # STARTTLS required before anything else, and the sign-in only over it.
+        return Controller(
+            handler,
+            hostname="127.0.0.1",
+            port=port,
+            tls_context=tls,
+            require_starttls=True,
+            authenticator=_authenticate,
+            auth_required=auth,
+        )
     if auth:
         return Controller(
             handler,
@@ -169,6 +185,61 @@ def smtp_server_with_sign_in() -> Iterator[SmtpTestServer]:
     handler = _Handler()
     port = _free_port()
     controller = _controller(handler, port, auth=True)
+    controller.start()
+    server = SmtpTestServer(port, handler, controller, auth=True)
+    try:
+        yield server
+    finally:
+        server.controller.stop(no_assert=True)
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A throwaway self-signed certificate for 127.0.0.1 (the test's own authority)."""
+
+    cert_file: Path
+    key_file: Path
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    """Made with the openssl command line (no Python cryptography package needed)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return Certificate(cert, key)
+
+
+@pytest.fixture
+def smtp_server_with_starttls(certificate: Certificate) -> Iterator[SmtpTestServer]:
+    """An SMTP server that requires STARTTLS (its certificate: ``certificate``) and a sign-in
+    over it (``SMTP_USER``, ``SMTP_PASSWORD``)."""
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(certificate.cert_file, certificate.key_file)
+    handler = _Handler()
+    port = _free_port()
+    controller = _controller(handler, port, auth=True, tls=tls)
     controller.start()
     server = SmtpTestServer(port, handler, controller, auth=True)
     try:

@@ -1,9 +1,10 @@
 """The channels against real servers: SMTP (aiosmtpd) and a Twilio-shaped gateway (issue 14).
 
 Every message goes through the outbox as the worker sends it (claim, send, record) in the
-rolled-back ``session``, on SQLite and PostgreSQL. STARTTLS: the test SMTP server offers no
-STARTTLS (a certificate would need the ``cryptography`` package, which is not installed), so
-the tests check the refusal path: a channel that requires STARTTLS sends nothing in clear.
+rolled-back ``session``, on SQLite and PostgreSQL. STARTTLS: a server that requires it, with
+a throwaway certificate made by the openssl command line, receives the message over TLS and
+the sign-in only over it; a certificate the channel cannot verify, or a server that offers no
+STARTTLS, gets nothing sent in clear.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tests.conftest import World, _free_port
 from tests.test_notify.conftest import (
     SMTP_PASSWORD,
     SMTP_USER,
+    Certificate,
     SmsTestGateway,
     SmtpTestServer,
 )
@@ -290,3 +292,38 @@ def test_the_local_transport_keeps_messages_in_the_app(
             "sent",
             "local",
         )
+
+
+def test_starttls_delivers_over_tls_with_the_sign_in_inside_it(
+    session: Session,
+    world: World,
+    smtp_server_with_starttls: SmtpTestServer,
+    certificate: Certificate,
+) -> None:
+    server = smtp_server_with_starttls
+    message = queue(session, world, "k:starttls")
+    trusted = server.settings(
+        smtp_starttls=True,
+        smtp_ca_file=str(certificate.cert_file),
+        smtp_user=SMTP_USER,
+        smtp_password=SMTP_PASSWORD,
+    )
+    assert send_all(session, trusted) == ["sent"]
+    assert row(session, message).status == "sent"
+    assert len(server.received) == 1
+
+
+def test_a_certificate_that_cannot_be_verified_gets_nothing_sent(
+    session: Session, world: World, smtp_server_with_starttls: SmtpTestServer
+) -> None:
+    """The system's authorities do not know the test's certificate: the channel stops at the
+    handshake, before the sign-in and the message, and keeps the message to try again."""
+    server = smtp_server_with_starttls
+    message = queue(session, world, "k:untrusted")
+    untrusted = server.settings(
+        smtp_starttls=True, smtp_user=SMTP_USER, smtp_password=SMTP_PASSWORD
+    )
+    assert send_all(session, untrusted) != ["sent"]
+    assert server.received == []
+    stored = row(session, message)
+    assert stored.status == "queued" and SMTP_PASSWORD not in str(stored.last_error)

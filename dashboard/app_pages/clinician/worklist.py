@@ -19,7 +19,7 @@ from dashboard.alert_cards import show_alert_cards
 from dashboard.patient_view.identity import patient_labels, patient_phones
 from data.access import Actor
 from data.clinic import clinic_config, clinic_now
-from data.records.patient_lists import clinic_patients
+from data.records.patient_lists import clinic_patients, patients_without_contact
 from data.records.worklist_state import worklist_state
 from outcomes.course import courses_at
 from outcomes.worklist import REASON_LABELS, worklist
@@ -157,3 +157,30 @@ def needs_attention(items: pd.DataFrame, *, actor: Actor, scope: str, today: dt.
 
 
 needs_attention(items, actor=actor, scope=scope, today=today)
+
+
+@st.fragment
+def cannot_be_reminded(*, actor: Actor, scope: str, today: dt.date) -> None:
+    """How many patients no reminder or one-tap link can reach (no e-mail, no phone), named
+    on request (the first :data:`PAGE_SIZE`, by name): the care team asks for a contact at the
+    next visit (issue 14). Nobody is named unless asked for, as in the lists above."""
+    with resources.session_scope() as session:
+        ids = patients_without_contact(
+            session, actor=actor, assigned_to=actor.user_id if scope == "mine" else None
+        )
+    if not ids:
+        return
+    st.subheader(f"No e-mail or phone on record ({len(ids):,})", anchor=False)
+    st.caption(f"No reminder or one-tap check-in link reaches {patients_text(len(ids))}.")
+    if not st.toggle("Name them", key=f"unreachable_{scope}"):
+        return
+    shown = ids[:PAGE_SIZE]
+    with resources.session_scope() as session:
+        roster = clinic_patients(session, actor=actor, patient_ids=shown)
+    labels = patient_labels(roster, today=today, markdown=True)
+    st.markdown("\n".join(f"- {labels.get(p, 'Unknown patient')}" for p in shown))
+    if len(ids) > len(shown):
+        st.caption(f"Showing {len(shown):,} of {patients_text(len(ids))}, by name.")
+
+
+cannot_be_reminded(actor=actor, scope=scope, today=today)

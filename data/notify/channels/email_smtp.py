@@ -65,7 +65,7 @@ class SmtpSender:
         try:
             smtp.ehlo()
             if settings.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=ssl.create_default_context(cafile=settings.smtp_ca_file))
                 smtp.ehlo()
             if settings.smtp_user:
                 password = settings.smtp_password
