@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import resources
+from dashboard.plain import literal
 from data.access import Actor
 from data.clinic import clinic_moment, clinic_now
 from data.errors import AccessDenied, InvalidInput
@@ -79,7 +80,7 @@ def _change(run: Callable[[Any], object], message: str) -> None:
             run(session)
     except (InvalidInput, AccessDenied) as refused:
         for problem in getattr(refused, "problems", None) or [str(refused)]:
-            st.error(f"Not saved: {problem}")
+            st.error(literal(f"Not saved: {problem}"))
         return
     st.session_state[DONE] = message
     st.rerun(scope="app")
