@@ -125,13 +125,7 @@ def missing_this_week(
             "days_since_last_score": silence.to_numpy(),
         }
     )
-    order = table["days_since_last_score"].fillna(np.iinfo(np.int32).max)
-    return (
-        table.assign(_order=order.astype(np.int64))
-        .sort_values(["_order", "week_of_treatment"], ascending=[False, False], kind="stable")
-        .drop(columns="_order")
-        .reset_index(drop=True)
-    )
+    return _longest_silence_first(table)
 
 
 # --- From stored facts ------------------------------------------------------------------------
@@ -243,13 +237,7 @@ def missing_this_week_from_days(
             "days_since_last_score": silence.to_numpy(),
         }
     )
-    order = table["days_since_last_score"].fillna(np.iinfo(np.int32).max)
-    return (
-        table.assign(_order=order.astype(np.int64))
-        .sort_values(["_order", "week_of_treatment"], ascending=[False, False], kind="stable")
-        .drop(columns="_order")
-        .reset_index(drop=True)
-    )
+    return _longest_silence_first(table)
 
 
 def first_expected_from(today: dt.date, *, weeks: int = 12, first_weeks: int = 12) -> dt.date:
@@ -257,3 +245,15 @@ def first_expected_from(today: dt.date, *, weeks: int = 12, first_weeks: int = 1
     (:func:`weekly_completeness`): patients who started before it need no check-in days."""
     earliest_week_start = today - dt.timedelta(days=7 * (weeks - 1) + 6)
     return earliest_week_start - dt.timedelta(days=7 * first_weeks - 1)
+
+
+def _longest_silence_first(table: pd.DataFrame) -> pd.DataFrame:
+    """Who has not checked in this week, the longest silence first (never scored: first of
+    all), then the furthest into treatment: one order for both readers of the table."""
+    order = table["days_since_last_score"].fillna(np.iinfo(np.int32).max)
+    return (
+        table.assign(_order=order.astype(np.int64))
+        .sort_values(["_order", "week_of_treatment"], ascending=[False, False], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )

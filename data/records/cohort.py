@@ -142,14 +142,11 @@ def _day_number(session: Session, column: Any) -> Any:
     return cast(day, Integer)
 
 
-def _first_protocol_is(actor: Actor, protocol: str) -> Any:
-    """The clinic's patients whose earliest infusion with a treatment course is ``protocol``.
-
-    :func:`outcomes.reporting.per_patient` takes the first protocol that is not missing, in
-    the order of :func:`cohort_infusions` (by time); infusions at the same moment are taken in
-    the order they were recorded.
-    """
-    ranked = (
+def _protocols_ranked(*infusions: Any) -> Any:
+    """Each of the ``infusions`` with a treatment course, with its course's protocol and its
+    rank in its patient's infusions (by time, then as recorded): rank 1 is the patient's
+    first protocol, as :func:`outcomes.reporting.per_patient` takes it."""
+    return (
         select(
             Infusion.patient_id.label("patient_id"),
             TreatmentCourse.protocol.label("protocol"),
@@ -161,8 +158,20 @@ def _first_protocol_is(actor: Actor, protocol: str) -> Any:
             .label("rank"),
         )
         .join(TreatmentCourse, TreatmentCourse.id == Infusion.course_id)
-        .where(Infusion.clinic_id == actor.clinic_id, Infusion.entered_in_error_at.is_(None))
+        .where(*infusions)
         .subquery()
+    )
+
+
+def _first_protocol_is(actor: Actor, protocol: str) -> Any:
+    """The clinic's patients whose earliest infusion with a treatment course is ``protocol``.
+
+    :func:`outcomes.reporting.per_patient` takes the first protocol that is not missing, in
+    the order of :func:`cohort_infusions` (by time); infusions at the same moment are taken in
+    the order they were recorded.
+    """
+    ranked = _protocols_ranked(
+        Infusion.clinic_id == actor.clinic_id, Infusion.entered_in_error_at.is_(None)
     )
     return select(ranked.c.patient_id).where(ranked.c.rank == 1, ranked.c.protocol == protocol)
 
@@ -384,21 +393,7 @@ def _first_protocols(
             PatientState.first_infusion_date.between(*first_between),
         )
         infusions.append(Infusion.patient_id.in_(started))
-    ranked = (
-        select(
-            Infusion.patient_id.label("patient_id"),
-            TreatmentCourse.protocol.label("protocol"),
-            func.row_number()
-            .over(
-                partition_by=Infusion.patient_id,
-                order_by=(Infusion.administered_at, Infusion.id),
-            )
-            .label("rank"),
-        )
-        .join(TreatmentCourse, TreatmentCourse.id == Infusion.course_id)
-        .where(*infusions)
-        .subquery()
-    )
+    ranked = _protocols_ranked(*infusions)
     rows = session.execute(
         select(ranked.c.patient_id, ranked.c.protocol).where(ranked.c.rank == 1)
     ).all()
